@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstddef>
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
+
+namespace rentmesh {
+
+// A fixed set of threads that run blocking work (JetStream publishes, calls to
+// other services) so gRPC's callback threads never wait on a round trip.
+// The queue is bounded: TrySubmit refuses work beyond `max_queued`, which the
+// caller turns into RESOURCE_EXHAUSTED instead of piling up latency.
+class WorkPool {
+ public:
+  WorkPool(int threads, size_t max_queued);
+  ~WorkPool();  // Runs what is queued, then joins.
+  WorkPool(const WorkPool&) = delete;
+  WorkPool& operator=(const WorkPool&) = delete;
+
+  // False when the queue is full or the pool is stopping; `fn` is then not run.
+  bool TrySubmit(std::function<void()> fn);
+
+  // Tasks queued or running.
+  size_t InFlight() const;
+
+ private:
+  void Loop();
+
+  const size_t max_queued_;
+  mutable absl::Mutex mu_;
+  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  size_t running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::vector<std::thread> threads_;
+};
+
+}  // namespace rentmesh

@@ -1,0 +1,177 @@
+#include "rentmesh/nats/jetstream.h"
+
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace rentmesh::nats {
+namespace {
+
+struct OptionsDeleter {
+  void operator()(natsOptions* o) const { natsOptions_Destroy(o); }
+};
+struct MsgDeleter {
+  void operator()(natsMsg* m) const { natsMsg_Destroy(m); }
+};
+
+}  // namespace
+
+absl::Status FromNatsStatus(natsStatus s, jsErrCode js_error, absl::string_view what) {
+  if (s == NATS_OK) return absl::OkStatus();
+  std::string text = absl::StrCat(what, ": ", natsStatus_GetText(s));
+  if (js_error != 0) absl::StrAppend(&text, " (JetStream error ", static_cast<int>(js_error), ")");
+  if (js_error == kWrongLastSequence) return absl::AbortedError(text);
+  switch (s) {
+    case NATS_TIMEOUT:
+    case NATS_CONNECTION_CLOSED:
+    case NATS_CONNECTION_DISCONNECTED:
+    case NATS_NO_SERVER:
+    case NATS_NOT_YET_CONNECTED:
+    case NATS_IO_ERROR:
+    case NATS_NO_RESPONDERS:
+    case NATS_STALE_CONNECTION:
+    case NATS_DRAINING:
+      return absl::UnavailableError(text);
+    case NATS_NOT_FOUND:
+      return absl::NotFoundError(text);
+    default:
+      return absl::InternalError(text);
+  }
+}
+
+StreamMessage ToStreamMessage(natsMsg* msg) {
+  StreamMessage out;
+  out.subject = natsMsg_GetSubject(msg);
+  out.data.assign(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
+  const char** keys = nullptr;
+  int count = 0;
+  if (natsMsgHeader_Keys(msg, &keys, &count) == NATS_OK) {
+    for (int i = 0; i < count; ++i) {
+      const char* value = nullptr;
+      if (natsMsgHeader_Get(msg, keys[i], &value) == NATS_OK && value != nullptr) {
+        out.headers[keys[i]] = value;
+      }
+    }
+    free(keys);
+  }
+  jsMsgMetaData* meta = nullptr;
+  if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
+    out.sequence = meta->Sequence.Stream;
+    out.num_delivered = meta->NumDelivered;
+    out.timestamp_ns = meta->Timestamp;
+    jsMsgMetaData_Destroy(meta);
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(const std::string& url,
+                                                              const std::string& name,
+                                                              absl::Duration connect_timeout) {
+  natsOptions* raw_opts = nullptr;
+  if (natsStatus s = natsOptions_Create(&raw_opts); s != NATS_OK) {
+    return FromNatsStatus(s, static_cast<jsErrCode>(0), "nats options");
+  }
+  std::unique_ptr<natsOptions, OptionsDeleter> opts(raw_opts);
+  natsOptions_SetServers(opts.get(), nullptr, 0);
+  natsOptions_SetURL(opts.get(), url.c_str());
+  natsOptions_SetName(opts.get(), name.c_str());
+  natsOptions_SetTimeout(opts.get(), 2000);
+  natsOptions_SetMaxReconnect(opts.get(), -1);
+  natsOptions_SetReconnectWait(opts.get(), 250);
+  natsOptions_SetReconnectBufSize(opts.get(), 64 * 1024 * 1024);
+
+  absl::Time deadline = absl::Now() + connect_timeout;
+  natsConnection* conn = nullptr;
+  natsStatus s;
+  for (;;) {
+    s = natsConnection_Connect(&conn, opts.get());
+    if (s == NATS_OK || absl::Now() >= deadline) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  if (s != NATS_OK) {
+    return FromNatsStatus(s, static_cast<jsErrCode>(0), absl::StrCat("connect to ", url));
+  }
+  jsOptions js_opts;
+  jsOptions_Init(&js_opts);
+  js_opts.Wait = 5000;
+  jsCtx* js = nullptr;
+  if (s = natsConnection_JetStream(&js, conn, &js_opts); s != NATS_OK) {
+    natsConnection_Destroy(conn);
+    return FromNatsStatus(s, static_cast<jsErrCode>(0), "jetstream context");
+  }
+  return std::unique_ptr<JetStream>(new JetStream(conn, js));
+}
+
+JetStream::~JetStream() {
+  jsCtx_Destroy(js_);
+  natsConnection_Close(conn_);
+  natsConnection_Destroy(conn_);
+}
+
+absl::Status JetStream::EnsureStream(const StreamSpec& spec) {
+  std::vector<const char*> subjects;
+  for (const auto& s : spec.subjects) subjects.push_back(s.c_str());
+  jsStreamConfig cfg;
+  jsStreamConfig_Init(&cfg);
+  cfg.Name = spec.name.c_str();
+  cfg.Subjects = subjects.data();
+  cfg.SubjectsLen = static_cast<int>(subjects.size());
+  cfg.Storage = js_FileStorage;
+  cfg.Replicas = spec.replicas;
+  cfg.Duplicates = absl::ToInt64Nanoseconds(spec.duplicate_window);
+  cfg.AllowDirect = true;
+
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_AddStream(&info, context(), &cfg, nullptr, &jerr);
+  if (s != NATS_OK) {
+    // Already there (possibly with other settings): bring it to this spec.
+    jerr = static_cast<jsErrCode>(0);
+    s = js_UpdateStream(&info, context(), &cfg, nullptr, &jerr);
+  }
+  if (info != nullptr) jsStreamInfo_Destroy(info);
+  return FromNatsStatus(s, jerr, absl::StrCat("ensure stream ", spec.name));
+}
+
+absl::StatusOr<PubAck> JetStream::Publish(const PublishRequest& req) {
+  natsMsg* raw = nullptr;
+  natsStatus s = natsMsg_Create(&raw, req.subject.c_str(), nullptr, req.data.data(),
+                                static_cast<int>(req.data.size()));
+  if (s != NATS_OK) return FromNatsStatus(s, static_cast<jsErrCode>(0), "create message");
+  std::unique_ptr<natsMsg, MsgDeleter> msg(raw);
+  for (const auto& [k, v] : req.headers) natsMsgHeader_Set(msg.get(), k.c_str(), v.c_str());
+  if (req.expected_last_subject_seq.has_value()) {
+    std::string seq = absl::StrCat(*req.expected_last_subject_seq);
+    natsMsgHeader_Set(msg.get(), "Nats-Expected-Last-Subject-Sequence", seq.c_str());
+  }
+  jsPubOptions opts;
+  jsPubOptions_Init(&opts);
+  opts.MaxWait = absl::ToInt64Milliseconds(req.timeout);
+  if (!req.msg_id.empty()) opts.MsgId = req.msg_id.c_str();
+
+  jsPubAck* ack = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  s = js_PublishMsg(&ack, context(), msg.get(), &opts, &jerr);
+  if (s != NATS_OK) return FromNatsStatus(s, jerr, absl::StrCat("publish to ", req.subject));
+  PubAck out{ack->Stream, ack->Sequence, ack->Duplicate};
+  jsPubAck_Destroy(ack);
+  return out;
+}
+
+absl::StatusOr<uint64_t> JetStream::LastSequence(absl::string_view stream) {
+  std::string name(stream);
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&info, context(), name.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) return FromNatsStatus(s, jerr, absl::StrCat("stream info ", name));
+  uint64_t last = info->State.LastSeq;
+  jsStreamInfo_Destroy(info);
+  return last;
+}
+
+bool JetStream::Connected() const {
+  return natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED;
+}
+
+}  // namespace rentmesh::nats

@@ -1,0 +1,107 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nats/nats.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace rentmesh::nats {
+
+// The one translation of NATS.c errors: JetStream's "wrong last sequence"
+// (10071) is ABORTED (a concurrent writer won: catch up and decide again),
+// timeouts and lost connections are UNAVAILABLE, the rest INTERNAL.
+absl::Status FromNatsStatus(natsStatus s, jsErrCode js_error, absl::string_view what);
+
+inline constexpr jsErrCode kWrongLastSequence = static_cast<jsErrCode>(10071);
+
+struct StreamSpec {
+  std::string name;
+  std::vector<std::string> subjects;
+  int replicas = 1;
+  // Window in which a repeated Nats-Msg-Id is dropped by the server.
+  absl::Duration duplicate_window = absl::Minutes(2);
+};
+
+struct PublishRequest {
+  std::string subject;
+  std::string data;
+  // Nats-Msg-Id: the server drops a second message with the same id within
+  // the stream's duplicate window.
+  std::string msg_id;
+  // Nats-Expected-Last-Subject-Sequence. 0 means "the subject must be empty"
+  // (NATS.c's own option treats 0 as unset, so the header is set directly).
+  std::optional<uint64_t> expected_last_subject_seq;
+  std::map<std::string, std::string> headers;
+  absl::Duration timeout = absl::Seconds(2);
+};
+
+struct PubAck {
+  std::string stream;
+  uint64_t sequence = 0;
+  // The server had this msg_id already; `sequence` is the first copy's.
+  bool duplicate = false;
+};
+
+// A message read from a stream.
+struct StreamMessage {
+  uint64_t sequence = 0;
+  std::string subject;
+  std::string data;
+  std::map<std::string, std::string> headers;
+  // How many times this message was delivered to the consumer (1 = first).
+  uint64_t num_delivered = 1;
+  int64_t timestamp_ns = 0;
+
+  std::string Header(const std::string& key) const {
+    auto it = headers.find(key);
+    return it == headers.end() ? std::string() : it->second;
+  }
+};
+
+// Copies a NATS message (data, subject, headers, JetStream metadata).
+StreamMessage ToStreamMessage(natsMsg* msg);
+
+// A connection to NATS with its JetStream context. Thread-safe: NATS.c
+// connections may be shared by threads.
+class JetStream {
+ public:
+  // Connects to `url` (comma-separated for a cluster), retrying for up to
+  // `connect_timeout` (the server may still be starting). Once connected, it
+  // reconnects forever in the background.
+  static absl::StatusOr<std::unique_ptr<JetStream>> Connect(const std::string& url,
+                                                            const std::string& name,
+                                                            absl::Duration connect_timeout);
+  ~JetStream();
+  JetStream(const JetStream&) = delete;
+  JetStream& operator=(const JetStream&) = delete;
+
+  // Creates the stream (file storage) or updates its subjects and replicas.
+  absl::Status EnsureStream(const StreamSpec& spec);
+
+  // Publishes and waits for the stream's acknowledgement. ABORTED when
+  // expected_last_subject_seq does not hold.
+  absl::StatusOr<PubAck> Publish(const PublishRequest& req);
+
+  // The stream's last sequence (0 when empty).
+  absl::StatusOr<uint64_t> LastSequence(absl::string_view stream);
+
+  bool Connected() const;
+  natsConnection* connection() const { return conn_; }
+  jsCtx* context() const { return js_; }
+
+ private:
+  JetStream(natsConnection* conn, jsCtx* js) : conn_(conn), js_(js) {}
+  natsConnection* conn_;
+  jsCtx* js_;
+};
+
+}  // namespace rentmesh::nats

@@ -1,0 +1,51 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace rentmesh::rocksdb_store {
+
+// The one translation of RocksDB errors (busy/timeouts are UNAVAILABLE, the
+// rest INTERNAL or DATA_LOSS for corruption).
+absl::Status FromRocksStatus(const rocksdb::Status& s, absl::string_view what);
+
+// An instance's local state: aggregates, projections, stream positions and
+// idempotency records, all rebuildable from JetStream. Writes skip fsync (the
+// stream is the system of record); batches are atomic.
+class StateStore {
+ public:
+  // Opens or creates the database in `dir`.
+  static absl::StatusOr<std::unique_ptr<StateStore>> Open(const std::string& dir);
+
+  // nullopt when the key is absent.
+  absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
+  absl::Status Write(rocksdb::WriteBatch& batch);
+  // Calls `fn` for each key starting with `prefix`, in key order, from
+  // `start_after` (exclusive; empty = from the first) until `fn` returns false.
+  absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
+                    const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
+
+  // A stream position stored under "pos/<name>" (0 when absent).
+  absl::StatusOr<uint64_t> GetPosition(absl::string_view name) const;
+  static void PutPosition(rocksdb::WriteBatch& batch, absl::string_view name, uint64_t position);
+
+  // Approximate figures for metrics.
+  uint64_t ApproximateKeys() const;
+  uint64_t ApproximateSizeBytes() const;
+
+ private:
+  explicit StateStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}
+  std::unique_ptr<rocksdb::DB> db_;
+};
+
+}  // namespace rentmesh::rocksdb_store

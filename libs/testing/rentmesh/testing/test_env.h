@@ -1,0 +1,38 @@
+#pragma once
+
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace rentmesh::testing {
+
+// A TCP port on 127.0.0.1 that was free a moment ago.
+int PickFreePort();
+
+// "127.0.0.1:<free port>".
+std::string FreeLoopbackAddress();
+
+// A fresh directory, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string Sub(absl::string_view name) const;
+
+ private:
+  std::string path_;
+};
+
+// Path of a binary built by this project, e.g. ServiceBinary("rental") is
+// <build>/services/rental/rental_server.
+std::string ServiceBinary(absl::string_view service);
+
+// Waits until a gRPC server at `address` reports SERVING on grpc.health.v1.
+absl::Status WaitForServing(const std::string& address, absl::Duration timeout);
+
+}  // namespace rentmesh::testing
