@@ -1,0 +1,143 @@
+#include "rental/adapters/inbound/grpc/rental_grpc_service.h"
+
+#include "rental/adapters/mapping.h"
+#include "rentmesh/common/caller_identity.h"
+#include "rentmesh/common/grpc_status.h"
+#include "rentmesh/common/trace_context.h"
+
+namespace rentmesh::rental {
+namespace {
+
+constexpr char kStream[] = "RENTAL";
+
+CallContext ContextOf(const grpc::CallbackServerContext& ctx) {
+  CallContext out;
+  absl::Time deadline = absl::FromChrono(ctx.deadline());
+  out.deadline = deadline > absl::Now() + absl::Hours(24) ? absl::InfiniteFuture() : deadline;
+  out.trace = TraceContext::FromServerContext(ctx).Headers();
+  CallerIdentity id = CallerIdentity::FromServerContext(ctx);
+  if (id.present) {
+    out.actor = id.HasRole(CallerIdentity::kLibrarianRole) ? Actor::Librarian(id.subject)
+                                                           : Actor::Customer(id.subject);
+  }
+  return out;
+}
+
+}  // namespace
+
+template <typename Fn>
+grpc::ServerUnaryReactor* RentalGrpcService::Dispatch(grpc::CallbackServerContext* ctx, Fn fn) {
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  CallContext call = ContextOf(*ctx);
+  bool queued = pool_.TrySubmit([reactor, call = std::move(call), fn = std::move(fn)]() mutable {
+    if (absl::Now() >= call.deadline) {
+      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
+                                   "deadline passed while the request was queued"));
+      return;
+    }
+    reactor->Finish(ToGrpcStatus(fn(call)));
+  });
+  if (!queued) {
+    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 "the rental service is overloaded; please retry shortly"));
+  }
+  return reactor;
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::AddBook(grpc::CallbackServerContext* ctx,
+                                                     const v1::AddBookRequest* req,
+                                                     v1::Book* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    AddBookCommand cmd{req->book_id(), req->title(), req->copies(),
+                       mapping::FromProto(req->daily_fee())};
+    absl::StatusOr<domain::Book> book = service_.AddBook(cmd, call);
+    if (!book.ok()) return book.status();
+    *resp = mapping::ToProto(*book, kStream);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::StockBook(grpc::CallbackServerContext* ctx,
+                                                       const v1::StockBookRequest* req,
+                                                       v1::Book* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<domain::Book> book =
+        service_.StockBook({req->book_id(), req->copies(), req->request_id()}, call);
+    if (!book.ok()) return book.status();
+    *resp = mapping::ToProto(*book, kStream);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::GetBook(grpc::CallbackServerContext* ctx,
+                                                     const v1::GetBookRequest* req,
+                                                     v1::Book* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<domain::Book> book = service_.GetBook(req->book_id(), call);
+    if (!book.ok()) return book.status();
+    *resp = mapping::ToProto(*book, kStream);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::ListBooks(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListBooksRequest* req,
+                                                       v1::ListBooksResponse* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<BookPage> page = service_.ListBooks(req->page_size(), req->page_token(), call);
+    if (!page.ok()) return page.status();
+    for (const auto& b : page->books) *resp->add_books() = mapping::ToProto(b, kStream);
+    resp->set_next_page_token(page->next_page_token);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::RentBook(grpc::CallbackServerContext* ctx,
+                                                      const v1::RentBookRequest* req,
+                                                      v1::Rental* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<domain::Rental> r = service_.RentBook(
+        {req->customer_id(), req->book_id(), req->days(), req->request_id()}, call);
+    if (!r.ok()) return r.status();
+    *resp = mapping::ToProto(*r, kStream);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::GetRental(grpc::CallbackServerContext* ctx,
+                                                       const v1::GetRentalRequest* req,
+                                                       v1::Rental* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<domain::Rental> r = service_.GetRental(req->rental_id(), call);
+    if (!r.ok()) return r.status();
+    *resp = mapping::ToProto(*r, kStream);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::ReturnBook(grpc::CallbackServerContext* ctx,
+                                                        const v1::ReturnBookRequest* req,
+                                                        v1::Rental* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<domain::Rental> r = service_.ReturnBook(
+        {req->rental_id(), req->condition() == v1::BOOK_CONDITION_DAMAGED, req->request_id()},
+        call);
+    if (!r.ok()) return r.status();
+    *resp = mapping::ToProto(*r, kStream);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::CancelRental(grpc::CallbackServerContext* ctx,
+                                                          const v1::CancelRentalRequest* req,
+                                                          v1::Rental* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<domain::Rental> r =
+        service_.CancelRental({req->rental_id(), req->reason(), req->request_id()}, call);
+    if (!r.ok()) return r.status();
+    *resp = mapping::ToProto(*r, kStream);
+    return absl::OkStatus();
+  });
+}
+
+}  // namespace rentmesh::rental

@@ -1,0 +1,299 @@
+#include "rental/adapters/mapping.h"
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "rentmesh/common/consistency_token.h"
+#include "rentmesh/events/envelope.h"
+
+namespace rentmesh::rental::mapping {
+namespace {
+
+using events::FromProtoTime;
+using events::ToProtoTime;
+
+bool IsSet(absl::Time t) { return t != absl::InfinitePast(); }
+
+absl::Time TimeOrPast(bool has, const google::protobuf::Timestamp& t) {
+  return has ? FromProtoTime(t) : absl::InfinitePast();
+}
+
+uint64_t PositionOf(const std::string& token) {
+  absl::StatusOr<std::vector<StreamPosition>> p = ParseConsistencyToken(token);
+  if (!p.ok() || p->empty()) return 0;
+  return p->front().sequence;
+}
+
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+
+}  // namespace
+
+common::v1::Money ToProto(const domain::Money& m) {
+  common::v1::Money out;
+  out.set_currency(m.currency);
+  out.set_amount_minor(m.amount_minor);
+  return out;
+}
+
+domain::Money FromProto(const common::v1::Money& m) { return {m.currency(), m.amount_minor()}; }
+
+void SetPayload(const domain::BookEvent& e, events::v1::Envelope& env) {
+  std::visit(Overloaded{
+                 [&](const domain::BookAdded& ev) {
+                   auto* p = env.mutable_book_added();
+                   p->set_book_id(ev.book_id);
+                   p->set_title(ev.title);
+                   p->set_copies(ev.copies);
+                   *p->mutable_daily_fee() = ToProto(ev.daily_fee);
+                 },
+                 [&](const domain::BookStocked& ev) {
+                   auto* p = env.mutable_book_stocked();
+                   p->set_book_id(ev.book_id);
+                   p->set_copies_added(ev.copies_added);
+                   p->set_copies_total(ev.copies_total);
+                   p->set_request_id(ev.request_id);
+                 },
+                 [&](const domain::RentalRequested& ev) {
+                   auto* p = env.mutable_rental_requested();
+                   p->set_rental_id(ev.rental_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_days(ev.days);
+                   *p->mutable_fee() = ToProto(ev.fee);
+                   p->set_request_id(ev.request_id);
+                   p->set_book_title(ev.book_title);
+                 },
+                 [&](const domain::BookRented& ev) {
+                   auto* p = env.mutable_book_rented();
+                   p->set_rental_id(ev.rental_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_days(ev.days);
+                   *p->mutable_fee() = ToProto(ev.fee);
+                   p->set_payment_id(ev.payment_id);
+                   *p->mutable_rented_at() = ToProtoTime(ev.rented_at);
+                   *p->mutable_due_at() = ToProtoTime(ev.due_at);
+                   p->set_book_title(ev.book_title);
+                 },
+                 [&](const domain::RentalRejected& ev) {
+                   auto* p = env.mutable_rental_rejected();
+                   p->set_rental_id(ev.rental_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_reason(ev.reason);
+                 },
+                 [&](const domain::RentalAborted& ev) {
+                   auto* p = env.mutable_rental_aborted();
+                   p->set_rental_id(ev.rental_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_reason(ev.reason);
+                 },
+                 [&](const domain::BookReturned& ev) {
+                   auto* p = env.mutable_book_returned();
+                   p->set_rental_id(ev.rental_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_return_id(ev.return_id);
+                   *p->mutable_returned_at() = ToProtoTime(ev.returned_at);
+                   *p->mutable_late_fee() = ToProto(ev.late_fee);
+                   p->set_request_id(ev.request_id);
+                 },
+                 [&](const domain::RentalCancelled& ev) {
+                   auto* p = env.mutable_rental_cancelled();
+                   p->set_rental_id(ev.rental_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_reason(ev.reason);
+                   *p->mutable_cancelled_at() = ToProtoTime(ev.cancelled_at);
+                   p->set_payment_id(ev.payment_id);
+                   *p->mutable_fee() = ToProto(ev.fee);
+                   p->set_request_id(ev.request_id);
+                 },
+             },
+             e);
+}
+
+std::optional<domain::BookEvent> FromEnvelope(const events::v1::Envelope& env) {
+  using P = events::v1::Envelope;
+  switch (env.payload_case()) {
+    case P::kBookAdded: {
+      const auto& p = env.book_added();
+      return domain::BookAdded{p.book_id(), p.title(), p.copies(), FromProto(p.daily_fee())};
+    }
+    case P::kBookStocked: {
+      const auto& p = env.book_stocked();
+      return domain::BookStocked{p.book_id(), p.copies_added(), p.copies_total(), p.request_id()};
+    }
+    case P::kRentalRequested: {
+      const auto& p = env.rental_requested();
+      return domain::RentalRequested{p.rental_id(),      p.book_id(),    p.customer_id(), p.days(),
+                                     FromProto(p.fee()), p.request_id(), p.book_title()};
+    }
+    case P::kBookRented: {
+      const auto& p = env.book_rented();
+      return domain::BookRented{p.rental_id(),
+                                p.book_id(),
+                                p.customer_id(),
+                                p.days(),
+                                FromProto(p.fee()),
+                                p.payment_id(),
+                                FromProtoTime(p.rented_at()),
+                                FromProtoTime(p.due_at()),
+                                p.book_title()};
+    }
+    case P::kRentalRejected: {
+      const auto& p = env.rental_rejected();
+      return domain::RentalRejected{p.rental_id(), p.book_id(), p.customer_id(), p.reason()};
+    }
+    case P::kRentalAborted: {
+      const auto& p = env.rental_aborted();
+      return domain::RentalAborted{p.rental_id(), p.book_id(), p.customer_id(), p.reason()};
+    }
+    case P::kBookReturned: {
+      const auto& p = env.book_returned();
+      return domain::BookReturned{p.rental_id(),
+                                  p.book_id(),
+                                  p.customer_id(),
+                                  p.return_id(),
+                                  FromProtoTime(p.returned_at()),
+                                  FromProto(p.late_fee()),
+                                  p.request_id()};
+    }
+    case P::kRentalCancelled: {
+      const auto& p = env.rental_cancelled();
+      return domain::RentalCancelled{p.rental_id(),
+                                     p.book_id(),
+                                     p.customer_id(),
+                                     p.reason(),
+                                     FromProtoTime(p.cancelled_at()),
+                                     p.payment_id(),
+                                     FromProto(p.fee()),
+                                     p.request_id()};
+    }
+    default:
+      return std::nullopt;
+  }
+}
+
+rental::v1::Book ToProto(const domain::Book& b, absl::string_view stream) {
+  rental::v1::Book out;
+  out.set_book_id(b.book_id);
+  out.set_title(b.title);
+  out.set_copies(b.copies);
+  out.set_copies_available(b.copies_available());
+  *out.mutable_daily_fee() = ToProto(b.daily_fee);
+  if (IsSet(b.created_at)) *out.mutable_created_at() = ToProtoTime(b.created_at);
+  out.set_version(b.version);
+  out.set_consistency_token(FormatConsistencyToken(stream, b.last_position));
+  return out;
+}
+
+domain::Book FromProto(const rental::v1::Book& b) {
+  domain::Book out;
+  out.book_id = b.book_id();
+  out.title = b.title();
+  out.copies = b.copies();
+  out.active_rentals = b.copies() - b.copies_available();
+  out.daily_fee = FromProto(b.daily_fee());
+  out.created_at = TimeOrPast(b.has_created_at(), b.created_at());
+  out.version = b.version();
+  out.last_position = PositionOf(b.consistency_token());
+  return out;
+}
+
+rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream) {
+  rental::v1::Rental out;
+  out.set_rental_id(r.rental_id);
+  out.set_customer_id(r.customer_id);
+  out.set_book_id(r.book_id);
+  out.set_book_title(r.book_title);
+  out.set_days(r.days);
+  switch (r.status) {
+    case domain::RentalStatus::kPendingPayment:
+      out.set_status(rental::v1::RENTAL_STATUS_PENDING_PAYMENT);
+      break;
+    case domain::RentalStatus::kRented:
+      out.set_status(rental::v1::RENTAL_STATUS_RENTED);
+      break;
+    case domain::RentalStatus::kReturned:
+      out.set_status(rental::v1::RENTAL_STATUS_RETURNED);
+      break;
+    case domain::RentalStatus::kCancelled:
+      out.set_status(rental::v1::RENTAL_STATUS_CANCELLED);
+      break;
+    case domain::RentalStatus::kRejected:
+      out.set_status(rental::v1::RENTAL_STATUS_REJECTED);
+      break;
+    case domain::RentalStatus::kAborted:
+      out.set_status(rental::v1::RENTAL_STATUS_ABORTED);
+      break;
+  }
+  *out.mutable_fee() = ToProto(r.fee);
+  out.set_payment_id(r.payment_id);
+  if (IsSet(r.requested_at)) *out.mutable_requested_at() = ToProtoTime(r.requested_at);
+  if (IsSet(r.rented_at)) *out.mutable_rented_at() = ToProtoTime(r.rented_at);
+  if (IsSet(r.due_at)) *out.mutable_due_at() = ToProtoTime(r.due_at);
+  if (IsSet(r.returned_at)) *out.mutable_returned_at() = ToProtoTime(r.returned_at);
+  if (IsSet(r.cancelled_at)) *out.mutable_cancelled_at() = ToProtoTime(r.cancelled_at);
+  out.set_return_id(r.return_id);
+  if (!r.late_fee.currency.empty()) *out.mutable_late_fee() = ToProto(r.late_fee);
+  out.set_cancel_reason(r.cancel_reason);
+  out.set_failure_reason(r.failure_reason);
+  out.set_request_id(r.request_id);
+  out.set_version(r.version);
+  out.set_consistency_token(FormatConsistencyToken(stream, r.last_position));
+  out.set_transition_request_id(r.transition_request_id);
+  return out;
+}
+
+domain::Rental FromProto(const rental::v1::Rental& r) {
+  domain::Rental out;
+  out.rental_id = r.rental_id();
+  out.customer_id = r.customer_id();
+  out.book_id = r.book_id();
+  out.book_title = r.book_title();
+  out.days = r.days();
+  switch (r.status()) {
+    case rental::v1::RENTAL_STATUS_RENTED:
+      out.status = domain::RentalStatus::kRented;
+      break;
+    case rental::v1::RENTAL_STATUS_RETURNED:
+      out.status = domain::RentalStatus::kReturned;
+      break;
+    case rental::v1::RENTAL_STATUS_CANCELLED:
+      out.status = domain::RentalStatus::kCancelled;
+      break;
+    case rental::v1::RENTAL_STATUS_REJECTED:
+      out.status = domain::RentalStatus::kRejected;
+      break;
+    case rental::v1::RENTAL_STATUS_ABORTED:
+      out.status = domain::RentalStatus::kAborted;
+      break;
+    default:
+      out.status = domain::RentalStatus::kPendingPayment;
+      break;
+  }
+  out.fee = FromProto(r.fee());
+  out.payment_id = r.payment_id();
+  out.requested_at = TimeOrPast(r.has_requested_at(), r.requested_at());
+  out.rented_at = TimeOrPast(r.has_rented_at(), r.rented_at());
+  out.due_at = TimeOrPast(r.has_due_at(), r.due_at());
+  out.returned_at = TimeOrPast(r.has_returned_at(), r.returned_at());
+  out.cancelled_at = TimeOrPast(r.has_cancelled_at(), r.cancelled_at());
+  out.return_id = r.return_id();
+  if (r.has_late_fee()) out.late_fee = FromProto(r.late_fee());
+  out.cancel_reason = r.cancel_reason();
+  out.failure_reason = r.failure_reason();
+  out.request_id = r.request_id();
+  out.version = r.version();
+  out.last_position = PositionOf(r.consistency_token());
+  out.transition_request_id = r.transition_request_id();
+  return out;
+}
+
+}  // namespace rentmesh::rental::mapping

@@ -1,0 +1,29 @@
+#pragma once
+
+#include <optional>
+
+#include "absl/time/time.h"
+#include "rental/core/domain/rental_domain.h"
+#include "rentmesh/common/v1/common.pb.h"
+#include "rentmesh/events/v1/events.pb.h"
+#include "rentmesh/rental/v1/rental.pb.h"
+
+// Translations between the rental domain and its protobuf forms: the events on
+// the wire and the API / storage records. The only place that knows both.
+namespace rentmesh::rental::mapping {
+
+common::v1::Money ToProto(const domain::Money& m);
+domain::Money FromProto(const common::v1::Money& m);
+
+// Sets the envelope's payload from a domain event.
+void SetPayload(const domain::BookEvent& e, events::v1::Envelope& envelope);
+// The domain event in an envelope; nullopt for payloads of other contexts.
+std::optional<domain::BookEvent> FromEnvelope(const events::v1::Envelope& envelope);
+
+// `stream` names the log in consistency tokens.
+rental::v1::Book ToProto(const domain::Book& b, absl::string_view stream);
+domain::Book FromProto(const rental::v1::Book& b);
+rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream);
+domain::Rental FromProto(const rental::v1::Rental& r);
+
+}  // namespace rentmesh::rental::mapping

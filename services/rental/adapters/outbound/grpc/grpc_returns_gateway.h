@@ -1,0 +1,26 @@
+#pragma once
+
+#include <grpcpp/channel.h>
+
+#include <memory>
+
+#include "rental/core/ports/returns_gateway.h"
+#include "rentmesh/returns/v1/returns.grpc.pb.h"
+
+namespace rentmesh::rental {
+
+// ReturnService over gRPC, with a deadline on every call.
+class GrpcReturnsGateway final : public ReturnsGateway {
+ public:
+  explicit GrpcReturnsGateway(std::shared_ptr<grpc::Channel> channel)
+      : stub_(returns::v1::ReturnService::NewStub(std::move(channel))) {}
+
+  // ReturnsGateway
+  absl::StatusOr<ReturnOutcome> ProcessReturn(const ReturnRequest& request,
+                                              absl::Time deadline) override;
+
+ private:
+  std::unique_ptr<returns::v1::ReturnService::Stub> stub_;
+};
+
+}  // namespace rentmesh::rental

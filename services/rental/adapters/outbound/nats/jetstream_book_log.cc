@@ -1,0 +1,53 @@
+#include "rental/adapters/outbound/nats/jetstream_book_log.h"
+
+#include "absl/strings/str_cat.h"
+#include "rental/adapters/mapping.h"
+#include "rentmesh/common/trace_context.h"
+#include "rentmesh/events/envelope.h"
+
+namespace rentmesh::rental {
+
+std::string JetStreamBookLog::SubjectOf(absl::string_view book_id) {
+  return absl::StrCat("rental.book.", book_id);
+}
+
+absl::StatusOr<uint64_t> JetStreamBookLog::Append(const domain::BookEvent& event,
+                                                  absl::Time occurred_at,
+                                                  uint64_t expected_position,
+                                                  const EventContext& ctx) {
+  events::v1::Envelope env;
+  mapping::SetPayload(event, env);
+  const std::string& book_id = domain::BookIdOf(event);
+  std::string rental_id = domain::RentalIdOf(event);
+  events::EnvelopeHeader header;
+  header.aggregate_type = "book";
+  header.aggregate_id = book_id;
+  header.correlation_id = rental_id.empty() ? book_id : rental_id;
+  header.causation_id = ctx.causation_id;
+  header.occurred_at = occurred_at;
+  header.producer = "rental";
+  header.event_id = ctx.event_id;
+  for (const auto& [k, v] : ctx.trace) {
+    if (k == "traceparent")
+      header.trace.traceparent = v;
+    else if (k == "tracestate")
+      header.trace.tracestate = v;
+    else if (k == "x-request-id")
+      header.trace.request_id = v;
+    else
+      header.trace.b3[k] = v;
+  }
+  events::Seal(header, env);
+  absl::StatusOr<nats::PubAck> ack =
+      js_.Publish(events::ToPublishRequest(env, SubjectOf(book_id), expected_position));
+  if (!ack.ok()) return ack.status();
+  return ack->sequence;
+}
+
+absl::Status JetStreamBookLog::CatchUp(absl::Time deadline) { return follower_.CatchUp(deadline); }
+
+absl::Status JetStreamBookLog::WaitApplied(uint64_t position, absl::Time deadline) {
+  return follower_.WaitApplied(position, deadline);
+}
+
+}  // namespace rentmesh::rental

@@ -1,0 +1,190 @@
+#include "rental/core/domain/rental_domain.h"
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+
+namespace rentmesh::rental::domain {
+
+absl::string_view RentalStatusName(RentalStatus s) {
+  switch (s) {
+    case RentalStatus::kPendingPayment:
+      return "PENDING_PAYMENT";
+    case RentalStatus::kRented:
+      return "RENTED";
+    case RentalStatus::kReturned:
+      return "RETURNED";
+    case RentalStatus::kCancelled:
+      return "CANCELLED";
+    case RentalStatus::kRejected:
+      return "REJECTED";
+    case RentalStatus::kAborted:
+      return "ABORTED";
+  }
+  return "UNKNOWN";
+}
+
+const std::string& BookIdOf(const BookEvent& e) {
+  return std::visit([](const auto& ev) -> const std::string& { return ev.book_id; }, e);
+}
+
+std::string RentalIdOf(const BookEvent& e) {
+  return std::visit(
+      [](const auto& ev) -> std::string {
+        using T = std::decay_t<decltype(ev)>;
+        if constexpr (std::is_same_v<T, BookAdded> || std::is_same_v<T, BookStocked>) {
+          return {};
+        } else {
+          return ev.rental_id;
+        }
+      },
+      e);
+}
+
+namespace {
+template <class... Ts>
+struct Overloaded : Ts... {
+  using Ts::operator()...;
+};
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;
+}  // namespace
+
+void ApplyToBook(Book& book, const BookEvent& e, uint64_t position, absl::Time at) {
+  std::visit(Overloaded{
+                 [&](const BookAdded& ev) {
+                   book.book_id = ev.book_id;
+                   book.title = ev.title;
+                   book.copies = ev.copies;
+                   book.daily_fee = ev.daily_fee;
+                   book.created_at = at;
+                 },
+                 [&](const BookStocked& ev) { book.copies = ev.copies_total; },
+                 [&](const RentalRequested&) { ++book.active_rentals; },
+                 [&](const BookRented&) {},
+                 [&](const RentalRejected&) { --book.active_rentals; },
+                 [&](const RentalAborted&) { --book.active_rentals; },
+                 [&](const BookReturned&) { --book.active_rentals; },
+                 [&](const RentalCancelled&) { --book.active_rentals; },
+             },
+             e);
+  ++book.version;
+  book.last_position = position;
+}
+
+void ApplyToRental(Rental& r, const BookEvent& e, uint64_t position, absl::Time at) {
+  std::visit(Overloaded{
+                 [&](const BookAdded&) {},
+                 [&](const BookStocked&) {},
+                 [&](const RentalRequested& ev) {
+                   r.rental_id = ev.rental_id;
+                   r.book_id = ev.book_id;
+                   r.customer_id = ev.customer_id;
+                   r.days = ev.days;
+                   r.fee = ev.fee;
+                   r.request_id = ev.request_id;
+                   r.book_title = ev.book_title;
+                   r.requested_at = at;
+                   r.status = RentalStatus::kPendingPayment;
+                 },
+                 [&](const BookRented& ev) {
+                   r.status = RentalStatus::kRented;
+                   r.payment_id = ev.payment_id;
+                   r.rented_at = ev.rented_at;
+                   r.due_at = ev.due_at;
+                 },
+                 [&](const RentalRejected& ev) {
+                   r.status = RentalStatus::kRejected;
+                   r.failure_reason = ev.reason;
+                 },
+                 [&](const RentalAborted& ev) {
+                   r.status = RentalStatus::kAborted;
+                   r.failure_reason = ev.reason;
+                 },
+                 [&](const BookReturned& ev) {
+                   r.status = RentalStatus::kReturned;
+                   r.return_id = ev.return_id;
+                   r.returned_at = ev.returned_at;
+                   r.late_fee = ev.late_fee;
+                   r.transition_request_id = ev.request_id;
+                 },
+                 [&](const RentalCancelled& ev) {
+                   r.status = RentalStatus::kCancelled;
+                   r.cancelled_at = ev.cancelled_at;
+                   r.cancel_reason = ev.reason;
+                   r.transition_request_id = ev.request_id;
+                 },
+             },
+             e);
+  ++r.version;
+  r.last_position = position;
+}
+
+absl::Status ValidateBookId(absl::string_view id) {
+  if (id.empty()) return absl::InvalidArgumentError("book_id is required");
+  if (id.size() > 64) return absl::InvalidArgumentError("book_id is longer than 64 characters");
+  for (char c : id) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') {
+      return absl::InvalidArgumentError("book_id may hold only letters, digits, '_' and '-'");
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateId(absl::string_view field, absl::string_view id, bool required) {
+  if (id.empty()) {
+    return required ? absl::InvalidArgumentError(absl::StrCat(field, " is required"))
+                    : absl::OkStatus();
+  }
+  if (id.size() > 128) {
+    return absl::InvalidArgumentError(absl::StrCat(field, " is longer than 128 characters"));
+  }
+  for (char c : id) {
+    if (c <= ' ' || c > '~') {
+      return absl::InvalidArgumentError(
+          absl::StrCat(field, " may hold only printable ASCII without spaces"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateTitle(absl::string_view title) {
+  if (absl::StripAsciiWhitespace(title).empty())
+    return absl::InvalidArgumentError("title is required");
+  if (title.size() > 512) return absl::InvalidArgumentError("title is longer than 512 bytes");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateCopies(absl::string_view field, int32_t copies) {
+  if (copies < 1 || copies > kMaxCopies) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " must be between 1 and ", kMaxCopies, ", got ", copies));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateMoney(absl::string_view field, const Money& money, int64_t max_minor) {
+  if (money.currency.size() != 3 || !absl::ascii_isupper(money.currency[0]) ||
+      !absl::ascii_isupper(money.currency[1]) || !absl::ascii_isupper(money.currency[2])) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, ".currency must be an ISO 4217 code such as KRW"));
+  }
+  if (money.amount_minor <= 0 || money.amount_minor > max_minor) {
+    return absl::InvalidArgumentError(absl::StrCat(field, ".amount_minor must be between 1 and ",
+                                                   max_minor, ", got ", money.amount_minor));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateDays(int32_t days) {
+  if (days < 1 || days > kMaxDays) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("days must be between 1 and ", kMaxDays, ", got ", days));
+  }
+  return absl::OkStatus();
+}
+
+Money RentalFee(const Money& daily_fee, int32_t days) {
+  return Money{daily_fee.currency, daily_fee.amount_minor * days};
+}
+
+}  // namespace rentmesh::rental::domain

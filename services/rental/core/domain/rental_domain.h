@@ -1,0 +1,167 @@
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+// The rental context's model: a book (copies in stock) and the rentals of it
+// form one aggregate, because every rental transition changes how many copies
+// are free. Pure: std + absl only.
+namespace rentmesh::rental::domain {
+
+struct Money {
+  std::string currency;  // ISO 4217
+  int64_t amount_minor = 0;
+  friend bool operator==(const Money& a, const Money& b) {
+    return a.currency == b.currency && a.amount_minor == b.amount_minor;
+  }
+  friend bool operator!=(const Money& a, const Money& b) { return !(a == b); }
+};
+
+enum class RentalStatus { kPendingPayment, kRented, kReturned, kCancelled, kRejected, kAborted };
+absl::string_view RentalStatusName(RentalStatus s);
+
+struct Book {
+  std::string book_id;
+  std::string title;
+  int32_t copies = 0;
+  // Rentals holding a copy: reserved (awaiting payment) or rented.
+  int32_t active_rentals = 0;
+  Money daily_fee;
+  absl::Time created_at = absl::InfinitePast();
+  uint64_t version = 0;
+  // Stream position of the last event on this book's subject (rentals
+  // included): the expected sequence for the next append.
+  uint64_t last_position = 0;
+
+  int32_t copies_available() const { return copies - active_rentals; }
+};
+
+struct Rental {
+  std::string rental_id;
+  std::string customer_id;
+  std::string book_id;
+  std::string book_title;
+  int32_t days = 0;
+  RentalStatus status = RentalStatus::kPendingPayment;
+  Money fee;
+  std::string payment_id;
+  absl::Time requested_at = absl::InfinitePast();
+  absl::Time rented_at = absl::InfinitePast();
+  absl::Time due_at = absl::InfinitePast();
+  absl::Time returned_at = absl::InfinitePast();
+  absl::Time cancelled_at = absl::InfinitePast();
+  std::string return_id;
+  Money late_fee;
+  std::string cancel_reason;
+  std::string failure_reason;
+  std::string request_id;
+  // The request ids that returned / cancelled it, so a retry gets the result.
+  std::string transition_request_id;
+  uint64_t version = 0;
+  // Stream position of this rental's last event.
+  uint64_t last_position = 0;
+};
+
+// --- events: the facts of this aggregate ---
+struct BookAdded {
+  std::string book_id;
+  std::string title;
+  int32_t copies = 0;
+  Money daily_fee;
+};
+struct BookStocked {
+  std::string book_id;
+  int32_t copies_added = 0;
+  int32_t copies_total = 0;
+  std::string request_id;
+};
+struct RentalRequested {
+  std::string rental_id;
+  std::string book_id;
+  std::string customer_id;
+  int32_t days = 0;
+  Money fee;
+  std::string request_id;
+  std::string book_title;
+};
+struct BookRented {
+  std::string rental_id;
+  std::string book_id;
+  std::string customer_id;
+  int32_t days = 0;
+  Money fee;
+  std::string payment_id;
+  absl::Time rented_at;
+  absl::Time due_at;
+  std::string book_title;
+};
+struct RentalRejected {
+  std::string rental_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string reason;
+};
+struct RentalAborted {
+  std::string rental_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string reason;
+};
+struct BookReturned {
+  std::string rental_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string return_id;
+  absl::Time returned_at;
+  Money late_fee;
+  std::string request_id;
+};
+struct RentalCancelled {
+  std::string rental_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string reason;
+  absl::Time cancelled_at;
+  std::string payment_id;
+  Money fee;
+  std::string request_id;
+};
+
+using BookEvent = std::variant<BookAdded, BookStocked, RentalRequested, BookRented, RentalRejected,
+                               RentalAborted, BookReturned, RentalCancelled>;
+
+const std::string& BookIdOf(const BookEvent& e);
+// The rental an event is about; empty for book-only events.
+std::string RentalIdOf(const BookEvent& e);
+
+// Applies an event to the book's counters. `position` is the event's stream
+// sequence, `at` the time it occurred.
+void ApplyToBook(Book& book, const BookEvent& e, uint64_t position, absl::Time at);
+// Applies an event to its rental (a default Rental for RentalRequested).
+void ApplyToRental(Rental& rental, const BookEvent& e, uint64_t position, absl::Time at);
+
+// --- limits and validation (INVALID_ARGUMENT with a message naming the field) ---
+inline constexpr int32_t kMaxCopies = 100000;
+inline constexpr int64_t kMaxDailyFeeMinor = 100000000;
+inline constexpr int32_t kMaxDays = 365;
+
+// book ids end up in subject names: 1..64 of [A-Za-z0-9_-].
+absl::Status ValidateBookId(absl::string_view id);
+// customer, rental and request ids: 1..128 printable ASCII without spaces.
+absl::Status ValidateId(absl::string_view field, absl::string_view id, bool required);
+absl::Status ValidateTitle(absl::string_view title);
+absl::Status ValidateCopies(absl::string_view field, int32_t copies);
+absl::Status ValidateMoney(absl::string_view field, const Money& money, int64_t max_minor);
+absl::Status ValidateDays(int32_t days);
+
+// daily fee x days (validated inputs cannot overflow).
+Money RentalFee(const Money& daily_fee, int32_t days);
+
+}  // namespace rentmesh::rental::domain

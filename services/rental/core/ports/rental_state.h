@@ -1,0 +1,33 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "rental/core/domain/rental_domain.h"
+
+namespace rentmesh::rental {
+
+// This replica's view of the books and rentals, as applied from the log so far
+// (it may lag the log; callers catch up through BookLog where it matters).
+class RentalState {
+ public:
+  virtual ~RentalState() = default;
+
+  // nullopt when unknown here.
+  virtual absl::StatusOr<std::optional<domain::Book>> GetBook(const std::string& book_id) = 0;
+  virtual absl::StatusOr<std::optional<domain::Rental>> GetRental(const std::string& rental_id) = 0;
+  // True when a BookStocked with this request id was applied to the book.
+  virtual absl::StatusOr<bool> HasStockRequest(const std::string& book_id,
+                                               const std::string& request_id) = 0;
+  // Books in id order after `after_book_id` (exclusive), at most `limit`.
+  virtual absl::StatusOr<std::vector<domain::Book>> ListBooks(const std::string& after_book_id,
+                                                              int limit) = 0;
+  // Rentals still PENDING_PAYMENT whose reservation is older than `before`.
+  virtual absl::StatusOr<std::vector<domain::Rental>> PendingRentals(absl::Time before,
+                                                                     int limit) = 0;
+};
+
+}  // namespace rentmesh::rental

@@ -1,0 +1,525 @@
+#include "rental/core/rental_service.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+
+namespace rentmesh::rental {
+
+using domain::Book;
+using domain::BookEvent;
+using domain::Rental;
+using domain::RentalStatus;
+
+namespace {
+
+bool OutcomeUnknown(const absl::Status& s) {
+  switch (s.code()) {
+    case absl::StatusCode::kUnavailable:
+    case absl::StatusCode::kDeadlineExceeded:
+    case absl::StatusCode::kResourceExhausted:
+    case absl::StatusCode::kCancelled:
+    case absl::StatusCode::kAborted:
+    case absl::StatusCode::kUnknown:
+    case absl::StatusCode::kInternal:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Status StatusOfFinishedRental(const Rental& r) {
+  switch (r.status) {
+    case RentalStatus::kRejected:
+      return absl::FailedPreconditionError(
+          absl::StrCat("payment declined for rental ", r.rental_id, ": ", r.failure_reason));
+    case RentalStatus::kAborted:
+      return absl::FailedPreconditionError(
+          absl::StrCat("rental attempt ", r.rental_id, " was abandoned (", r.failure_reason,
+                       "); nothing was charged. Rent again with a new request_id"));
+    default:
+      return absl::OkStatus();
+  }
+}
+
+}  // namespace
+
+RentalService::RentalService(RentalServiceConfig config, BookLog& log, RentalState& state,
+                             PaymentGateway& payment, ReturnsGateway& returns, IdGenerator& ids,
+                             const Clock& clock, const Failpoints& failpoints)
+    : config_(std::move(config)),
+      log_(log),
+      state_(state),
+      payment_(payment),
+      returns_(returns),
+      ids_(ids),
+      clock_(clock),
+      failpoints_(failpoints) {}
+
+absl::Time RentalService::WaitDeadline(const CallContext& ctx) const {
+  return std::min(ctx.deadline, clock_.Now() + config_.catch_up_timeout);
+}
+
+absl::Status RentalService::CatchUp(const CallContext& ctx) {
+  // The log's own clock: waits are real time even when the business clock is
+  // injected.
+  absl::Status s = log_.CatchUp(std::min(ctx.deadline, absl::Now() + config_.catch_up_timeout));
+  if (s.ok()) return s;
+  return absl::UnavailableError(
+      absl::StrCat("cannot catch up with the rental log, try again shortly: ", s.message()));
+}
+
+absl::StatusOr<uint64_t> RentalService::Commit(const Decide& decide, const CallContext& ctx) {
+  bool caught_up = false;
+  for (int attempt = 0; attempt < config_.max_conflict_retries; ++attempt) {
+    absl::StatusOr<Decision> d = decide();
+    if (!d.ok()) return d.status();
+    if (!d->rejection.ok()) {
+      if (caught_up) return d->rejection;
+      if (absl::Status s = CatchUp(ctx); !s.ok()) return s;
+      caught_up = true;
+      continue;
+    }
+    if (!d->event.has_value()) return uint64_t{0};
+    EventContext ectx{"", ctx.trace, d->event_id};
+    absl::StatusOr<uint64_t> pos = log_.Append(*d->event, clock_.Now(), d->expected_position, ectx);
+    if (pos.ok()) {
+      absl::Status applied =
+          log_.WaitApplied(*pos, std::min(ctx.deadline, absl::Now() + config_.catch_up_timeout));
+      if (!applied.ok()) {
+        return absl::UnavailableError(
+            absl::StrCat("the change was recorded but is not visible yet; retry to read it: ",
+                         applied.message()));
+      }
+      return *pos;
+    }
+    if (pos.status().code() != absl::StatusCode::kAborted) {
+      if (pos.status().code() == absl::StatusCode::kUnavailable) {
+        return absl::UnavailableError(absl::StrCat(
+            "the rental log is unavailable, try again shortly: ", pos.status().message()));
+      }
+      return pos.status();
+    }
+    // Another replica wrote first: see what it wrote, then decide again.
+    if (absl::Status s = CatchUp(ctx); !s.ok()) return s;
+    caught_up = true;
+  }
+  return absl::UnavailableError("too many concurrent changes to this book; try again shortly");
+}
+
+absl::StatusOr<Book> RentalService::ReadBook(const std::string& book_id) {
+  absl::StatusOr<std::optional<Book>> b = state_.GetBook(book_id);
+  if (!b.ok()) return b.status();
+  if (!b->has_value()) return absl::NotFoundError(absl::StrCat("book \"", book_id, "\" not found"));
+  return **b;
+}
+
+absl::StatusOr<Rental> RentalService::ReadRental(const std::string& rental_id) {
+  absl::StatusOr<std::optional<Rental>> r = state_.GetRental(rental_id);
+  if (!r.ok()) return r.status();
+  if (!r->has_value()) {
+    return absl::NotFoundError(absl::StrCat("rental \"", rental_id, "\" not found"));
+  }
+  return **r;
+}
+
+absl::StatusOr<Book> RentalService::AddBook(const AddBookCommand& in, const CallContext& ctx) {
+  AddBookCommand cmd = in;
+  if (cmd.daily_fee.currency.empty()) cmd.daily_fee.currency = config_.default_currency;
+  if (auto s = domain::ValidateBookId(cmd.book_id); !s.ok()) return s;
+  if (auto s = domain::ValidateTitle(cmd.title); !s.ok()) return s;
+  if (auto s = domain::ValidateCopies("copies", cmd.copies); !s.ok()) return s;
+  if (auto s = domain::ValidateMoney("daily_fee", cmd.daily_fee, domain::kMaxDailyFeeMinor);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = ctx.actor.MayManageBooks(); !s.ok()) return s;
+
+  absl::StatusOr<uint64_t> pos = Commit(
+      [&]() -> absl::StatusOr<Decision> {
+        absl::StatusOr<std::optional<Book>> existing = state_.GetBook(cmd.book_id);
+        if (!existing.ok()) return existing.status();
+        Decision d;
+        if (existing->has_value()) {
+          const Book& b = **existing;
+          if (b.title != cmd.title || b.daily_fee != cmd.daily_fee ||
+              (b.version == 1 && b.copies != cmd.copies)) {
+            // Not a retry of the same request: the id is taken.
+            d.rejection = absl::AlreadyExistsError(
+                absl::StrCat("book \"", cmd.book_id, "\" already exists with other details"));
+          }
+          return d;
+        }
+        d.event = domain::BookAdded{cmd.book_id, cmd.title, cmd.copies, cmd.daily_fee};
+        d.expected_position = 0;
+        return d;
+      },
+      ctx);
+  if (!pos.ok()) return pos.status();
+  return ReadBook(cmd.book_id);
+}
+
+absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const CallContext& ctx) {
+  if (auto s = domain::ValidateBookId(cmd.book_id); !s.ok()) return s;
+  if (auto s = domain::ValidateCopies("copies", cmd.copies); !s.ok()) return s;
+  if (auto s = domain::ValidateId("request_id", cmd.request_id, /*required=*/true); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(s.message(), " (it makes adding copies safe to retry)"));
+  }
+  if (auto s = ctx.actor.MayManageBooks(); !s.ok()) return s;
+
+  absl::StatusOr<uint64_t> pos = Commit(
+      [&]() -> absl::StatusOr<Decision> {
+        Decision d;
+        absl::StatusOr<std::optional<Book>> book = state_.GetBook(cmd.book_id);
+        if (!book.ok()) return book.status();
+        if (!book->has_value()) {
+          d.rejection = absl::NotFoundError(absl::StrCat("book \"", cmd.book_id, "\" not found"));
+          return d;
+        }
+        absl::StatusOr<bool> done = state_.HasStockRequest(cmd.book_id, cmd.request_id);
+        if (!done.ok()) return done.status();
+        if (*done) return d;
+        const Book& b = **book;
+        if (static_cast<int64_t>(b.copies) + cmd.copies > domain::kMaxCopies) {
+          d.rejection = absl::FailedPreconditionError(absl::StrCat(
+              "book \"", cmd.book_id, "\" would exceed ", domain::kMaxCopies, " copies"));
+          return d;
+        }
+        d.event =
+            domain::BookStocked{cmd.book_id, cmd.copies, b.copies + cmd.copies, cmd.request_id};
+        d.expected_position = b.last_position;
+        return d;
+      },
+      ctx);
+  if (!pos.ok()) return pos.status();
+  return ReadBook(cmd.book_id);
+}
+
+absl::StatusOr<Book> RentalService::GetBook(const std::string& book_id, const CallContext& ctx) {
+  if (auto s = domain::ValidateBookId(book_id); !s.ok()) return s;
+  // Read-your-writes across replicas: reflect everything the log holds now.
+  absl::Status caught_up = CatchUp(ctx);
+  absl::StatusOr<Book> book = ReadBook(book_id);
+  if (!caught_up.ok() && absl::IsNotFound(book.status())) return caught_up;
+  return book;
+}
+
+absl::StatusOr<BookPage> RentalService::ListBooks(int page_size, const std::string& page_token,
+                                                  const CallContext& ctx) {
+  if (page_size < 0) return absl::InvalidArgumentError("page_size must not be negative");
+  if (page_size == 0) page_size = 50;
+  page_size = std::min(page_size, 500);
+  if (!page_token.empty()) {
+    if (auto s = domain::ValidateBookId(page_token); !s.ok()) {
+      return absl::InvalidArgumentError("page_token is not one this service issued");
+    }
+  }
+  (void)CatchUp(ctx);  // best effort: a list is a snapshot either way
+  absl::StatusOr<std::vector<Book>> books = state_.ListBooks(page_token, page_size + 1);
+  if (!books.ok()) return books.status();
+  BookPage page;
+  if (static_cast<int>(books->size()) > page_size) {
+    books->resize(page_size);
+    page.next_page_token = books->back().book_id;
+  }
+  page.books = std::move(*books);
+  return page;
+}
+
+absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const CallContext& ctx) {
+  if (auto s = domain::ValidateId("customer_id", cmd.customer_id, true); !s.ok()) return s;
+  if (auto s = domain::ValidateBookId(cmd.book_id); !s.ok()) return s;
+  if (auto s = domain::ValidateDays(cmd.days); !s.ok()) return s;
+  if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
+  if (auto s = ctx.actor.MayActFor(cmd.customer_id); !s.ok()) return s;
+
+  const std::string rental_id = cmd.request_id.empty()
+                                    ? ids_.NewId("rent-")
+                                    : ids_.DerivedId("rent-", {cmd.customer_id, cmd.request_id});
+
+  absl::StatusOr<std::optional<Rental>> known = state_.GetRental(rental_id);
+  if (!known.ok()) return known.status();
+  if (!known->has_value() && !payment_.Accepting()) {
+    return absl::UnavailableError(
+        "payment is unavailable right now; please try again shortly (nothing was reserved or "
+        "charged)");
+  }
+
+  // 1. Reserve a copy (or find the reservation of an earlier attempt).
+  absl::StatusOr<uint64_t> reserved = Commit(
+      [&]() -> absl::StatusOr<Decision> {
+        Decision d;
+        absl::StatusOr<std::optional<Rental>> existing = state_.GetRental(rental_id);
+        if (!existing.ok()) return existing.status();
+        if (existing->has_value()) {
+          const Rental& r = **existing;
+          if (r.customer_id != cmd.customer_id || r.book_id != cmd.book_id || r.days != cmd.days) {
+            d.rejection = absl::AlreadyExistsError(absl::StrCat(
+                "request_id \"", cmd.request_id, "\" was already used for another rental"));
+          }
+          return d;
+        }
+        absl::StatusOr<std::optional<Book>> book = state_.GetBook(cmd.book_id);
+        if (!book.ok()) return book.status();
+        if (!book->has_value()) {
+          d.rejection = absl::NotFoundError(absl::StrCat("book \"", cmd.book_id, "\" not found"));
+          return d;
+        }
+        const Book& b = **book;
+        if (b.copies_available() <= 0) {
+          d.rejection = absl::FailedPreconditionError(
+              absl::StrCat("no copy of \"", b.title, "\" is available right now"));
+          return d;
+        }
+        d.event = domain::RentalRequested{rental_id,
+                                          cmd.book_id,
+                                          cmd.customer_id,
+                                          cmd.days,
+                                          domain::RentalFee(b.daily_fee, cmd.days),
+                                          cmd.request_id,
+                                          b.title};
+        d.expected_position = b.last_position;
+        if (!cmd.request_id.empty()) d.event_id = ids_.DerivedId("evt-", {rental_id, "requested"});
+        return d;
+      },
+      ctx);
+  if (!reserved.ok()) return reserved.status();
+
+  absl::StatusOr<Rental> rental = ReadRental(rental_id);
+  if (!rental.ok()) return rental.status();
+  if (rental->status == RentalStatus::kPendingPayment) {
+    // 2. Take the payment, 3. record its outcome.
+    rental = CompletePayment(*rental, ctx, /*abandon_if_unknown=*/false);
+    if (!rental.ok()) return rental.status();
+  }
+  if (absl::Status s = StatusOfFinishedRental(*rental); !s.ok()) return s;
+  return rental;
+}
+
+absl::StatusOr<Rental> RentalService::CompletePayment(const Rental& rental, const CallContext& ctx,
+                                                      bool abandon_if_unknown) {
+  PaymentRequest req{
+      rental.rental_id, rental.customer_id, rental.fee,
+      absl::StrCat("rental of \"", rental.book_title, "\" for ", rental.days, " days"), ctx.trace};
+  absl::StatusOr<PaymentOutcome> outcome =
+      payment_.Pay(req, std::min(ctx.deadline, absl::Now() + config_.payment_timeout));
+  failpoints_.Hit("rental.after_payment");
+
+  if (!outcome.ok()) {
+    if (OutcomeUnknown(outcome.status()) && !abandon_if_unknown) {
+      // The reservation stays: a retry with the same request_id resumes it,
+      // and the reconciler settles it if nobody does.
+      return absl::UnavailableError(
+          absl::StrCat("payment is unavailable right now; please try again shortly (",
+                       outcome.status().message(), ")"));
+    }
+    std::string reason =
+        OutcomeUnknown(outcome.status())
+            ? absl::StrCat("payment unavailable: ", outcome.status().message())
+            : absl::StrCat("payment refused the request: ", outcome.status().message());
+    absl::Status s = CommitPendingOutcome(
+        rental.rental_id,
+        [&](const Rental& r) -> BookEvent {
+          return domain::RentalAborted{r.rental_id, r.book_id, r.customer_id, reason};
+        },
+        ctx);
+    if (!s.ok()) return s;
+    return ReadRental(rental.rental_id);
+  }
+
+  absl::Status s;
+  if (outcome->approved) {
+    s = CommitPendingOutcome(
+        rental.rental_id,
+        [&](const Rental& r) -> BookEvent {
+          absl::Time now = clock_.Now();
+          return domain::BookRented{
+              r.rental_id, r.book_id,           r.customer_id, r.days,
+              r.fee,       outcome->payment_id, now,           now + absl::Hours(24) * r.days,
+              r.book_title};
+        },
+        ctx);
+  } else {
+    s = CommitPendingOutcome(
+        rental.rental_id,
+        [&](const Rental& r) -> BookEvent {
+          return domain::RentalRejected{r.rental_id, r.book_id, r.customer_id,
+                                        outcome->decline_reason};
+        },
+        ctx);
+  }
+  if (!s.ok()) return s;
+  return ReadRental(rental.rental_id);
+}
+
+absl::Status RentalService::CommitPendingOutcome(const std::string& rental_id,
+                                                 std::function<BookEvent(const Rental&)> make,
+                                                 const CallContext& ctx) {
+  absl::StatusOr<uint64_t> pos = Commit(
+      [&]() -> absl::StatusOr<Decision> {
+        Decision d;
+        absl::StatusOr<Rental> r = ReadRental(rental_id);
+        if (!r.ok()) return r.status();
+        // Settled meanwhile (a retry, the reconciler): nothing more to write.
+        if (r->status != RentalStatus::kPendingPayment) return d;
+        absl::StatusOr<Book> b = ReadBook(r->book_id);
+        if (!b.ok()) return b.status();
+        d.event = make(*r);
+        d.expected_position = b->last_position;
+        return d;
+      },
+      ctx);
+  return pos.status();
+}
+
+absl::StatusOr<Rental> RentalService::LoadRental(const std::string& rental_id,
+                                                 const CallContext& ctx) {
+  if (auto s = domain::ValidateId("rental_id", rental_id, true); !s.ok()) return s;
+  absl::Status caught_up = CatchUp(ctx);
+  absl::StatusOr<Rental> r = ReadRental(rental_id);
+  if (!caught_up.ok() && absl::IsNotFound(r.status())) return caught_up;
+  if (!r.ok()) return r.status();
+  if (auto s = ctx.actor.MayActFor(r->customer_id); !s.ok()) return s;
+  return r;
+}
+
+absl::StatusOr<Rental> RentalService::GetRental(const std::string& rental_id,
+                                                const CallContext& ctx) {
+  return LoadRental(rental_id, ctx);
+}
+
+absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
+                                                 const CallContext& ctx) {
+  if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
+  absl::StatusOr<Rental> rental = LoadRental(cmd.rental_id, ctx);
+  if (!rental.ok()) return rental.status();
+  auto illegal = [&](const Rental& r) -> absl::Status {
+    switch (r.status) {
+      case RentalStatus::kRented:
+        return absl::OkStatus();
+      case RentalStatus::kReturned:
+        return absl::FailedPreconditionError(
+            absl::StrCat("rental ", r.rental_id, " was already returned"));
+      case RentalStatus::kCancelled:
+        return absl::FailedPreconditionError(
+            absl::StrCat("rental ", r.rental_id, " was cancelled; there is nothing to return"));
+      default:
+        return absl::FailedPreconditionError(absl::StrCat(
+            "rental ", r.rental_id, " is ", domain::RentalStatusName(r.status), ", not RENTED"));
+    }
+  };
+  auto is_retry = [&](const Rental& r) {
+    return r.status == RentalStatus::kReturned && !cmd.request_id.empty() &&
+           r.transition_request_id == cmd.request_id;
+  };
+  if (is_retry(*rental)) return rental;
+  if (auto s = illegal(*rental); !s.ok()) return s;
+
+  ReturnRequest req{rental->rental_id, rental->book_id, rental->customer_id,
+                    rental->due_at,    cmd.damaged,     ctx.trace};
+  absl::StatusOr<ReturnOutcome> outcome =
+      returns_.ProcessReturn(req, std::min(ctx.deadline, absl::Now() + config_.returns_timeout));
+  if (!outcome.ok()) {
+    if (OutcomeUnknown(outcome.status())) {
+      return absl::UnavailableError(absl::StrCat(
+          "return processing is unavailable right now; the book is still rented to you. "
+          "Please try again shortly (",
+          outcome.status().message(), ")"));
+    }
+    return outcome.status();
+  }
+
+  absl::StatusOr<uint64_t> pos = Commit(
+      [&]() -> absl::StatusOr<Decision> {
+        Decision d;
+        absl::StatusOr<Rental> r = ReadRental(cmd.rental_id);
+        if (!r.ok()) return r.status();
+        if (is_retry(*r)) return d;
+        if (auto s = illegal(*r); !s.ok()) {
+          d.rejection = s;
+          return d;
+        }
+        absl::StatusOr<Book> b = ReadBook(r->book_id);
+        if (!b.ok()) return b.status();
+        d.event = domain::BookReturned{r->rental_id,       r->book_id,           r->customer_id,
+                                       outcome->return_id, outcome->returned_at, outcome->total_fee,
+                                       cmd.request_id};
+        d.expected_position = b->last_position;
+        return d;
+      },
+      ctx);
+  if (!pos.ok()) return pos.status();
+  return ReadRental(cmd.rental_id);
+}
+
+absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cmd,
+                                                   const CallContext& ctx) {
+  if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
+  if (cmd.reason.size() > 1024)
+    return absl::InvalidArgumentError("reason is longer than 1024 bytes");
+  absl::StatusOr<Rental> rental = LoadRental(cmd.rental_id, ctx);
+  if (!rental.ok()) return rental.status();
+  auto is_retry = [&](const Rental& r) {
+    return r.status == RentalStatus::kCancelled && !cmd.request_id.empty() &&
+           r.transition_request_id == cmd.request_id;
+  };
+  auto illegal = [&](const Rental& r) -> absl::Status {
+    switch (r.status) {
+      case RentalStatus::kRented:
+        break;
+      case RentalStatus::kCancelled:
+        return absl::FailedPreconditionError(
+            absl::StrCat("rental ", r.rental_id, " was already cancelled"));
+      case RentalStatus::kReturned:
+        return absl::FailedPreconditionError(
+            absl::StrCat("rental ", r.rental_id, " was returned; it can no longer be cancelled"));
+      default:
+        return absl::FailedPreconditionError(absl::StrCat(
+            "rental ", r.rental_id, " is ", domain::RentalStatusName(r.status), ", not RENTED"));
+    }
+    if (clock_.Now() - r.rented_at > config_.cancel_window) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("the cancellation window of ", absl::FormatDuration(config_.cancel_window),
+                       " after renting has passed for rental ", r.rental_id));
+    }
+    return absl::OkStatus();
+  };
+  if (is_retry(*rental)) return rental;
+
+  absl::StatusOr<uint64_t> pos = Commit(
+      [&]() -> absl::StatusOr<Decision> {
+        Decision d;
+        absl::StatusOr<Rental> r = ReadRental(cmd.rental_id);
+        if (!r.ok()) return r.status();
+        if (is_retry(*r)) return d;
+        if (auto s = illegal(*r); !s.ok()) {
+          d.rejection = s;
+          return d;
+        }
+        absl::StatusOr<Book> b = ReadBook(r->book_id);
+        if (!b.ok()) return b.status();
+        d.event =
+            domain::RentalCancelled{r->rental_id, r->book_id,    r->customer_id, cmd.reason,
+                                    clock_.Now(), r->payment_id, r->fee,         cmd.request_id};
+        d.expected_position = b->last_position;
+        return d;
+      },
+      ctx);
+  if (!pos.ok()) return pos.status();
+  return ReadRental(cmd.rental_id);
+}
+
+absl::StatusOr<int> RentalService::ReconcilePending(const CallContext& ctx) {
+  absl::StatusOr<std::vector<Rental>> stale =
+      state_.PendingRentals(clock_.Now() - config_.reconcile_after, 100);
+  if (!stale.ok()) return stale.status();
+  int resolved = 0;
+  for (const Rental& r : *stale) {
+    absl::StatusOr<Rental> done = CompletePayment(r, ctx, /*abandon_if_unknown=*/true);
+    if (done.ok() && done->status != RentalStatus::kPendingPayment) ++resolved;
+  }
+  return resolved;
+}
+
+}  // namespace rentmesh::rental

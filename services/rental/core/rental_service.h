@@ -1,0 +1,151 @@
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "rental/core/actor.h"
+#include "rental/core/domain/rental_domain.h"
+#include "rental/core/ports/book_log.h"
+#include "rental/core/ports/id_generator.h"
+#include "rental/core/ports/payment_gateway.h"
+#include "rental/core/ports/rental_state.h"
+#include "rental/core/ports/returns_gateway.h"
+#include "rentmesh/common/clock.h"
+#include "rentmesh/common/failpoints.h"
+
+namespace rentmesh::rental {
+
+struct RentalServiceConfig {
+  // Currency of requests that name none.
+  std::string default_currency = "KRW";
+  absl::Duration payment_timeout = absl::Seconds(2);
+  absl::Duration returns_timeout = absl::Seconds(2);
+  // How long after renting a customer may still cancel.
+  absl::Duration cancel_window = absl::Hours(24);
+  // A reservation still awaiting its payment after this long is completed or
+  // abandoned by the reconciler (well above payment_timeout, so it never races
+  // the request that made it).
+  absl::Duration reconcile_after = absl::Seconds(10);
+  // Bound on catching up with the log before answering.
+  absl::Duration catch_up_timeout = absl::Seconds(3);
+  // Appends that lose to a concurrent writer are decided again this often.
+  int max_conflict_retries = 16;
+};
+
+// Per call: its deadline, trace headers and the request's own id.
+struct CallContext {
+  absl::Time deadline = absl::InfiniteFuture();
+  std::map<std::string, std::string> trace;
+  Actor actor;
+};
+
+struct AddBookCommand {
+  std::string book_id;
+  std::string title;
+  int32_t copies = 0;
+  domain::Money daily_fee;
+};
+struct StockBookCommand {
+  std::string book_id;
+  int32_t copies = 0;
+  std::string request_id;
+};
+struct RentBookCommand {
+  std::string customer_id;
+  std::string book_id;
+  int32_t days = 0;
+  std::string request_id;
+};
+struct ReturnBookCommand {
+  std::string rental_id;
+  bool damaged = false;
+  std::string request_id;
+};
+struct CancelRentalCommand {
+  std::string rental_id;
+  std::string reason;
+  std::string request_id;
+};
+
+struct BookPage {
+  std::vector<domain::Book> books;
+  std::string next_page_token;
+};
+
+// The rental context's use cases. Thread-safe: any number of calls at once,
+// on any number of replicas; consistency comes from the log's optimistic
+// concurrency (see docs/architecture.md).
+class RentalService {
+ public:
+  RentalService(RentalServiceConfig config, BookLog& log, RentalState& state,
+                PaymentGateway& payment, ReturnsGateway& returns, IdGenerator& ids,
+                const Clock& clock, const Failpoints& failpoints);
+
+  // Idempotent by book_id: the same fields return the book, others are
+  // ALREADY_EXISTS.
+  absl::StatusOr<domain::Book> AddBook(const AddBookCommand& cmd, const CallContext& ctx);
+  // Idempotent by request_id (required).
+  absl::StatusOr<domain::Book> StockBook(const StockBookCommand& cmd, const CallContext& ctx);
+  absl::StatusOr<domain::Book> GetBook(const std::string& book_id, const CallContext& ctx);
+  absl::StatusOr<BookPage> ListBooks(int page_size, const std::string& page_token,
+                                     const CallContext& ctx);
+
+  // Reserves a copy, takes the payment, records the rental. Retrying with the
+  // same customer and request_id resumes or returns the first attempt.
+  absl::StatusOr<domain::Rental> RentBook(const RentBookCommand& cmd, const CallContext& ctx);
+  absl::StatusOr<domain::Rental> GetRental(const std::string& rental_id, const CallContext& ctx);
+  absl::StatusOr<domain::Rental> ReturnBook(const ReturnBookCommand& cmd, const CallContext& ctx);
+  absl::StatusOr<domain::Rental> CancelRental(const CancelRentalCommand& cmd,
+                                              const CallContext& ctx);
+
+  // Completes or abandons reservations left awaiting payment (a crash, or a
+  // payment outage). Returns how many it resolved. Run periodically.
+  absl::StatusOr<int> ReconcilePending(const CallContext& ctx);
+
+ private:
+  // What a command decided: an event to append at `expected_position`, or
+  // nothing (the state already says what the caller wants), or a rejection.
+  struct Decision {
+    std::optional<domain::BookEvent> event;
+    uint64_t expected_position = 0;
+    absl::Status rejection;
+    std::string event_id;
+  };
+  using Decide = std::function<absl::StatusOr<Decision>()>;
+
+  // Decides and appends until the append sticks: a lost race catches up and
+  // decides again; a rejection is given only after catching up, so lag never
+  // causes one. Returns the appended position, or 0 when nothing was written.
+  absl::StatusOr<uint64_t> Commit(const Decide& decide, const CallContext& ctx);
+  absl::Status CatchUp(const CallContext& ctx);
+  absl::Time WaitDeadline(const CallContext& ctx) const;
+
+  // Resolves a PENDING_PAYMENT rental by calling Pay (idempotent) and
+  // recording the outcome. `abandon_if_unknown` records RentalAborted when
+  // the outcome cannot be learned (the reconciler); otherwise the reservation
+  // stays for a retry and UNAVAILABLE is returned.
+  absl::StatusOr<domain::Rental> CompletePayment(const domain::Rental& rental,
+                                                 const CallContext& ctx, bool abandon_if_unknown);
+  // Appends a transition of a rental that must still be PENDING_PAYMENT.
+  absl::Status CommitPendingOutcome(const std::string& rental_id,
+                                    std::function<domain::BookEvent(const domain::Rental&)> make,
+                                    const CallContext& ctx);
+  absl::StatusOr<domain::Rental> LoadRental(const std::string& rental_id, const CallContext& ctx);
+  absl::StatusOr<domain::Rental> ReadRental(const std::string& rental_id);
+  absl::StatusOr<domain::Book> ReadBook(const std::string& book_id);
+
+  const RentalServiceConfig config_;
+  BookLog& log_;
+  RentalState& state_;
+  PaymentGateway& payment_;
+  ReturnsGateway& returns_;
+  IdGenerator& ids_;
+  const Clock& clock_;
+  const Failpoints& failpoints_;
+};
+
+}  // namespace rentmesh::rental

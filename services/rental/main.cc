@@ -1,0 +1,224 @@
+// rental_server: the composition root. Flags → Config → adapters → core → server.
+#include <grpcpp/grpcpp.h>
+
+#include <atomic>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "rental/adapters/inbound/grpc/rental_grpc_service.h"
+#include "rental/adapters/outbound/grpc/grpc_payment_gateway.h"
+#include "rental/adapters/outbound/grpc/grpc_returns_gateway.h"
+#include "rental/adapters/outbound/nats/jetstream_book_log.h"
+#include "rental/adapters/outbound/rocksdb/rocksdb_rental_state.h"
+#include "rental/adapters/outbound/sha256_id_generator.h"
+#include "rental/core/rental_service.h"
+#include "rentmesh/common/grpc_server.h"
+#include "rentmesh/common/log.h"
+#include "rentmesh/nats/stream_follower.h"
+
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address");
+ABSL_FLAG(std::string, admin_address, "127.0.0.1:9451", "admin HTTP address (metrics)");
+ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
+ABSL_FLAG(std::string, data_dir, "var/data/rental", "RocksDB folder (rebuildable from JetStream)");
+ABSL_FLAG(int, stream_replicas, 1, "replicas of the RENTAL stream (3 in a cluster)");
+ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052", "payment service address");
+ABSL_FLAG(std::string, returns_address, "127.0.0.1:50053", "returns service address");
+ABSL_FLAG(int, payment_deadline_ms, 2000, "deadline of each PaymentService.Pay call");
+ABSL_FLAG(int, returns_deadline_ms, 2000, "deadline of each ReturnService.ProcessReturn call");
+ABSL_FLAG(int, cancel_window_hours, 24, "how long after renting a rental may be cancelled");
+ABSL_FLAG(int, reconcile_after_ms, 10000,
+          "a reservation still awaiting payment after this long is settled by the reconciler");
+ABSL_FLAG(int, reconcile_interval_ms, 1000,
+          "how often the reconciler looks for stale reservations");
+ABSL_FLAG(int, breaker_failures, 5, "consecutive payment failures that open the circuit");
+ABSL_FLAG(int, breaker_open_ms, 3000, "how long the payment circuit stays open before a probe");
+ABSL_FLAG(int, workers, 64, "threads running requests (they block on JetStream and payment)");
+ABSL_FLAG(int, max_queued, 2048, "requests waiting for a worker before RESOURCE_EXHAUSTED");
+ABSL_FLAG(std::string, currency, "KRW", "currency of requests that name none");
+ABSL_FLAG(int, drain_ms, 5000, "on SIGTERM, how long in-flight calls may finish");
+ABSL_FLAG(std::string, failpoints, "", "chaos testing: name=crash;... (see failpoints.h)");
+
+namespace rentmesh::rental {
+namespace {
+
+struct Config {
+  std::string grpc_address, admin_address, nats_url, data_dir, payment_address, returns_address;
+  std::string currency, failpoints;
+  int stream_replicas, payment_deadline_ms, returns_deadline_ms, cancel_window_hours;
+  int reconcile_after_ms, reconcile_interval_ms, breaker_failures, breaker_open_ms;
+  int workers, max_queued, drain_ms;
+
+  static Config FromFlags() {
+    return Config{absl::GetFlag(FLAGS_grpc_address),
+                  absl::GetFlag(FLAGS_admin_address),
+                  absl::GetFlag(FLAGS_nats_url),
+                  absl::GetFlag(FLAGS_data_dir),
+                  absl::GetFlag(FLAGS_payment_address),
+                  absl::GetFlag(FLAGS_returns_address),
+                  absl::GetFlag(FLAGS_currency),
+                  absl::GetFlag(FLAGS_failpoints),
+                  absl::GetFlag(FLAGS_stream_replicas),
+                  absl::GetFlag(FLAGS_payment_deadline_ms),
+                  absl::GetFlag(FLAGS_returns_deadline_ms),
+                  absl::GetFlag(FLAGS_cancel_window_hours),
+                  absl::GetFlag(FLAGS_reconcile_after_ms),
+                  absl::GetFlag(FLAGS_reconcile_interval_ms),
+                  absl::GetFlag(FLAGS_breaker_failures),
+                  absl::GetFlag(FLAGS_breaker_open_ms),
+                  absl::GetFlag(FLAGS_workers),
+                  absl::GetFlag(FLAGS_max_queued),
+                  absl::GetFlag(FLAGS_drain_ms)};
+  }
+
+  absl::Status Validate() const {
+    if (grpc_address.empty() || nats_url.empty() || data_dir.empty() || payment_address.empty() ||
+        returns_address.empty()) {
+      return absl::InvalidArgumentError("addresses, --nats_url and --data_dir must be set");
+    }
+    if (stream_replicas < 1 || stream_replicas > 5) {
+      return absl::InvalidArgumentError("--stream_replicas must be 1..5");
+    }
+    if (payment_deadline_ms <= 0 || returns_deadline_ms <= 0 || reconcile_interval_ms <= 0 ||
+        breaker_failures <= 0 || breaker_open_ms <= 0 || workers <= 0 || max_queued <= 0 ||
+        cancel_window_hours < 0 || drain_ms < 0) {
+      return absl::InvalidArgumentError("durations and sizes must be positive");
+    }
+    if (reconcile_after_ms < 2 * payment_deadline_ms) {
+      return absl::InvalidArgumentError(
+          "--reconcile_after_ms must be at least twice --payment_deadline_ms, so the reconciler "
+          "never races the request that made a reservation");
+    }
+    return absl::OkStatus();
+  }
+};
+
+int Run() {
+  const Config config = Config::FromFlags();
+  if (absl::Status s = config.Validate(); !s.ok()) {
+    LogError("bad configuration", {{"error", s.ToString()}});
+    return 2;
+  }
+  absl::StatusOr<Failpoints> failpoints = Failpoints::Parse(config.failpoints);
+  if (!failpoints.ok()) {
+    LogError("bad --failpoints", {{"error", failpoints.status().ToString()}});
+    return 2;
+  }
+
+  auto js = nats::JetStream::Connect(config.nats_url, "rental", absl::Seconds(30));
+  if (!js.ok()) {
+    LogError("cannot connect to NATS", {{"error", js.status().ToString()}});
+    return 1;
+  }
+  if (absl::Status s = (*js)->EnsureStream({JetStreamBookLog::kStream,
+                                            {JetStreamBookLog::kSubjects},
+                                            config.stream_replicas,
+                                            absl::Minutes(2)});
+      !s.ok()) {
+    LogError("cannot create the RENTAL stream", {{"error", s.ToString()}});
+    return 1;
+  }
+  auto store = rocksdb_store::StateStore::Open(config.data_dir);
+  if (!store.ok()) {
+    LogError("cannot open the state store", {{"error", store.status().ToString()}});
+    return 1;
+  }
+  RocksDbRentalState state(**store);
+  absl::StatusOr<uint64_t> applied = state.AppliedPosition();
+  if (!applied.ok()) {
+    LogError("cannot read the stored position", {{"error", applied.status().ToString()}});
+    return 1;
+  }
+  LogInfo("following the RENTAL stream", {{"from_position", absl::StrCat(*applied)}});
+  auto follower = nats::StreamFollower::Start(
+      **js, {JetStreamBookLog::kStream, JetStreamBookLog::kSubjects, *applied, 1024},
+      [&state](const std::vector<nats::StreamMessage>& batch) { return state.Apply(batch); });
+  if (!follower.ok()) {
+    LogError("cannot follow the RENTAL stream", {{"error", follower.status().ToString()}});
+    return 1;
+  }
+
+  SystemClock clock;
+  CircuitBreaker breaker({config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)},
+                         clock);
+  JetStreamBookLog log(**js, **follower);
+  GrpcPaymentGateway payment(
+      grpc::CreateChannel(config.payment_address, grpc::InsecureChannelCredentials()), breaker);
+  GrpcReturnsGateway returns(
+      grpc::CreateChannel(config.returns_address, grpc::InsecureChannelCredentials()));
+  Sha256IdGenerator ids;
+  RentalServiceConfig service_config;
+  service_config.default_currency = config.currency;
+  service_config.payment_timeout = absl::Milliseconds(config.payment_deadline_ms);
+  service_config.returns_timeout = absl::Milliseconds(config.returns_deadline_ms);
+  service_config.cancel_window = absl::Hours(config.cancel_window_hours);
+  service_config.reconcile_after = absl::Milliseconds(config.reconcile_after_ms);
+  RentalService service(service_config, log, state, payment, returns, ids, clock, *failpoints);
+
+  // Catch up before serving, so the first answers are not stale.
+  absl::Time rebuild_started = absl::Now();
+  for (;;) {
+    absl::Status s = (*follower)->CatchUp(absl::Now() + absl::Seconds(60));
+    if (s.ok()) break;
+    LogWarn("still catching up with the RENTAL stream", {{"error", s.ToString()}});
+  }
+  LogInfo("caught up",
+          {{"position", absl::StrCat((*follower)->applied())},
+           {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - rebuild_started))}});
+
+  auto pool = std::make_unique<WorkPool>(config.workers, config.max_queued);
+  RentalGrpcService grpc_service(service, *pool);
+  auto server = GrpcServer::Start(config.grpc_address, {&grpc_service});
+  if (!server.ok()) {
+    LogError("cannot start the gRPC server", {{"error", server.status().ToString()}});
+    return 1;
+  }
+  (*server)->SetServing(true);
+  LogInfo("rental service listening",
+          {{"grpc", absl::StrCat(config.grpc_address)}, {"port", absl::StrCat((*server)->port())}});
+
+  // Background upkeep: settle stale reservations; report NOT_SERVING while
+  // NATS is unreachable (writes would fail anyway).
+  std::atomic<bool> stopping{false};
+  std::thread upkeep([&] {
+    bool serving = true;
+    while (!stopping) {
+      bool connected = (*js)->Connected();
+      if (connected != serving) {
+        (*server)->SetServing(connected);
+        serving = connected;
+        LogWarn(connected ? "NATS reachable again: SERVING" : "NATS unreachable: NOT_SERVING");
+      }
+      if (connected) {
+        CallContext ctx;
+        ctx.deadline = absl::Now() + absl::Seconds(10);
+        absl::StatusOr<int> settled = service.ReconcilePending(ctx);
+        if (settled.ok() && *settled > 0) {
+          LogInfo("settled stale reservations", {{"count", absl::StrCat(*settled)}});
+        }
+      }
+      for (int i = 0; i < config.reconcile_interval_ms / 50 + 1 && !stopping; ++i) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      }
+    }
+  });
+
+  int sig = WaitForTerminationSignal();
+  LogInfo("shutting down", {{"signal", absl::StrCat(sig)}});
+  stopping = true;
+  upkeep.join();
+  (*server)->Shutdown(absl::Milliseconds(config.drain_ms));
+  pool.reset();  // finishes queued work
+  return 0;
+}
+
+}  // namespace
+}  // namespace rentmesh::rental
+
+int main(int argc, char** argv) {
+  rentmesh::BlockTerminationSignals();
+  absl::ParseCommandLine(argc, argv);
+  rentmesh::SetLogService("rental");
+  return rentmesh::rental::Run();
+}

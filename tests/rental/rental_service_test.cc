@@ -1,0 +1,293 @@
+#include "rental/core/rental_service.h"
+
+#include <gtest/gtest.h>
+
+#include "fakes.h"
+
+namespace rentmesh::rental {
+namespace {
+
+using domain::RentalStatus;
+
+class RentalServiceTest : public ::testing::Test {
+ protected:
+  RentalServiceTest()
+      : clock_(absl::FromUnixSeconds(1767225600)),  // 2026-01-01
+        returns_(clock_),
+        service_(Config(), store_, store_, payment_, returns_, ids_, clock_, failpoints_) {}
+
+  static RentalServiceConfig Config() {
+    RentalServiceConfig c;
+    c.cancel_window = absl::Hours(24);
+    c.reconcile_after = absl::Seconds(10);
+    return c;
+  }
+
+  void AddBook(const std::string& id, int copies, int64_t fee = 1000) {
+    auto b = service_.AddBook({id, "Title " + id, copies, {"KRW", fee}}, ctx_);
+    ASSERT_TRUE(b.ok()) << b.status();
+  }
+
+  absl::StatusOr<domain::Rental> Rent(const std::string& customer, const std::string& book,
+                                      int days = 3, const std::string& request_id = "") {
+    return service_.RentBook({customer, book, days, request_id}, ctx_);
+  }
+
+  int Available(const std::string& book) {
+    return service_.GetBook(book, ctx_)->copies_available();
+  }
+
+  ManualClock clock_;
+  testing::InMemoryRentalStore store_;
+  testing::FakePaymentGateway payment_;
+  testing::FakeReturnsGateway returns_;
+  testing::CountingIdGenerator ids_;
+  Failpoints failpoints_;
+  RentalService service_;
+  CallContext ctx_;
+};
+
+TEST_F(RentalServiceTest, AddBookIsIdempotentAndRejectsTheSameIdWithOtherDetails) {
+  AddBook("dune", 2);
+  AddBook("dune", 2);
+  EXPECT_EQ(store_.event_count(), 1u);
+  auto other = service_.AddBook({"dune", "Another title", 2, {"KRW", 1000}}, ctx_);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kAlreadyExists);
+  auto book = service_.GetBook("dune", ctx_);
+  ASSERT_TRUE(book.ok());
+  EXPECT_EQ(book->copies, 2);
+  EXPECT_EQ(book->copies_available(), 2);
+}
+
+TEST_F(RentalServiceTest, RentBookChargesDailyFeeTimesDaysAndRecordsTheRental) {
+  AddBook("dune", 2, 1500);
+  auto r = Rent("alice", "dune", 3);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, RentalStatus::kRented);
+  EXPECT_EQ(r->fee, (domain::Money{"KRW", 4500}));
+  EXPECT_EQ(r->payment_id, "pay-" + r->rental_id);
+  EXPECT_EQ(r->due_at, clock_.Now() + absl::Hours(72));
+  EXPECT_EQ(payment_.charged().at(r->rental_id), 4500);
+  EXPECT_EQ(Available("dune"), 1);
+}
+
+TEST_F(RentalServiceTest, RentBookFailsWithFailedPreconditionWhenNoCopyIsLeft) {
+  AddBook("dune", 1);
+  ASSERT_TRUE(Rent("alice", "dune").ok());
+  auto second = Rent("bob", "dune");
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(payment_.calls(), 1);
+}
+
+TEST_F(RentalServiceTest, DeclinedPaymentRecordsNoRentalAndReleasesTheCopy) {
+  AddBook("dune", 1, 1000);
+  payment_.set_limit(500);
+  auto r = Rent("alice", "dune", 1);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(r.status().message().find("per-payment limit"), std::string::npos) << r.status();
+  EXPECT_EQ(Available("dune"), 1);
+  EXPECT_TRUE(payment_.charged().empty());
+}
+
+TEST_F(RentalServiceTest, PaymentDownAnswersUnavailableAndARetryWithTheSameRequestIdCompletes) {
+  AddBook("dune", 1);
+  payment_.Fail(absl::UnavailableError("connection refused"));
+  auto first = Rent("alice", "dune", 2, "req-1");
+  EXPECT_EQ(first.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_NE(first.status().message().find("try again shortly"), std::string::npos);
+  // The copy is held for the retry, nothing is charged yet.
+  EXPECT_EQ(Available("dune"), 0);
+  EXPECT_TRUE(payment_.charged().empty());
+
+  payment_.Recover();
+  auto retry = Rent("alice", "dune", 2, "req-1");
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->status, RentalStatus::kRented);
+  EXPECT_EQ(payment_.charged().size(), 1u);
+}
+
+TEST_F(RentalServiceTest, RetryingAFinishedRentReturnsTheFirstResultWithoutASecondCharge) {
+  AddBook("dune", 3);
+  auto a = Rent("alice", "dune", 2, "req-1");
+  auto b = Rent("alice", "dune", 2, "req-1");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->rental_id, b->rental_id);
+  EXPECT_EQ(Available("dune"), 2);
+  EXPECT_EQ(payment_.charged().size(), 1u);
+  auto misuse = Rent("alice", "dune", 5, "req-1");
+  EXPECT_EQ(misuse.status().code(), absl::StatusCode::kAlreadyExists);
+}
+
+TEST_F(RentalServiceTest, OpenCircuitAnswersUnavailableWithoutReservingAnything) {
+  AddBook("dune", 1);
+  size_t events = store_.event_count();
+  payment_.set_accepting(false);
+  auto r = Rent("alice", "dune");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(store_.event_count(), events);
+  EXPECT_EQ(payment_.calls(), 0);
+}
+
+TEST_F(RentalServiceTest, ReconcilerCompletesAStaleReservationWhosePaymentWasApproved) {
+  AddBook("dune", 1);
+  payment_.Fail(absl::DeadlineExceededError("slow"));
+  ASSERT_EQ(Rent("alice", "dune", 1, "req-1").status().code(), absl::StatusCode::kUnavailable);
+  payment_.Recover();
+  // Not stale yet: left alone.
+  EXPECT_EQ(*service_.ReconcilePending(ctx_), 0);
+  clock_.Advance(absl::Seconds(11));
+  EXPECT_EQ(*service_.ReconcilePending(ctx_), 1);
+  auto r = service_.GetRental("rent-alice~req-1", ctx_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, RentalStatus::kRented);
+  EXPECT_EQ(payment_.charged().size(), 1u);
+}
+
+TEST_F(RentalServiceTest, ReconcilerAbandonsAStaleReservationWhilePaymentIsDown) {
+  AddBook("dune", 1);
+  payment_.Fail(absl::UnavailableError("down"));
+  ASSERT_EQ(Rent("alice", "dune", 1, "req-1").status().code(), absl::StatusCode::kUnavailable);
+  clock_.Advance(absl::Seconds(11));
+  EXPECT_EQ(*service_.ReconcilePending(ctx_), 1);
+  auto r = service_.GetRental("rent-alice~req-1", ctx_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->status, RentalStatus::kAborted);
+  EXPECT_EQ(Available("dune"), 1);
+  // A retry of the abandoned attempt says so and charges nothing.
+  payment_.Recover();
+  auto retry = Rent("alice", "dune", 1, "req-1");
+  EXPECT_EQ(retry.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(retry.status().message().find("new request_id"), std::string::npos);
+}
+
+TEST_F(RentalServiceTest, BadInputIsRejectedWithInvalidArgumentAndWritesNothing) {
+  AddBook("dune", 1);
+  size_t events = store_.event_count();
+  EXPECT_EQ(Rent("", "dune").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Rent("alice", "").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Rent("alice", "du ne").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Rent("alice", "dune", 0).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Rent("alice", "dune", -3).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Rent("alice", "dune", 1000).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Rent("alice", "rental.>").status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Rent("alice", "nope").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(service_.AddBook({"b", "t", 0, {"KRW", 1}}, ctx_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.AddBook({"b", "t", 1000000, {"KRW", 1}}, ctx_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.AddBook({"b", "t", 1, {"KRW", -5}}, ctx_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.AddBook({"b", "t", 1, {"KRW", 1LL << 40}}, ctx_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.AddBook({"b", "t", 1, {"krw", 10}}, ctx_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.AddBook({"b", "   ", 1, {"KRW", 10}}, ctx_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.StockBook({"dune", 1, ""}, ctx_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.GetRental("", ctx_).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.GetRental("missing", ctx_).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(store_.event_count(), events);
+  EXPECT_EQ(payment_.calls(), 0);
+}
+
+TEST_F(RentalServiceTest, StockBookAddsCopiesOncePerRequestId) {
+  AddBook("dune", 1);
+  ASSERT_TRUE(service_.StockBook({"dune", 4, "delivery-1"}, ctx_).ok());
+  auto again = service_.StockBook({"dune", 4, "delivery-1"}, ctx_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->copies, 5);
+  EXPECT_EQ(service_.StockBook({"nope", 4, "d"}, ctx_).status().code(),
+            absl::StatusCode::kNotFound);
+}
+
+TEST_F(RentalServiceTest, ReturnBookRecordsTheLateFeeAndFreesTheCopy) {
+  AddBook("dune", 1);
+  auto r = Rent("alice", "dune", 2);
+  ASSERT_TRUE(r.ok());
+  clock_.Advance(absl::Hours(24 * 2 + 30));  // 30 hours late: 2 started days
+  auto returned = service_.ReturnBook({r->rental_id, false, "ret-1"}, ctx_);
+  ASSERT_TRUE(returned.ok()) << returned.status();
+  EXPECT_EQ(returned->status, RentalStatus::kReturned);
+  EXPECT_EQ(returned->late_fee, (domain::Money{"KRW", 1000}));
+  EXPECT_EQ(Available("dune"), 1);
+  // The same request again is the same result; another return is illegal.
+  auto retry = service_.ReturnBook({r->rental_id, false, "ret-1"}, ctx_);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->version, returned->version);
+  EXPECT_EQ(service_.ReturnBook({r->rental_id, false, "ret-2"}, ctx_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_.CancelRental({r->rental_id, "late", "c-1"}, ctx_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RentalServiceTest, ReturnsDownLeavesTheRentalRentedAndAnswersUnavailable) {
+  AddBook("dune", 1);
+  auto r = Rent("alice", "dune");
+  ASSERT_TRUE(r.ok());
+  returns_.Fail(absl::UnavailableError("down"));
+  auto ret = service_.ReturnBook({r->rental_id, false, "ret-1"}, ctx_);
+  EXPECT_EQ(ret.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(service_.GetRental(r->rental_id, ctx_)->status, RentalStatus::kRented);
+  returns_.Recover();
+  EXPECT_TRUE(service_.ReturnBook({r->rental_id, false, "ret-1"}, ctx_).ok());
+}
+
+TEST_F(RentalServiceTest, CancelWithinTheWindowFreesTheCopyAndCannotBeRepeated) {
+  AddBook("dune", 1);
+  auto r = Rent("alice", "dune");
+  ASSERT_TRUE(r.ok());
+  clock_.Advance(absl::Hours(2));
+  auto c = service_.CancelRental({r->rental_id, "changed my mind", "c-1"}, ctx_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->status, RentalStatus::kCancelled);
+  EXPECT_EQ(c->cancel_reason, "changed my mind");
+  EXPECT_EQ(Available("dune"), 1);
+  EXPECT_TRUE(service_.CancelRental({r->rental_id, "changed my mind", "c-1"}, ctx_).ok());
+  EXPECT_EQ(service_.CancelRental({r->rental_id, "again", "c-2"}, ctx_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_.ReturnBook({r->rental_id, false, "r"}, ctx_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(RentalServiceTest, CancelAfterTheWindowIsRefused) {
+  AddBook("dune", 1);
+  auto r = Rent("alice", "dune");
+  ASSERT_TRUE(r.ok());
+  clock_.Advance(absl::Hours(25));
+  EXPECT_EQ(service_.CancelRental({r->rental_id, "", "c-1"}, ctx_).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(service_.GetRental(r->rental_id, ctx_)->status, RentalStatus::kRented);
+}
+
+TEST_F(RentalServiceTest, CustomersActOnlyOnTheirOwnRentalsAndOnlyLibrariansManageBooks) {
+  CallContext alice;
+  alice.actor = Actor::Customer("alice");
+  CallContext librarian;
+  librarian.actor = Actor::Librarian("lib");
+  EXPECT_EQ(service_.AddBook({"dune", "Dune", 1, {"KRW", 100}}, alice).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  ASSERT_TRUE(service_.AddBook({"dune", "Dune", 2, {"KRW", 100}}, librarian).ok());
+  EXPECT_EQ(service_.RentBook({"bob", "dune", 1, ""}, alice).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto r = service_.RentBook({"alice", "dune", 1, ""}, alice);
+  ASSERT_TRUE(r.ok());
+  CallContext bob;
+  bob.actor = Actor::Customer("bob");
+  EXPECT_EQ(service_.GetRental(r->rental_id, bob).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(service_.CancelRental({r->rental_id, "", ""}, bob).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_TRUE(service_.GetRental(r->rental_id, librarian).ok());
+}
+
+TEST_F(RentalServiceTest, LogUnavailableAnswersUnavailable) {
+  AddBook("dune", 1);
+  store_.set_append_error(absl::UnavailableError("nats down"));
+  auto r = Rent("alice", "dune");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(payment_.calls(), 0);
+}
+
+}  // namespace
+}  // namespace rentmesh::rental
