@@ -17,6 +17,7 @@
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
 #include "rentmesh/nats/stream_follower.h"
+#include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9451", "admin HTTP address (metrics)");
@@ -106,11 +107,20 @@ int Run() {
     return 2;
   }
 
+  std::atomic<bool> ready{false};
+  auto telemetry = telemetry::ServiceTelemetry::Start(config.admin_address, [&ready] {
+    return ready ? absl::OkStatus() : absl::UnavailableError("catching up or NATS unreachable");
+  });
+  if (!telemetry.ok()) {
+    LogError("cannot start the admin server", {{"error", telemetry.status().ToString()}});
+    return 1;
+  }
   auto js = nats::JetStream::Connect(config.nats_url, "rental", absl::Seconds(30));
   if (!js.ok()) {
     LogError("cannot connect to NATS", {{"error", js.status().ToString()}});
     return 1;
   }
+  (*js)->SetObserver(telemetry->get());
   if (absl::Status s = (*js)->EnsureStream({JetStreamBookLog::kStream,
                                             {JetStreamBookLog::kSubjects},
                                             config.stream_replicas,
@@ -156,6 +166,9 @@ int Run() {
   service_config.reconcile_after = absl::Milliseconds(config.reconcile_after_ms);
   RentalService service(service_config, log, state, payment, returns, ids, clock, *failpoints);
 
+  (*telemetry)->WatchStateStore(**store);
+  (*telemetry)->WatchFollower(**js, **follower, JetStreamBookLog::kStream);
+
   // Catch up before serving, so the first answers are not stale.
   absl::Time rebuild_started = absl::Now();
   for (;;) {
@@ -167,16 +180,22 @@ int Run() {
           {{"position", absl::StrCat((*follower)->applied())},
            {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - rebuild_started))}});
 
+  (*telemetry)->SetRebuildProgress(1.0);
+
   auto pool = std::make_unique<WorkPool>(config.workers, config.max_queued);
+  (*telemetry)->WatchWorkPool(*pool);
   RentalGrpcService grpc_service(service, *pool);
-  auto server = GrpcServer::Start(config.grpc_address, {&grpc_service});
+  auto server =
+      GrpcServer::Start(config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors());
   if (!server.ok()) {
     LogError("cannot start the gRPC server", {{"error", server.status().ToString()}});
     return 1;
   }
   (*server)->SetServing(true);
-  LogInfo("rental service listening",
-          {{"grpc", absl::StrCat(config.grpc_address)}, {"port", absl::StrCat((*server)->port())}});
+  ready = true;
+  LogInfo("rental service listening", {{"grpc", config.grpc_address},
+                                       {"port", absl::StrCat((*server)->port())},
+                                       {"admin_port", absl::StrCat((*telemetry)->admin_port())}});
 
   // Background upkeep: settle stale reservations; report NOT_SERVING while
   // NATS is unreachable (writes would fail anyway).
@@ -187,6 +206,7 @@ int Run() {
       bool connected = (*js)->Connected();
       if (connected != serving) {
         (*server)->SetServing(connected);
+        ready = connected;
         serving = connected;
         LogWarn(connected ? "NATS reachable again: SERVING" : "NATS unreachable: NOT_SERVING");
       }
@@ -207,6 +227,7 @@ int Run() {
   int sig = WaitForTerminationSignal();
   LogInfo("shutting down", {{"signal", absl::StrCat(sig)}});
   stopping = true;
+  ready = false;
   upkeep.join();
   (*server)->Shutdown(absl::Milliseconds(config.drain_ms));
   pool.reset();  // finishes queued work

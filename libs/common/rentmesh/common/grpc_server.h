@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/support/server_interceptor.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -17,16 +18,25 @@ namespace rentmesh {
 // files), and a graceful shutdown.
 class GrpcServer {
  public:
+  using Interceptors =
+      std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>;
+
   // Listens on `address` ("127.0.0.1:50051"; port 0 picks a free one).
-  // The services must outlive the server. Health starts NOT_SERVING: call
-  // SetServing(true) once the instance is ready (caught up).
+  // The services must outlive the server. Health has two entries:
+  //   ""          readiness: starts NOT_SERVING; SetServing(true) once the
+  //               instance is ready (caught up, dependencies reachable)
+  //   "liveness"  SERVING while the process runs (a NATS outage must not get
+  //               every pod restarted); NOT_SERVING only on Shutdown.
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const std::string& address,
-                                                           const std::vector<grpc::Service*>& services);
+                                                           const std::vector<grpc::Service*>& services,
+                                                           Interceptors interceptors = {});
   ~GrpcServer();
 
   int port() const { return port_; }
-  // Sets the health of "" and of every registered service.
+  // Sets readiness (the "" health entry).
   void SetServing(bool serving);
+
+  static constexpr char kLivenessService[] = "liveness";
   // Reports NOT_SERVING, lets in-flight calls finish for up to `grace`, then
   // cancels what is left.
   void Shutdown(absl::Duration grace);

@@ -13,7 +13,7 @@
 
 namespace rentmesh::events {
 
-inline constexpr char kEventTypeHeader[] = "Rentmesh-Event-Type";
+using nats::kEventTypeHeader;
 inline constexpr char kCorrelationHeader[] = "Rentmesh-Correlation-Id";
 
 // Stream names and subjects (see proto/rentmesh/events/v1/events.proto).

@@ -39,9 +39,12 @@ DurableConsumer::~DurableConsumer() {
 }
 
 absl::StatusOr<uint64_t> DurableConsumer::Pending() const {
+  // Asked of the stream's consumer by name: the subscription's own info call
+  // fails when this instance joined a durable an earlier one created.
   jsConsumerInfo* info = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = natsSubscription_GetConsumerInfo(&info, sub_, nullptr, &jerr);
+  natsStatus s = js_GetConsumerInfo(&info, js_.context(), options_.stream.c_str(),
+                                    options_.durable.c_str(), nullptr, &jerr);
   if (s != NATS_OK) return FromNatsStatus(s, jerr, "consumer info");
   uint64_t pending = info->NumPending + static_cast<uint64_t>(std::max<int64_t>(0, info->NumAckPending));
   jsConsumerInfo_Destroy(info);
@@ -70,11 +73,16 @@ void DurableConsumer::Loop() {
 
 void DurableConsumer::Handle(natsMsg* msg) {
   StreamMessage m = ToStreamMessage(msg);
-  if (m.num_delivered > 1) ++redelivered_;
+  FlowObserver* obs = js_.observer();
+  if (m.num_delivered > 1) {
+    ++redelivered_;
+    if (obs != nullptr) obs->Redelivered(options_.durable);
+  }
   absl::Status st = handler_(m);
   if (st.ok()) {
     natsMsg_Ack(msg, nullptr);
     ++handled_;
+    if (obs != nullptr) obs->Consumed(options_.durable, m.Header(kEventTypeHeader));
   } else if (m.num_delivered >= static_cast<uint64_t>(options_.max_deliver)) {
     PublishRequest dead;
     dead.subject = absl::StrCat("deadletter.", options_.durable);
@@ -91,6 +99,7 @@ void DurableConsumer::Handle(natsMsg* msg) {
     if (ack.ok()) {
       natsMsg_Term(msg, nullptr);
       ++dead_lettered_;
+      if (obs != nullptr) obs->DeadLettered(options_.durable);
       LogError("event dead-lettered",
                {{"consumer", options_.durable}, {"subject", m.subject},
                 {"sequence", absl::StrCat(m.sequence)}, {"error", st.ToString()}});

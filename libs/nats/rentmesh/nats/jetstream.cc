@@ -156,6 +156,10 @@ absl::StatusOr<PubAck> JetStream::Publish(const PublishRequest& req) {
   if (s != NATS_OK) return FromNatsStatus(s, jerr, absl::StrCat("publish to ", req.subject));
   PubAck out{ack->Stream, ack->Sequence, ack->Duplicate};
   jsPubAck_Destroy(ack);
+  if (observer_ != nullptr && !out.duplicate) {
+    auto type = req.headers.find(kEventTypeHeader);
+    observer_->Published(out.stream, type == req.headers.end() ? "" : type->second);
+  }
   return out;
 }
 

@@ -23,6 +23,21 @@ absl::Status FromNatsStatus(natsStatus s, jsErrCode js_error, absl::string_view 
 
 inline constexpr jsErrCode kWrongLastSequence = static_cast<jsErrCode>(10071);
 
+// The header naming an event's type on every rentmesh message.
+inline constexpr char kEventTypeHeader[] = "Rentmesh-Event-Type";
+
+// Sees the event flow, for metrics. Called on hot paths from several threads:
+// implementations must be cheap and thread-safe.
+class FlowObserver {
+ public:
+  virtual ~FlowObserver() = default;
+  virtual void Published(absl::string_view stream, absl::string_view event_type) = 0;
+  // `consumer`: a durable's name, or "<stream>-follower" for a projection.
+  virtual void Consumed(absl::string_view consumer, absl::string_view event_type) = 0;
+  virtual void Redelivered(absl::string_view consumer) = 0;
+  virtual void DeadLettered(absl::string_view consumer) = 0;
+};
+
 struct StreamSpec {
   std::string name;
   std::vector<std::string> subjects;
@@ -95,6 +110,9 @@ class JetStream {
   absl::StatusOr<uint64_t> LastSequence(absl::string_view stream);
 
   bool Connected() const;
+  // Set once at start-up, before publishing or consuming; may be null.
+  void SetObserver(FlowObserver* observer) { observer_ = observer; }
+  FlowObserver* observer() const { return observer_; }
   natsConnection* connection() const { return conn_; }
   jsCtx* context() const { return js_; }
 
@@ -102,6 +120,7 @@ class JetStream {
   JetStream(natsConnection* conn, jsCtx* js) : conn_(conn), js_(js) {}
   natsConnection* conn_;
   jsCtx* js_;
+  FlowObserver* observer_ = nullptr;
 };
 
 }  // namespace rentmesh::nats

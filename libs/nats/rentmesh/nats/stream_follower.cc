@@ -58,6 +58,10 @@ void StreamFollower::Flush() {
     std::abort();
   }
   uint64_t last = batch_.back().sequence;
+  if (FlowObserver* obs = js_.observer()) {
+    const std::string consumer = absl::StrCat(options_.stream, "-follower");
+    for (const StreamMessage& m : batch_) obs->Consumed(consumer, m.Header(kEventTypeHeader));
+  }
   batch_.clear();
   absl::MutexLock lock(&mu_);
   if (last > applied_) applied_ = last;

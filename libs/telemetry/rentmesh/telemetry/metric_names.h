@@ -1,0 +1,67 @@
+#pragma once
+
+#include <string_view>
+
+#include "rentmesh/telemetry/metrics.h"
+
+// The metric names every rentmesh service exposes. The Grafana dashboards and
+// docs/observability.md read these exact names; change them together.
+namespace rentmesh::telemetry {
+
+// gRPC server side (recorded by GrpcMetricsInterceptorFactory).
+inline constexpr std::string_view kGrpcServerHandledTotal = "rentmesh_grpc_server_handled_total";
+inline constexpr std::string_view kGrpcServerHandlingSeconds =
+    "rentmesh_grpc_server_handling_seconds";
+
+// Event flow (recorded by the NATS adapters).
+inline constexpr std::string_view kEventsPublishedTotal = "rentmesh_events_published_total";
+inline constexpr std::string_view kEventsConsumedTotal = "rentmesh_events_consumed_total";
+inline constexpr std::string_view kEventsRedeliveredTotal = "rentmesh_events_redelivered_total";
+inline constexpr std::string_view kEventsDeadLetteredTotal = "rentmesh_events_dead_lettered_total";
+inline constexpr std::string_view kConsumerLag = "rentmesh_consumer_lag";
+inline constexpr std::string_view kPendingWork = "rentmesh_pending_work";
+inline constexpr std::string_view kRebuildProgressRatio = "rentmesh_rebuild_progress_ratio";
+
+// RocksDB state store (refreshed at scrape time via MetricsRegistry::OnCollect).
+inline constexpr std::string_view kRocksDbEstimatedKeys = "rentmesh_rocksdb_estimated_keys";
+inline constexpr std::string_view kRocksDbLiveSstBytes = "rentmesh_rocksdb_live_sst_bytes";
+inline constexpr std::string_view kRocksDbMemtableBytes = "rentmesh_rocksdb_memtable_bytes";
+inline constexpr std::string_view kRocksDbPendingCompactionBytes =
+    "rentmesh_rocksdb_pending_compaction_bytes";
+inline constexpr std::string_view kRocksDbBlockCacheBytes = "rentmesh_rocksdb_block_cache_bytes";
+
+// The event-flow families of one service, registered in one place so that the
+// label names match the dashboards. Hold it by value next to the registry; its
+// references point into the registry.
+struct EventMetrics {
+  // {stream, type}: stream is the JetStream stream (RENTAL, PAYMENT, ...),
+  // type the event type (RentalCreated, ...).
+  CounterFamily& published;
+  // {consumer, type}: consumer is the durable name.
+  CounterFamily& consumed;
+  // {consumer}: deliveries with NumDelivered > 1.
+  CounterFamily& redelivered;
+  // {consumer}: messages moved to DEADLETTER after the redelivery bound.
+  CounterFamily& dead_lettered;
+  // {consumer}: messages the consumer has not yet acknowledged (NumPending + NumAckPending).
+  GaugeFamily& consumer_lag;
+  // Work accepted but not finished (saga steps, outbox entries).
+  Gauge& pending_work;
+  // 0..1 while rebuilding RocksDB state from JetStream; 1 once caught up.
+  Gauge& rebuild_progress_ratio;
+
+  static EventMetrics Register(MetricsRegistry& registry);
+};
+
+// RocksDB gauges, labelled {cf} (column family).
+struct RocksDbMetrics {
+  GaugeFamily& estimated_keys;
+  GaugeFamily& live_sst_bytes;
+  GaugeFamily& memtable_bytes;
+  GaugeFamily& pending_compaction_bytes;
+  GaugeFamily& block_cache_bytes;
+
+  static RocksDbMetrics Register(MetricsRegistry& registry);
+};
+
+}  // namespace rentmesh::telemetry

@@ -1,0 +1,68 @@
+#include "rentmesh/telemetry/service_telemetry.h"
+
+namespace rentmesh::telemetry {
+namespace {
+
+std::string_view View(absl::string_view s) { return std::string_view(s.data(), s.size()); }
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ServiceTelemetry>> ServiceTelemetry::Start(
+    const std::string& admin_address, AdminServer::HealthFn health) {
+  std::unique_ptr<ServiceTelemetry> t(new ServiceTelemetry(std::make_unique<MetricsRegistry>()));
+  absl::StatusOr<std::unique_ptr<AdminServer>> admin =
+      AdminServer::Start(admin_address, *t->registry_, std::move(health));
+  if (!admin.ok()) return admin.status();
+  t->admin_ = std::move(*admin);
+  return t;
+}
+
+void ServiceTelemetry::WatchStateStore(const rocksdb_store::StateStore& store) {
+  registry_->OnCollect([this, &store] {
+    rocksdb_.estimated_keys.WithLabels({"default"}).Set(static_cast<double>(store.ApproximateKeys()));
+    rocksdb_.live_sst_bytes.WithLabels({"default"})
+        .Set(static_cast<double>(store.ApproximateSizeBytes()));
+  });
+}
+
+void ServiceTelemetry::WatchFollower(nats::JetStream& js, const nats::StreamFollower& follower,
+                                     const std::string& stream) {
+  registry_->OnCollect([this, &js, &follower, stream] {
+    absl::StatusOr<uint64_t> last = js.LastSequence(stream);
+    if (!last.ok()) return;
+    uint64_t applied = follower.applied();
+    events_.consumer_lag.WithLabels({stream + "-follower"})
+        .Set(static_cast<double>(*last > applied ? *last - applied : 0));
+  });
+}
+
+void ServiceTelemetry::WatchConsumer(const nats::DurableConsumer& consumer,
+                                     const std::string& durable) {
+  registry_->OnCollect([this, &consumer, durable] {
+    absl::StatusOr<uint64_t> pending = consumer.Pending();
+    if (pending.ok()) events_.consumer_lag.WithLabels({durable}).Set(static_cast<double>(*pending));
+  });
+}
+
+void ServiceTelemetry::WatchWorkPool(const WorkPool& pool) {
+  registry_->OnCollect(
+      [this, &pool] { events_.pending_work.Set(static_cast<double>(pool.InFlight())); });
+}
+
+void ServiceTelemetry::Published(absl::string_view stream, absl::string_view event_type) {
+  events_.published.WithLabels({View(stream), View(event_type)}).Increment();
+}
+
+void ServiceTelemetry::Consumed(absl::string_view consumer, absl::string_view event_type) {
+  events_.consumed.WithLabels({View(consumer), View(event_type)}).Increment();
+}
+
+void ServiceTelemetry::Redelivered(absl::string_view consumer) {
+  events_.redelivered.WithLabels({View(consumer)}).Increment();
+}
+
+void ServiceTelemetry::DeadLettered(absl::string_view consumer) {
+  events_.dead_lettered.WithLabels({View(consumer)}).Increment();
+}
+
+}  // namespace rentmesh::telemetry

@@ -1,0 +1,42 @@
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "payment/core/ports/payment_repository.h"
+#include "rentmesh/nats/jetstream.h"
+#include "rentmesh/rocksdb/state_store.h"
+
+namespace rentmesh::payment {
+
+// The local projection of the PAYMENT stream in RocksDB, rebuildable from the
+// stream at any time:
+//   r/<rental_id>/<sequence, 20 digits>  the event envelope as stored in the stream
+//   p/<payment_id>                       its rental id
+//   pos/PAYMENT                          the last applied stream sequence
+// A batch of events and the new position are written in one RocksDB write
+// batch, so after a crash the follower resumes right after what is stored and
+// nothing is applied twice. Rental ids cannot contain '/' (see ValidateKey),
+// so a rental's prefix never matches another rental's keys.
+class RocksDbPaymentRepository final : public PaymentRepository {
+ public:
+  static constexpr char kPositionName[] = "PAYMENT";
+
+  explicit RocksDbPaymentRepository(rocksdb_store::StateStore& store) : store_(store) {}
+
+  // The stream sequence to follow from.
+  absl::StatusOr<uint64_t> AppliedPosition() const;
+  // The StreamFollower's batch handler. Messages that are not payment events
+  // on an aggregate subject are skipped (logged), but still advance the position.
+  absl::Status ApplyBatch(const std::vector<nats::StreamMessage>& batch);
+
+  // PaymentRepository
+  absl::StatusOr<RentalPayments> Load(absl::string_view rental_id) const override;
+  absl::StatusOr<std::optional<std::string>> FindRentalOf(
+      absl::string_view payment_id) const override;
+
+ private:
+  rocksdb_store::StateStore& store_;
+};
+
+}  // namespace rentmesh::payment

@@ -1,0 +1,134 @@
+// The returns server: composition root only. Flags -> ReturnsConfig ->
+// adapters -> core -> gRPC, and shutdown in reverse.
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "adapters/inbound/grpc/return_grpc_service.h"
+#include "adapters/outbound/ids/derived_return_id_scheme.h"
+#include "adapters/outbound/nats/jetstream_return_event_log.h"
+#include "adapters/outbound/rocksdb/rocksdb_return_repository.h"
+#include "core/returns_service.h"
+#include "rentmesh/common/clock.h"
+#include "rentmesh/common/failpoints.h"
+#include "rentmesh/common/grpc_server.h"
+#include "rentmesh/common/log.h"
+#include "rentmesh/common/work_pool.h"
+#include "rentmesh/events/envelope.h"
+#include "rentmesh/nats/jetstream.h"
+#include "rentmesh/nats/stream_follower.h"
+#include "rentmesh/rocksdb/state_store.h"
+#include "returns_config.h"
+
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50053", "gRPC listen address (port 0: any)");
+ABSL_FLAG(std::string, admin_address, "", "metrics/health HTTP address (wired later)");
+ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
+ABSL_FLAG(std::string, data_dir, "var/returns", "RocksDB folder of this replica's local state");
+ABSL_FLAG(int, stream_replicas, 1, "replicas of the RETURNS stream");
+ABSL_FLAG(std::string, failpoints, "", "failpoints, e.g. returns.after_append=crash");
+ABSL_FLAG(int, workers, 8, "threads running use cases");
+ABSL_FLAG(int, max_inflight, 256, "queued calls beyond which calls get RESOURCE_EXHAUSTED");
+ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(5), "longest wait on JetStream per call");
+ABSL_FLAG(int64_t, late_fee_per_day_minor, 500, "late fee per started overdue day (minor units)");
+ABSL_FLAG(int64_t, damage_fee_minor, 10000, "charge for a damaged copy (minor units)");
+ABSL_FLAG(std::string, currency, "KRW", "ISO 4217 currency of the fees");
+
+namespace rentmesh::returns {
+namespace {
+
+ReturnsConfig ConfigFromFlags() {
+  ReturnsConfig c;
+  c.grpc_address = absl::GetFlag(FLAGS_grpc_address);
+  c.admin_address = absl::GetFlag(FLAGS_admin_address);
+  c.nats_url = absl::GetFlag(FLAGS_nats_url);
+  c.data_dir = absl::GetFlag(FLAGS_data_dir);
+  c.stream_replicas = absl::GetFlag(FLAGS_stream_replicas);
+  c.failpoints = absl::GetFlag(FLAGS_failpoints);
+  c.workers = absl::GetFlag(FLAGS_workers);
+  c.max_inflight = absl::GetFlag(FLAGS_max_inflight);
+  c.max_wait = absl::GetFlag(FLAGS_max_wait);
+  c.fees.late_fee_per_day_minor = absl::GetFlag(FLAGS_late_fee_per_day_minor);
+  c.fees.damage_fee_minor = absl::GetFlag(FLAGS_damage_fee_minor);
+  c.fees.currency = absl::GetFlag(FLAGS_currency);
+  return c;
+}
+
+[[noreturn]] void Fail(absl::string_view what, const absl::Status& status) {
+  LogError(what, {{"error", status.ToString()}});
+  std::exit(1);
+}
+
+int Run(const ReturnsConfig& config) {
+  absl::StatusOr<Failpoints> failpoints = Failpoints::Parse(config.failpoints);
+  if (!failpoints.ok()) Fail("bad --failpoints", failpoints.status());
+
+  absl::StatusOr<std::unique_ptr<nats::JetStream>> js =
+      nats::JetStream::Connect(config.nats_url, "returns", config.connect_timeout);
+  if (!js.ok()) Fail("cannot connect to NATS", js.status());
+  if (absl::Status s = (*js)->EnsureStream(JetStreamReturnEventLog::Stream(config.stream_replicas));
+      !s.ok()) {
+    Fail("cannot ensure the RETURNS stream", s);
+  }
+  absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> store =
+      rocksdb_store::StateStore::Open(config.data_dir);
+  if (!store.ok()) Fail("cannot open the state store", store.status());
+
+  RocksDbReturnRepository repository(**store);
+  absl::StatusOr<uint64_t> applied = repository.AppliedPosition();
+  if (!applied.ok()) Fail("cannot read the stored position", applied.status());
+  absl::StatusOr<std::unique_ptr<nats::StreamFollower>> follower =
+      nats::StreamFollower::Start(**js, {events::kReturnsStream, "returns.>", *applied, 1024},
+                                  [&repository](const std::vector<nats::StreamMessage>& batch) {
+                                    return repository.Apply(batch);
+                                  });
+  if (!follower.ok()) Fail("cannot follow the RETURNS stream", follower.status());
+  LogInfo("catching up", {{"stream", events::kReturnsStream}, {"from", absl::StrCat(*applied)}});
+  if (absl::Status s = (*follower)->CatchUp(absl::Now() + config.startup_catchup_timeout);
+      !s.ok()) {
+    Fail("cannot catch up with the RETURNS stream", s);
+  }
+
+  JetStreamReturnEventLog log(**js, **follower, *failpoints, config.max_wait);
+  DerivedReturnIdScheme ids;
+  SystemClock clock;
+  ReturnsService service(repository, log, ids, clock, config.fees);
+  WorkPool pool(config.workers, static_cast<size_t>(config.max_inflight));
+  ReturnGrpcService grpc_service(service, pool, config.max_wait);
+
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
+      GrpcServer::Start(config.grpc_address, {&grpc_service});
+  if (!server.ok()) Fail("cannot start the gRPC server", server.status());
+  (*server)->SetServing(true);
+  const std::string host = config.grpc_address.substr(0, config.grpc_address.rfind(':'));
+  LogInfo("listening", {{"addr", absl::StrCat(host, ":", (*server)->port())},
+                        {"grpc_service", "rentmesh.returns.v1.ReturnService"},
+                        {"applied", absl::StrCat((*follower)->applied())}});
+
+  const int signal = WaitForTerminationSignal();
+  LogInfo("shutting down", {{"signal", absl::StrCat(signal)}});
+  (*server)->SetServing(false);
+  (*server)->Shutdown(config.shutdown_grace);
+  server->reset();
+  // The pool drains before the follower, the JetStream connection and the
+  // store it writes to go away (declaration order does the rest).
+  return 0;
+}
+
+}  // namespace
+}  // namespace rentmesh::returns
+
+int main(int argc, char** argv) {
+  rentmesh::BlockTerminationSignals();
+  rentmesh::SetLogService("returns");
+  absl::ParseCommandLine(argc, argv);
+  rentmesh::returns::ReturnsConfig config = rentmesh::returns::ConfigFromFlags();
+  if (absl::Status s = config.Validate(); !s.ok()) {
+    rentmesh::LogError("bad configuration", {{"error", s.ToString()}});
+    return 2;
+  }
+  return rentmesh::returns::Run(config);
+}

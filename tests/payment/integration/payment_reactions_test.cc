@@ -1,0 +1,243 @@
+// Payment's reactions to rental and returns events (issue 3), over a real
+// nats-server and real RocksDB.
+
+#include <gtest/gtest.h>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "integration/payment_replica.h"
+#include "integration/payment_test_support.h"
+#include "payment/adapters/events/payment_event_codec.h"
+#include "rentmesh/common/ids.h"
+#include "rentmesh/events/envelope.h"
+#include "rentmesh/nats/durable_consumer.h"
+#include "rentmesh/testing/nats_server.h"
+#include "rentmesh/testing/test_env.h"
+
+namespace rentmesh::payment::testing {
+namespace {
+
+using Code = grpc::StatusCode;
+
+std::string FeeId(const std::string& rental_id) {
+  return DerivedId("pay-", {rental_id, "RENTAL_FEE"});
+}
+
+class PaymentReactionsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = rentmesh::testing::NatsServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    nats_ = std::move(*server);
+    auto js = nats::JetStream::Connect(nats_->url(), "rental-and-returns", absl::Seconds(5));
+    ASSERT_TRUE(js.ok()) << js.status();
+    producer_ = std::move(*js);
+    // The owners' streams, as the rental and returns services declare them.
+    ASSERT_TRUE(producer_->EnsureStream(RentalStreamSpec(1)).ok());
+    ASSERT_TRUE(producer_->EnsureStream(ReturnsStreamSpec(1)).ok());
+  }
+
+  std::unique_ptr<PaymentReplica> StartReplica(const std::string& name, bool reactions = true) {
+    PaymentReplica::Options options;
+    options.reactions = reactions;
+    auto r = PaymentReplica::Start(nats_->url(), dir_.Sub(name), options);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? std::move(*r) : nullptr;
+  }
+
+  void PublishRental(events::v1::Envelope e, const std::string& rental_id, bool copy = false) {
+    ASSERT_TRUE(PublishEvent(*producer_, std::move(e), "rental.book.book-1", rental_id, copy).ok());
+  }
+  void PublishReturn(events::v1::Envelope e, const std::string& rental_id, bool copy = false) {
+    ASSERT_TRUE(PublishEvent(*producer_, std::move(e), absl::StrCat("returns.rental.", rental_id),
+                             rental_id, copy)
+                    .ok());
+  }
+
+  int Count(const std::string& type, const std::string& rental_id = "") {
+    return CountPaymentEvents(*producer_, type,
+                              rental_id.empty() ? "" : AggregateSubject(rental_id));
+  }
+
+  // Waits until the durable has nothing left to deliver or to be acknowledged.
+  // (Asks the server directly: DurableConsumer::Pending() fails with "Invalid
+  // Subscription" once the durable was bound by an earlier instance.)
+  bool Drained(const std::string& durable) {
+    return WaitUntil(
+        [&] {
+          absl::StatusOr<uint64_t> pending =
+              DurablePending(*producer_, events::kRentalStream, durable);
+          return pending.ok() && *pending == 0;
+        },
+        absl::Seconds(15));
+  }
+
+  rentmesh::testing::TempDir dir_;
+  std::unique_ptr<rentmesh::testing::NatsServer> nats_;
+  std::unique_ptr<nats::JetStream> producer_;
+};
+
+TEST_F(PaymentReactionsTest, FiftyCancellationsMissedWhilePaymentWasDownAreRefundedOnceEach) {
+  constexpr int kRentals = 50;
+  {
+    auto payment = StartReplica("a");
+    ASSERT_NE(payment, nullptr);
+    for (int i = 0; i < kRentals; ++i) {
+      ASSERT_TRUE(
+          Pay(payment->stub(), PayRequestFor(absl::StrCat("rent-c-", i), 1000 + i)).status.ok());
+    }
+  }  // payment stops; its durable stays on the server
+  for (int i = 0; i < kRentals; ++i) {
+    const std::string rental = absl::StrCat("rent-c-", i);
+    PublishRental(RentalCancelledEvent(rental, 1000 + i), rental);
+  }
+  EXPECT_EQ(Count("PaymentRefunded"), 0);
+
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  EXPECT_TRUE(WaitUntil([&] { return Count("PaymentRefunded") >= kRentals; }, absl::Seconds(20)));
+  ASSERT_TRUE(Drained(PaymentReactionConsumers::kRentalDurable));
+  EXPECT_EQ(Count("PaymentRefunded"), kRentals);
+  for (int i = 0; i < kRentals; i += 7) {
+    Call seen = GetPayment(payment->stub(), FeeId(absl::StrCat("rent-c-", i)));
+    ASSERT_TRUE(seen.status.ok());
+    EXPECT_EQ(seen.payment.status(), v1::PAYMENT_STATUS_REFUNDED);
+    EXPECT_EQ(seen.payment.refunded().amount_minor(), 1000 + i);
+  }
+}
+
+TEST_F(PaymentReactionsTest, TheSameCancellationDeliveredTwiceRefundsOnce) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-dup", 800)).status.ok());
+  PublishRental(RentalCancelledEvent("rent-dup", 800), "rent-dup", /*copy=*/true);
+  ASSERT_TRUE(
+      WaitUntil([&] { return payment->consumers()->rental().handled() >= 2; }, absl::Seconds(15)));
+  EXPECT_EQ(Count("PaymentRefunded", "rent-dup"), 1);
+  // The refund's causation is the cancellation event.
+  auto messages = ReadStream(*producer_, events::kPaymentStream, AggregateSubject("rent-dup"));
+  ASSERT_TRUE(messages.ok());
+  auto refund = events::ParseEnvelope(messages->back());
+  ASSERT_TRUE(refund.ok());
+  EXPECT_EQ(refund->event_type(), "PaymentRefunded");
+  EXPECT_EQ(refund->correlation_id(), "rent-dup");
+  EXPECT_TRUE(absl::StartsWith(refund->causation_id(), "evt-"));
+  EXPECT_FALSE(refund->trace().traceparent().empty());
+}
+
+TEST_F(PaymentReactionsTest, TwoReplicasSharingTheDurableHandleEachCancellationOnce) {
+  constexpr int kRentals = 40;
+  auto a = StartReplica("a");
+  auto b = StartReplica("b");
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  for (int i = 0; i < kRentals; ++i) {
+    auto& stub = i % 2 == 0 ? a->stub() : b->stub();
+    ASSERT_TRUE(Pay(stub, PayRequestFor(absl::StrCat("rent-2r-", i), 500)).status.ok());
+  }
+  for (int i = 0; i < kRentals; ++i) {
+    const std::string rental = absl::StrCat("rent-2r-", i);
+    PublishRental(RentalCancelledEvent(rental, 500), rental);
+  }
+  EXPECT_TRUE(WaitUntil(
+      [&] {
+        return a->consumers()->rental().handled() + b->consumers()->rental().handled() >=
+               static_cast<uint64_t>(kRentals);
+      },
+      absl::Seconds(20)));
+  EXPECT_EQ(a->consumers()->rental().handled() + b->consumers()->rental().handled(),
+            static_cast<uint64_t>(kRentals));
+  EXPECT_EQ(a->consumers()->rental().redelivered() + b->consumers()->rental().redelivered(), 0u);
+  EXPECT_EQ(Count("PaymentRefunded"), kRentals);
+}
+
+TEST_F(PaymentReactionsTest, RentalAbortedAfterAnApprovedPayVoidsItWithTheAmountReversed) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-ab", 1200)).status.ok());
+  PublishRental(RentalAbortedEvent("rent-ab", "alice"), "rent-ab");
+  ASSERT_TRUE(WaitUntil([&] { return Count("PaymentVoided", "rent-ab") == 1; }, absl::Seconds(15)));
+  Call seen = GetPayment(payment->stub(), FeeId("rent-ab"));
+  ASSERT_TRUE(seen.status.ok());
+  EXPECT_EQ(seen.payment.status(), v1::PAYMENT_STATUS_VOIDED);
+  EXPECT_EQ(seen.payment.refunded().amount_minor(), 1200);
+  auto messages = ReadStream(*producer_, events::kPaymentStream, AggregateSubject("rent-ab"));
+  ASSERT_TRUE(messages.ok());
+  auto voided = events::ParseEnvelope(messages->back());
+  ASSERT_TRUE(voided.ok());
+  EXPECT_EQ(voided->payment_voided().amount_reversed().amount_minor(), 1200);
+  // The rental service's retry of Pay learns that the rental was abandoned.
+  Call late = Pay(payment->stub(), PayRequestFor("rent-ab", 1200));
+  EXPECT_EQ(late.status.error_code(), Code::FAILED_PRECONDITION);
+  EXPECT_NE(late.status.error_message().find("reversed"), std::string::npos);
+}
+
+TEST_F(PaymentReactionsTest, RentalAbortedBeforeAnyPayLeavesATombstoneSoTheLatePayIsDeclined) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  PublishRental(RentalAbortedEvent("rent-tomb", "alice"), "rent-tomb");
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count("PaymentVoided", "rent-tomb") == 1; }, absl::Seconds(15)));
+  Call late = Pay(payment->stub(), PayRequestFor("rent-tomb", 1200));
+  EXPECT_EQ(late.status.error_code(), Code::FAILED_PRECONDITION);
+  EXPECT_EQ(late.status.error_message(), "the rental was abandoned; nothing was charged");
+  EXPECT_EQ(Count("PaymentApproved", "rent-tomb"), 0);
+  // Aborted again (the rental's reconciler): nothing more is written.
+  PublishRental(RentalAbortedEvent("rent-tomb", "alice"), "rent-tomb");
+  ASSERT_TRUE(Drained(PaymentReactionConsumers::kRentalDurable));
+  EXPECT_EQ(Count("PaymentVoided", "rent-tomb"), 1);
+}
+
+TEST_F(PaymentReactionsTest, ReturnCompletedWithAFeeChargesOneLateFeeEvenWhenRedelivered) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-late", 1000)).status.ok());
+  PublishReturn(ReturnCompletedEvent("rent-late", "ret-1", 600), "rent-late", /*copy=*/true);
+  PublishReturn(ReturnCompletedEvent("rent-free", "ret-2", 0), "rent-free");
+  ASSERT_TRUE(
+      WaitUntil([&] { return payment->consumers()->returns().handled() >= 3; }, absl::Seconds(15)));
+  EXPECT_EQ(Count("LateFeeCharged", "rent-late"), 1);
+  EXPECT_EQ(Count("LateFeeCharged"), 1);
+
+  grpc::ClientContext ctx;
+  v1::ListRentalPaymentsRequest req;
+  req.set_rental_id("rent-late");
+  v1::ListRentalPaymentsResponse resp;
+  ASSERT_TRUE(payment->stub().ListRentalPayments(&ctx, req, &resp).ok());
+  ASSERT_EQ(resp.payments_size(), 2);
+  EXPECT_EQ(resp.payments(0).kind(), v1::PAYMENT_KIND_RENTAL_FEE);
+  EXPECT_EQ(resp.payments(1).kind(), v1::PAYMENT_KIND_LATE_FEE);
+  EXPECT_EQ(resp.payments(1).status(), v1::PAYMENT_STATUS_APPROVED);
+  EXPECT_EQ(resp.payments(1).amount().amount_minor(), 600);
+  EXPECT_EQ(resp.payments(1).payment_id(), DerivedId("pay-", {"rent-late", "LATE_FEE", "ret-1"}));
+}
+
+TEST_F(PaymentReactionsTest, OtherRentalEventsAreAcknowledgedAndIgnored) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  events::v1::Envelope rented;
+  rented.mutable_book_rented()->set_rental_id("rent-x");
+  PublishRental(rented, "rent-x");
+  ASSERT_TRUE(
+      WaitUntil([&] { return payment->consumers()->rental().handled() >= 1; }, absl::Seconds(15)));
+  EXPECT_EQ(payment->consumers()->rental().dead_lettered(), 0u);
+  EXPECT_EQ(*producer_->LastSequence(events::kPaymentStream), 0u);
+}
+
+TEST_F(PaymentReactionsTest, AnUnparseableMessageIsDeadLetteredAfterFiveDeliveries) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  nats::PublishRequest junk;
+  junk.subject = "rental.book.book-1";
+  junk.data = "\xff\xff not an envelope";
+  ASSERT_TRUE(producer_->Publish(junk).ok());
+  ASSERT_TRUE(WaitUntil([&] { return payment->consumers()->rental().dead_lettered() == 1; },
+                        absl::Seconds(20)));
+  auto dead = producer_->LastSequence(nats::DurableConsumer::kDeadLetterStream);
+  ASSERT_TRUE(dead.ok());
+  EXPECT_EQ(*dead, 1u);
+  EXPECT_EQ(*producer_->LastSequence(events::kPaymentStream), 0u);
+}
+
+}  // namespace
+}  // namespace rentmesh::payment::testing
