@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# A short, visible walk through the flows, against a running rentmesh
+# (tools/run.sh starts one and calls this). Uses rentctl (gRPC + JSON).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rentctl=${RENTCTL:-build/tools/rentctl/rentctl}
+run_id=$(date +%s)
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+call() {  # call <method> <json>: prints the request and the answer
+  echo "\$ rentctl call $1 '$2'" >&2
+  "$rentctl" call "$1" "$2"
+}
+R=rentmesh.rental.v1.RentalService
+P=rentmesh.payment.v1.PaymentService
+T=rentmesh.returns.v1.ReturnService
+V=rentmesh.view.v1.ViewService
+
+step "A librarian adds a book (2 copies, 1500 KRW a day); adding it again changes nothing"
+call $R/AddBook '{"bookId":"dune","title":"Dune","copies":2,"dailyFee":{"currency":"KRW","amountMinor":1500}}'
+
+step "alice rents it for 3 days: payment is taken synchronously, then the rental is recorded"
+rental=$(call $R/RentBook "{\"customerId\":\"alice\",\"bookId\":\"dune\",\"days\":3,\"requestId\":\"demo-$run_id-a\"}")
+echo "$rental"
+alice_rental=$(jq -r .rentalId <<<"$rental")
+
+step "Retrying the same request (same requestId) returns the same rental, charged once"
+call $R/RentBook "{\"customerId\":\"alice\",\"bookId\":\"dune\",\"days\":3,\"requestId\":\"demo-$run_id-a\"}" | jq -c '{rentalId, status, fee}'
+
+step "The payment of that rental"
+call $P/ListRentalPayments "{\"rentalId\":\"$alice_rental\"}"
+
+step "Bad input gets a clear error (days must be positive)"
+call $R/RentBook '{"customerId":"alice","bookId":"dune","days":0}' || true
+
+step "bob rents the last copy, then cancels it: the payment service refunds it (event-driven)"
+bob=$(call $R/RentBook "{\"customerId\":\"bob\",\"bookId\":\"dune\",\"days\":2,\"requestId\":\"demo-$run_id-b\"}")
+bob_rental=$(jq -r .rentalId <<<"$bob")
+echo "$bob" | jq -c '{rentalId, status, fee}'
+call $R/GetBook '{"bookId":"dune"}' | jq -c '{bookId, copies, copiesAvailable}'
+call $R/CancelRental "{\"rentalId\":\"$bob_rental\",\"reason\":\"changed my mind\",\"requestId\":\"demo-$run_id-c\"}" |
+  jq -c '{rentalId, status, cancelReason}'
+for _ in $(seq 50); do
+  refunded=$("$rentctl" call $P/ListRentalPayments "{\"rentalId\":\"$bob_rental\"}" | jq -r '.payments[0].status')
+  [[ "$refunded" == "PAYMENT_STATUS_REFUNDED" ]] && break
+  sleep 0.1
+done
+call $P/ListRentalPayments "{\"rentalId\":\"$bob_rental\"}" | jq -c '.payments[] | {paymentId, status, amount, refunded}'
+
+step "alice returns her copy damaged: return processing runs synchronously and assesses a fee, which payment charges"
+call $R/ReturnBook "{\"rentalId\":\"$alice_rental\",\"condition\":\"BOOK_CONDITION_DAMAGED\",\"requestId\":\"demo-$run_id-r\"}" |
+  jq -c '{rentalId, status, returnId, lateFee}'
+for _ in $(seq 50); do
+  n=$("$rentctl" call $P/ListRentalPayments "{\"rentalId\":\"$alice_rental\"}" | jq '.payments | length')
+  [[ "$n" == "2" ]] && break
+  sleep 0.1
+done
+call $P/ListRentalPayments "{\"rentalId\":\"$alice_rental\"}" | jq -c '.payments[] | {kind, status, amount}'
+
+step "Late fees: the returns service charges 500 KRW per started day overdue (a book due 3 days ago)"
+due=$(date -u -d '3 days ago 1 hour' +%Y-%m-%dT%H:%M:%SZ)
+call $T/ProcessReturn "{\"rentalId\":\"demo-$run_id-overdue\",\"bookId\":\"dune\",\"customerId\":\"carol\",\"dueAt\":\"$due\",\"condition\":\"CONDITION_GOOD\"}" |
+  jq -c '{returnId, daysOverdue, lateFee, totalFee}'
+for _ in $(seq 50); do
+  n=$("$rentctl" call $P/ListRentalPayments "{\"rentalId\":\"demo-$run_id-overdue\"}" | jq '.payments | length')
+  [[ "$n" == "1" ]] && break
+  sleep 0.1
+done
+call $P/ListRentalPayments "{\"rentalId\":\"demo-$run_id-overdue\"}" | jq -c '.payments[] | {kind, status, amount}'
+
+if "$rentctl" --deadline_ms=1000 call $V/ListCatalog '{}' >/dev/null 2>&1; then
+  step "alice's page (the CQRS view, built from the events)"
+  call $V/GetMyPage '{"customerId":"alice","pageSize":5}'
+fi
+echo

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Starts the whole of rentmesh on this machine (loopback only), shows it
+# working, and stays up until Ctrl-C.
+#   nats-server -js   store under var/nats
+#   payment, returns, rental, view, gateway   RocksDB under var/data/<svc>, logs under var/log
+# Options: --no-demo (just run), --no-build (use what is built).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+
+demo=1
+build=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-demo) demo=0 ;;
+    --no-build) build=0 ;;
+    *) echo "usage: tools/run.sh [--no-demo] [--no-build]" >&2; exit 2 ;;
+  esac
+done
+
+bash tools/setup.sh
+if ((build)); then bash tools/build.sh; fi
+
+bin="$root/build/services"
+rentctl="$root/build/tools/rentctl/rentctl"
+var="$root/var"
+mkdir -p "$var/nats" "$var/data" "$var/log"
+
+NATS_PORT=${NATS_PORT:-4222}
+declare -A GRPC=([rental]=50051 [payment]=50052 [returns]=50053 [view]=50054)
+declare -A ADMIN=([gateway]=9450 [rental]=9451 [payment]=9452 [returns]=9453 [view]=9454)
+HTTP_PORT=${HTTP_PORT:-8080}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$NATS_PORT" "${GRPC[@]}" "${ADMIN[@]}" "$HTTP_PORT"; do
+  if port_busy "$p"; then
+    echo "run: port $p on 127.0.0.1 is already in use (another rentmesh running?). Stop it first." >&2
+    exit 1
+  fi
+done
+
+pids=()
+cleanup() {
+  trap - INT TERM EXIT
+  echo
+  echo "run: stopping..."
+  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  echo "run: stopped. State is kept in var/ (delete var/ to start afresh)."
+}
+trap cleanup INT TERM EXIT
+
+nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+"$nats_bin" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$var/nats" >"$var/log/nats.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 100); do port_busy "$NATS_PORT" && break; sleep 0.1; done
+nats_url="nats://127.0.0.1:$NATS_PORT"
+
+start() {  # start <service> [flags...]
+  local svc=$1; shift
+  "$bin/$svc/${svc}_server" --nats_url="$nats_url" --data_dir="$var/data/$svc" \
+    --admin_address="127.0.0.1:${ADMIN[$svc]}" "$@" >"$var/log/$svc.log" 2>&1 &
+  pids+=($!)
+}
+start payment --grpc_address="127.0.0.1:${GRPC[payment]}"
+start returns --grpc_address="127.0.0.1:${GRPC[returns]}"
+start rental --grpc_address="127.0.0.1:${GRPC[rental]}" \
+  --payment_address="127.0.0.1:${GRPC[payment]}" --returns_address="127.0.0.1:${GRPC[returns]}"
+services=(payment returns rental)
+if [[ -x "$bin/view/view_server" ]]; then
+  start view --grpc_address="127.0.0.1:${GRPC[view]}"
+  services+=(view)
+fi
+
+addrs=()
+for s in "${services[@]}"; do addrs+=("127.0.0.1:${GRPC[$s]}"); done
+if ! "$rentctl" wait "${addrs[@]}"; then
+  echo "run: a service did not become ready; see var/log/" >&2
+  exit 1
+fi
+
+cat <<INFO
+
+rentmesh is running (logs in var/log/, state in var/):
+  nats-server (JetStream)   nats://127.0.0.1:$NATS_PORT
+  rental   gRPC 127.0.0.1:${GRPC[rental]}   metrics http://127.0.0.1:${ADMIN[rental]}/metrics
+  payment  gRPC 127.0.0.1:${GRPC[payment]}   metrics http://127.0.0.1:${ADMIN[payment]}/metrics
+  returns  gRPC 127.0.0.1:${GRPC[returns]}   metrics http://127.0.0.1:${ADMIN[returns]}/metrics
+INFO
+[[ " ${services[*]} " == *" view "* ]] &&
+  echo "  view     gRPC 127.0.0.1:${GRPC[view]}   metrics http://127.0.0.1:${ADMIN[view]}/metrics"
+echo
+
+if ((demo)); then
+  bash tools/demo.sh
+fi
+
+echo "rentmesh is up; press Ctrl-C to stop."
+wait -n "${pids[@]}" || true
+echo "run: a process exited; see var/log/" >&2

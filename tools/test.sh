@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian 12 machine: installs what is
+# missing, builds, then runs
+#   1. every CTest test (unit, integration with a real nats-server -js and
+#      RocksDB, end-to-end on the real binaries),
+#   2. the Helm chart checks (lint, template, schema validation, policies),
+#   3. the gateway's OpenAPI validation and a bounded fuzzing run (when built),
+#   4. a smoke run of tools/run.sh (the README's first command).
+# Ends with "N passed, M failed" (suites) and exits non-zero on any failure.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+bash tools/setup.sh --test || exit 1
+bash tools/build.sh || exit 1
+
+passed=0
+failed=0
+suite() {  # suite <name> <command...>
+  local name=$1; shift
+  echo
+  echo "=== $name"
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: passed"
+  else
+    failed=$((failed + 1)); echo "=== $name: FAILED"
+  fi
+}
+
+suite "ctest (unit, integration, e2e)" ctest --preset default
+suite "helm chart and mesh" bash tests/helm/run.sh
+if [[ -f tests/gateway/validate_openapi.sh ]]; then
+  suite "gateway OpenAPI document" bash tests/gateway/validate_openapi.sh
+fi
+if [[ -f tools/fuzz/gateway_fuzz.sh ]]; then
+  suite "gateway fuzzing (bounded)" bash tools/fuzz/gateway_fuzz.sh
+fi
+suite "run.sh smoke (start the system, run the demo, stop)" bash tools/smoke_run.sh
+
+echo
+echo "test suites: $passed passed, $failed failed"
+((failed == 0))
