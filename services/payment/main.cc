@@ -1,6 +1,8 @@
 // payment_server: the composition root. Flags -> Config -> JetStream -> local
 // state -> core -> gRPC and event consumers; shuts down in reverse.
 
+#include <atomic>
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -21,6 +23,7 @@
 #include "rentmesh/common/failpoints.h"
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
+#include "rentmesh/telemetry/service_telemetry.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
@@ -103,9 +106,17 @@ int Run() {
   absl::StatusOr<Failpoints> failpoints = Failpoints::Parse(config.failpoints);
   if (!failpoints.ok()) Die("invalid failpoints", failpoints.status());
 
+  std::atomic<bool> ready{false};
+  absl::StatusOr<std::unique_ptr<telemetry::ServiceTelemetry>> telemetry =
+      telemetry::ServiceTelemetry::Start(config.admin_address, [&ready] {
+        return ready ? absl::OkStatus() : absl::UnavailableError("not ready");
+      });
+  if (!telemetry.ok()) Die("cannot start the admin server", telemetry.status());
+
   absl::StatusOr<std::unique_ptr<nats::JetStream>> js =
       nats::JetStream::Connect(config.nats_url, "payment", kConnectTimeout);
   if (!js.ok()) Die("cannot connect to NATS", js.status());
+  (*js)->SetObserver(telemetry->get());
   if (absl::Status s = (*js)->EnsureStream(PaymentStreamSpec(config.stream_replicas)); !s.ok()) {
     Die("cannot declare the PAYMENT stream", s);
   }
@@ -146,9 +157,13 @@ int Run() {
   auto pool = std::make_unique<WorkPool>(config.workers, static_cast<size_t>(config.max_inflight));
   PaymentGrpcService grpc_service(payments, *pool);
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(config.grpc_address, {&grpc_service});
+      GrpcServer::Start(config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors());
   if (!server.ok()) Die("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
+  ready = true;
+  (*telemetry)->WatchStateStore(**store);
+  (*telemetry)->WatchFollower(**js, **follower, events::kPaymentStream);
+  (*telemetry)->SetRebuildProgress(1.0);
   LogInfo("listening",
           {{"grpc", absl::StrCat(config.grpc_address.substr(0, config.grpc_address.rfind(':')), ":",
                                  (*server)->port())},
@@ -158,6 +173,7 @@ int Run() {
 
   int sig = WaitForTerminationSignal();
   LogInfo("stopping", {{"signal", absl::StrCat(sig)}});
+  ready = false;
   (*server)->SetServing(false);
   (*server)->Shutdown(kShutdownGrace);
   server->reset();

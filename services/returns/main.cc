@@ -1,5 +1,7 @@
 // The returns server: composition root only. Flags -> ReturnsConfig ->
 // adapters -> core -> gRPC, and shutdown in reverse.
+#include <atomic>
+
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -17,6 +19,7 @@
 #include "rentmesh/common/failpoints.h"
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
+#include "rentmesh/telemetry/service_telemetry.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
@@ -25,7 +28,7 @@
 #include "returns_config.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50053", "gRPC listen address (port 0: any)");
-ABSL_FLAG(std::string, admin_address, "", "metrics/health HTTP address (wired later)");
+ABSL_FLAG(std::string, admin_address, "127.0.0.1:9453", "admin HTTP address: /metrics and /healthz");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
 ABSL_FLAG(std::string, data_dir, "var/returns", "RocksDB folder of this replica's local state");
 ABSL_FLAG(int, stream_replicas, 1, "replicas of the RETURNS stream");
@@ -66,9 +69,16 @@ int Run(const ReturnsConfig& config) {
   absl::StatusOr<Failpoints> failpoints = Failpoints::Parse(config.failpoints);
   if (!failpoints.ok()) Fail("bad --failpoints", failpoints.status());
 
+  std::atomic<bool> ready{false};
+  absl::StatusOr<std::unique_ptr<telemetry::ServiceTelemetry>> telemetry =
+      telemetry::ServiceTelemetry::Start(config.admin_address, [&ready] {
+        return ready ? absl::OkStatus() : absl::UnavailableError("not ready");
+      });
+  if (!telemetry.ok()) Fail("cannot start the admin server", telemetry.status());
   absl::StatusOr<std::unique_ptr<nats::JetStream>> js =
       nats::JetStream::Connect(config.nats_url, "returns", config.connect_timeout);
   if (!js.ok()) Fail("cannot connect to NATS", js.status());
+  (*js)->SetObserver(telemetry->get());
   if (absl::Status s = (*js)->EnsureStream(JetStreamReturnEventLog::Stream(config.stream_replicas));
       !s.ok()) {
     Fail("cannot ensure the RETURNS stream", s);
@@ -100,9 +110,14 @@ int Run(const ReturnsConfig& config) {
   ReturnGrpcService grpc_service(service, pool, config.max_wait);
 
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(config.grpc_address, {&grpc_service});
+      GrpcServer::Start(config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors());
   if (!server.ok()) Fail("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
+  ready = true;
+  (*telemetry)->WatchStateStore(**store);
+  (*telemetry)->WatchFollower(**js, **follower, events::kReturnsStream);
+  (*telemetry)->WatchWorkPool(pool);
+  (*telemetry)->SetRebuildProgress(1.0);
   const std::string host = config.grpc_address.substr(0, config.grpc_address.rfind(':'));
   LogInfo("listening", {{"addr", absl::StrCat(host, ":", (*server)->port())},
                         {"grpc_service", "rentmesh.returns.v1.ReturnService"},
@@ -110,6 +125,7 @@ int Run(const ReturnsConfig& config) {
 
   const int signal = WaitForTerminationSignal();
   LogInfo("shutting down", {{"signal", absl::StrCat(signal)}});
+  ready = false;
   (*server)->SetServing(false);
   (*server)->Shutdown(config.shutdown_grace);
   server->reset();

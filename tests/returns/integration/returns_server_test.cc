@@ -42,8 +42,9 @@ class Replica {
   absl::Status Start() {
     address_ = testing::FreeLoopbackAddress();
     std::vector<std::string> argv = {testing::ServiceBinary("returns"),
-                                     "--grpc_address=" + address_, "--nats_url=" + nats_url_,
-                                     "--data_dir=" + data_dir_};
+                                     "--grpc_address=" + address_,
+                                     "--admin_address=" + testing::FreeLoopbackAddress(),
+                                     "--nats_url=" + nats_url_, "--data_dir=" + data_dir_};
     argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
     process_ = std::make_unique<testing::Subprocess>(argv, log_path_);
     if (absl::Status s = testing::WaitForServing(address_, absl::Seconds(20)); !s.ok()) {
