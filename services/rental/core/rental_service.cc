@@ -356,13 +356,26 @@ absl::StatusOr<Rental> RentalService::CompletePayment(const Rental& rental, cons
 absl::Status RentalService::CommitPendingOutcome(const std::string& rental_id,
                                                  std::function<BookEvent(const Rental&)> make,
                                                  const CallContext& ctx) {
+  // Settled meanwhile (a retry, the reconciler): nothing more to write.
+  auto settled = [](const Rental& r) { return r.status != RentalStatus::kPendingPayment; };
+  auto always = [](const Rental&) { return absl::OkStatus(); };
+  return CommitTransition(rental_id, settled, always, make, ctx).status();
+}
+
+absl::StatusOr<Rental> RentalService::CommitTransition(
+    const std::string& rental_id, const std::function<bool(const Rental&)>& done,
+    const std::function<absl::Status(const Rental&)>& allowed,
+    const std::function<BookEvent(const Rental&)>& make, const CallContext& ctx) {
   absl::StatusOr<uint64_t> pos = Commit(
       [&]() -> absl::StatusOr<Decision> {
         Decision d;
         absl::StatusOr<Rental> r = ReadRental(rental_id);
         if (!r.ok()) return r.status();
-        // Settled meanwhile (a retry, the reconciler): nothing more to write.
-        if (r->status != RentalStatus::kPendingPayment) return d;
+        if (done(*r)) return d;
+        if (absl::Status s = allowed(*r); !s.ok()) {
+          d.rejection = s;
+          return d;
+        }
         absl::StatusOr<Book> b = ReadBook(r->book_id);
         if (!b.ok()) return b.status();
         d.event = make(*r);
@@ -370,7 +383,8 @@ absl::Status RentalService::CommitPendingOutcome(const std::string& rental_id,
         return d;
       },
       ctx);
-  return pos.status();
+  if (!pos.ok()) return pos.status();
+  return ReadRental(rental_id);
 }
 
 absl::StatusOr<Rental> RentalService::LoadRental(const std::string& rental_id,
@@ -430,27 +444,14 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
     return outcome.status();
   }
 
-  absl::StatusOr<uint64_t> pos = Commit(
-      [&]() -> absl::StatusOr<Decision> {
-        Decision d;
-        absl::StatusOr<Rental> r = ReadRental(cmd.rental_id);
-        if (!r.ok()) return r.status();
-        if (is_retry(*r)) return d;
-        if (auto s = illegal(*r); !s.ok()) {
-          d.rejection = s;
-          return d;
-        }
-        absl::StatusOr<Book> b = ReadBook(r->book_id);
-        if (!b.ok()) return b.status();
-        d.event = domain::BookReturned{r->rental_id,       r->book_id,           r->customer_id,
-                                       outcome->return_id, outcome->returned_at, outcome->total_fee,
-                                       cmd.request_id};
-        d.expected_position = b->last_position;
-        return d;
+  return CommitTransition(
+      cmd.rental_id, is_retry, illegal,
+      [&](const Rental& r) -> BookEvent {
+        return domain::BookReturned{
+            r.rental_id,          r.book_id,          r.customer_id, outcome->return_id,
+            outcome->returned_at, outcome->total_fee, cmd.request_id};
       },
       ctx);
-  if (!pos.ok()) return pos.status();
-  return ReadRental(cmd.rental_id);
 }
 
 absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cmd,
@@ -487,27 +488,13 @@ absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cm
   };
   if (is_retry(*rental)) return rental;
 
-  absl::StatusOr<uint64_t> pos = Commit(
-      [&]() -> absl::StatusOr<Decision> {
-        Decision d;
-        absl::StatusOr<Rental> r = ReadRental(cmd.rental_id);
-        if (!r.ok()) return r.status();
-        if (is_retry(*r)) return d;
-        if (auto s = illegal(*r); !s.ok()) {
-          d.rejection = s;
-          return d;
-        }
-        absl::StatusOr<Book> b = ReadBook(r->book_id);
-        if (!b.ok()) return b.status();
-        d.event =
-            domain::RentalCancelled{r->rental_id, r->book_id,    r->customer_id, cmd.reason,
-                                    clock_.Now(), r->payment_id, r->fee,         cmd.request_id};
-        d.expected_position = b->last_position;
-        return d;
+  return CommitTransition(
+      cmd.rental_id, is_retry, illegal,
+      [&](const Rental& r) -> BookEvent {
+        return domain::RentalCancelled{r.rental_id,  r.book_id,    r.customer_id, cmd.reason,
+                                       clock_.Now(), r.payment_id, r.fee,         cmd.request_id};
       },
       ctx);
-  if (!pos.ok()) return pos.status();
-  return ReadRental(cmd.rental_id);
 }
 
 absl::StatusOr<int> RentalService::ReconcilePending(const CallContext& ctx) {

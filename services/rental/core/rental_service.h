@@ -130,6 +130,13 @@ class RentalService {
   // stays for a retry and UNAVAILABLE is returned.
   absl::StatusOr<domain::Rental> CompletePayment(const domain::Rental& rental,
                                                  const CallContext& ctx, bool abandon_if_unknown);
+  // Appends the event `make` builds for a rental, unless `done` says the
+  // state already holds what the caller wants (a retry), or `allowed` refuses
+  // the transition (after catching up). Answers the rental as it then is.
+  absl::StatusOr<domain::Rental> CommitTransition(
+      const std::string& rental_id, const std::function<bool(const domain::Rental&)>& done,
+      const std::function<absl::Status(const domain::Rental&)>& allowed,
+      const std::function<domain::BookEvent(const domain::Rental&)>& make, const CallContext& ctx);
   // Appends a transition of a rental that must still be PENDING_PAYMENT.
   absl::Status CommitPendingOutcome(const std::string& rental_id,
                                     std::function<domain::BookEvent(const domain::Rental&)> make,
