@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
 
 namespace rentmesh::rental {
@@ -69,7 +70,9 @@ absl::Status RentalService::CatchUp(const CallContext& ctx) {
       absl::StrCat("cannot catch up with the rental log, try again shortly: ", s.message()));
 }
 
-absl::StatusOr<uint64_t> RentalService::Commit(const Decide& decide, const CallContext& ctx) {
+absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const Decide& decide,
+                                               const CallContext& ctx) {
+  absl::MutexLock book_lock(&book_locks_[absl::HashOf(book_id) % kBookLockStripes]);
   bool caught_up = false;
   for (int attempt = 0; attempt < config_.max_conflict_retries; ++attempt) {
     absl::StatusOr<Decision> d = decide();
@@ -136,6 +139,7 @@ absl::StatusOr<Book> RentalService::AddBook(const AddBookCommand& in, const Call
   if (auto s = ctx.actor.MayManageBooks(); !s.ok()) return s;
 
   absl::StatusOr<uint64_t> pos = Commit(
+      cmd.book_id,
       [&]() -> absl::StatusOr<Decision> {
         absl::StatusOr<std::optional<Book>> existing = state_.GetBook(cmd.book_id);
         if (!existing.ok()) return existing.status();
@@ -169,6 +173,7 @@ absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const
   if (auto s = ctx.actor.MayManageBooks(); !s.ok()) return s;
 
   absl::StatusOr<uint64_t> pos = Commit(
+      cmd.book_id,
       [&]() -> absl::StatusOr<Decision> {
         Decision d;
         absl::StatusOr<std::optional<Book>> book = state_.GetBook(cmd.book_id);
@@ -248,6 +253,7 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
 
   // 1. Reserve a copy (or find the reservation of an earlier attempt).
   absl::StatusOr<uint64_t> reserved = Commit(
+      cmd.book_id,
       [&]() -> absl::StatusOr<Decision> {
         Decision d;
         absl::StatusOr<std::optional<Rental>> existing = state_.GetRental(rental_id);
@@ -366,7 +372,11 @@ absl::StatusOr<Rental> RentalService::CommitTransition(
     const std::string& rental_id, const std::function<bool(const Rental&)>& done,
     const std::function<absl::Status(const Rental&)>& allowed,
     const std::function<BookEvent(const Rental&)>& make, const CallContext& ctx) {
+  // A rental never changes book: read it once to know which book to lock.
+  absl::StatusOr<Rental> current = ReadRental(rental_id);
+  if (!current.ok()) return current.status();
   absl::StatusOr<uint64_t> pos = Commit(
+      current->book_id,
       [&]() -> absl::StatusOr<Decision> {
         Decision d;
         absl::StatusOr<Rental> r = ReadRental(rental_id);

@@ -1,11 +1,13 @@
 #pragma once
 
+#include <array>
 #include <functional>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "rental/core/actor.h"
 #include "rental/core/domain/rental_domain.h"
@@ -120,7 +122,10 @@ class RentalService {
   // Decides and appends until the append sticks: a lost race catches up and
   // decides again; a rejection is given only after catching up, so lag never
   // causes one. Returns the appended position, or 0 when nothing was written.
-  absl::StatusOr<uint64_t> Commit(const Decide& decide, const CallContext& ctx);
+  // Decisions on one book are serialized within this replica (they would
+  // only conflict with each other), so conflicts come only from other replicas.
+  absl::StatusOr<uint64_t> Commit(const std::string& book_id, const Decide& decide,
+                                  const CallContext& ctx);
   absl::Status CatchUp(const CallContext& ctx);
   absl::Time WaitDeadline(const CallContext& ctx) const;
 
@@ -153,6 +158,9 @@ class RentalService {
   IdGenerator& ids_;
   const Clock& clock_;
   const Failpoints& failpoints_;
+  // Striped by book id: held while deciding, appending and applying.
+  static constexpr size_t kBookLockStripes = 256;
+  std::array<absl::Mutex, kBookLockStripes> book_locks_;
 };
 
 }  // namespace rentmesh::rental
