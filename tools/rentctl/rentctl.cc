@@ -30,6 +30,7 @@
 #include "rentmesh/payment/v1/payment.pb.h"
 #include "rentmesh/rental/v1/rental.pb.h"
 #include "rentmesh/returns/v1/returns.pb.h"
+#include "rentmesh/telemetry/grpc_metrics_interceptor.h"
 #include "rentmesh/testing/test_env.h"
 #include "rentmesh/view/v1/view.pb.h"
 
@@ -49,28 +50,6 @@ const pb::FileDescriptor* const kContracts[] = {
     rentmesh::returns::v1::Return::descriptor()->file(),
     rentmesh::view::v1::RentalSummary::descriptor()->file(),
 };
-
-const char* CodeName(grpc::StatusCode c) {
-  static const char* const kNames[] = {"OK",
-                                       "CANCELLED",
-                                       "UNKNOWN",
-                                       "INVALID_ARGUMENT",
-                                       "DEADLINE_EXCEEDED",
-                                       "NOT_FOUND",
-                                       "ALREADY_EXISTS",
-                                       "PERMISSION_DENIED",
-                                       "RESOURCE_EXHAUSTED",
-                                       "FAILED_PRECONDITION",
-                                       "ABORTED",
-                                       "OUT_OF_RANGE",
-                                       "UNIMPLEMENTED",
-                                       "INTERNAL",
-                                       "UNAVAILABLE",
-                                       "DATA_LOSS",
-                                       "UNAUTHENTICATED"};
-  int i = static_cast<int>(c);
-  return i >= 0 && i <= 16 ? kNames[i] : "UNKNOWN";
-}
 
 std::string DefaultAddress(const std::string& package) {
   if (absl::StartsWith(package, "rentmesh.rental.")) return "127.0.0.1:50051";
@@ -146,7 +125,7 @@ int Call(const std::string& target, const std::string& json) {
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return done; });
   if (!status.ok()) {
-    std::cerr << "ERROR " << status.error_code() << " (" << CodeName(status.error_code())
+    std::cerr << "ERROR " << status.error_code() << " (" << rentmesh::telemetry::GrpcCodeName(status.error_code())
               << "): " << status.error_message() << "\n";
     return 1;
   }
