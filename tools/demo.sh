@@ -48,8 +48,9 @@ done
 call $P/ListRentalPayments "{\"rentalId\":\"$bob_rental\"}" | jq -c '.payments[] | {paymentId, status, amount, refunded}'
 
 step "alice returns her copy damaged: return processing runs synchronously and assesses a fee, which payment charges"
-call $R/ReturnBook "{\"rentalId\":\"$alice_rental\",\"condition\":\"BOOK_CONDITION_DAMAGED\",\"requestId\":\"demo-$run_id-r\"}" |
-  jq -c '{rentalId, status, returnId, lateFee}'
+returned=$(call $R/ReturnBook "{\"rentalId\":\"$alice_rental\",\"condition\":\"BOOK_CONDITION_DAMAGED\",\"requestId\":\"demo-$run_id-r\"}")
+jq -c '{rentalId, status, returnId, lateFee, consistencyToken}' <<<"$returned"
+token=$(jq -r .consistencyToken <<<"$returned")
 for _ in $(seq 50); do
   n=$("$rentctl" call $P/ListRentalPayments "{\"rentalId\":\"$alice_rental\"}" | jq '.payments | length')
   [[ "$n" == "2" ]] && break
@@ -69,7 +70,10 @@ done
 call $P/ListRentalPayments "{\"rentalId\":\"demo-$run_id-overdue\"}" | jq -c '.payments[] | {kind, status, amount}'
 
 if "$rentctl" --deadline_ms=1000 call $V/ListCatalog '{}' >/dev/null 2>&1; then
-  step "alice's page (the CQRS view, built from the events)"
-  call $V/GetMyPage '{"customerId":"alice","pageSize":5}'
+  step "alice's page: the CQRS view built from the events (reading her own write with its token $token)"
+  call $V/GetMyPage "{\"customerId\":\"alice\",\"pageSize\":5,\"consistencyToken\":\"$token\"}" |
+    jq -c '.rentals[] | {rentalId, bookTitle, status, amountPaid, lateFee, refund}'
+  step "bob's cancelled rental, with its timeline (the refund arrives from the payment service)"
+  call $V/GetRentalStatus "{\"rentalId\":\"$bob_rental\"}" | jq -c '{status: .rental.status, refund: .rental.refund, timeline: [.timeline[].eventType]}'
 fi
 echo

@@ -13,6 +13,7 @@
 #include "rentmesh/payment/v1/payment.grpc.pb.h"
 #include "rentmesh/rental/v1/rental.grpc.pb.h"
 #include "rentmesh/returns/v1/returns.grpc.pb.h"
+#include "rentmesh/view/v1/view.grpc.pb.h"
 #include "system.h"
 
 namespace rentmesh::e2e {
@@ -270,6 +271,58 @@ TEST_F(LifecycleTest, TwoPaymentReplicasShareTheRefundsAndHandleEachOnce) {
   }
   absl::SleepFor(absl::Milliseconds(500));
   EXPECT_EQ(CountEvents("PAYMENT", "payment.>", "PaymentRefunded"), kRentals);
+}
+
+TEST_F(LifecycleTest, MyPageShowsEveryRentalOfTheCustomerAndReadsItsOwnWrites) {
+  auto& view = system_->Add("view", "view");
+  ASSERT_TRUE(view.Start().ok());
+  auto view_stub = view::v1::ViewService::NewStub(view.Channel());
+
+  rental::v1::Rental kept = Rent("erin", "e-1");
+  rental::v1::Rental cancelled = Rent("erin", "e-2");
+  rental::v1::Rental returned = Rent("erin", "e-3");
+  rental::v1::Rental out;
+  ASSERT_TRUE(Cancel(cancelled.rental_id(), "c-1", &out).ok());
+  ASSERT_TRUE(Return(returned.rental_id(), /*damaged=*/true, "r-1", &out).ok());
+
+  // The last write's token: the page reflects at least everything up to it.
+  view::v1::GetMyPageRequest req;
+  req.set_customer_id("erin");
+  req.set_consistency_token(out.consistency_token());
+  view::v1::GetMyPageResponse page;
+  grpc::ClientContext ctx;
+  WithDeadline(ctx, absl::Seconds(5));
+  grpc::Status st = view_stub->GetMyPage(&ctx, req, &page);
+  ASSERT_TRUE(st.ok()) << st.error_message();
+  ASSERT_EQ(page.rentals_size(), 3);
+  std::map<std::string, view::v1::RentalSummary> by_id;
+  for (const auto& r : page.rentals()) by_id[r.rental_id()] = r;
+  EXPECT_EQ(page.rentals(0).rental_id(), returned.rental_id()) << "newest first";
+  EXPECT_EQ(by_id[kept.rental_id()].status(), view::v1::RENTAL_STATE_RENTED);
+  EXPECT_EQ(by_id[kept.rental_id()].book_title(), "Dune");
+  EXPECT_EQ(by_id[cancelled.rental_id()].status(), view::v1::RENTAL_STATE_CANCELLED);
+  EXPECT_EQ(by_id[returned.rental_id()].status(), view::v1::RENTAL_STATE_RETURNED);
+  EXPECT_EQ(by_id[returned.rental_id()].amount_paid().amount_minor(), 2000);
+
+  // The refund and the fee come from the payment service's events, later.
+  absl::Time deadline = absl::Now() + absl::Seconds(20);
+  view::v1::RentalStatusView status;
+  while (absl::Now() < deadline) {
+    view::v1::GetRentalStatusRequest sreq;
+    sreq.set_rental_id(cancelled.rental_id());
+    grpc::ClientContext sctx;
+    WithDeadline(sctx, absl::Seconds(5));
+    if (view_stub->GetRentalStatus(&sctx, sreq, &status).ok() &&
+        status.rental().refund().amount_minor() == 2000) {
+      break;
+    }
+    absl::SleepFor(absl::Milliseconds(100));
+  }
+  EXPECT_EQ(status.rental().refund().amount_minor(), 2000);
+  std::vector<std::string> types;
+  for (const auto& e : status.timeline()) types.push_back(e.event_type());
+  EXPECT_NE(std::find(types.begin(), types.end(), "RentalCancelled"), types.end());
+  EXPECT_NE(std::find(types.begin(), types.end(), "PaymentRefunded"), types.end());
 }
 
 }  // namespace

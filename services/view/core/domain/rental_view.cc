@@ -1,0 +1,195 @@
+#include "core/domain/rental_view.h"
+
+#include <algorithm>
+#include <tuple>
+
+#include "absl/strings/str_cat.h"
+
+namespace rentmesh::view {
+namespace {
+
+std::string FormatMoney(const Money& m) {
+  return m.currency.empty() ? absl::StrCat(m.minor) : absl::StrCat(m.minor, " ", m.currency);
+}
+
+// The time a fact happened: the payload's own time when it has one.
+absl::Time FactTime(const ViewEvent& e) {
+  return e.at == absl::InfinitePast() ? e.occurred_at : e.at;
+}
+
+std::string Describe(const ViewEvent& e) {
+  switch (e.kind) {
+    case EventKind::kRentalRequested:
+      return absl::StrCat("copy reserved for ", e.days, " days, fee ", FormatMoney(e.amount));
+    case EventKind::kBookRented:
+      return absl::StrCat("rented for ", e.days, " days");
+    case EventKind::kRentalRejected:
+      return absl::StrCat("rental rejected: ", e.reason);
+    case EventKind::kRentalAborted:
+      return absl::StrCat("rental aborted: ", e.reason);
+    case EventKind::kBookReturned:
+      return absl::StrCat("returned, late fee ", FormatMoney(e.amount));
+    case EventKind::kRentalCancelled:
+      return e.reason.empty() ? "cancelled" : absl::StrCat("cancelled: ", e.reason);
+    case EventKind::kPaymentApproved:
+      return absl::StrCat("paid ", FormatMoney(e.amount));
+    case EventKind::kPaymentDeclined:
+      return absl::StrCat("payment declined: ", e.reason);
+    case EventKind::kPaymentRefunded:
+      return absl::StrCat("refunded ", FormatMoney(e.amount));
+    case EventKind::kPaymentVoided:
+      return e.amount.minor > 0 ? absl::StrCat("charge reversed ", FormatMoney(e.amount))
+                                : "payment voided";
+    case EventKind::kLateFeeCharged:
+      return absl::StrCat("late fee charged ", FormatMoney(e.amount));
+    case EventKind::kReturnCompleted:
+      return absl::StrCat("return inspected, fee ", FormatMoney(e.amount));
+    default:
+      return e.event_type;
+  }
+}
+
+void AddTo(Money& total, const Money& m) {
+  if (total.currency.empty()) total.currency = m.currency;
+  total.minor += m.minor;
+}
+
+bool TimelineLess(const TimelineEntry& a, const TimelineEntry& b) {
+  return std::tie(a.at, a.sequence, a.stream, a.event_id) <
+         std::tie(b.at, b.sequence, b.stream, b.event_id);
+}
+
+}  // namespace
+
+RentalState RentalView::State() const {
+  if (cancelled) return RentalState::kCancelled;
+  if (returned) return RentalState::kReturned;
+  if (rented) return RentalState::kRented;
+  if (failed) return RentalState::kFailed;
+  return RentalState::kPending;
+}
+
+Money RentalView::AmountPaid() const {
+  if (payment_approved) return payment_amount;
+  if (rented) return rented_fee;
+  return Money{};
+}
+
+Money RentalView::LateFee() const {
+  if (late_fee_charged) return late_fee_charged_amount;
+  if (return_completed) return return_total_fee;
+  if (returned) return returned_late_fee;
+  return Money{};
+}
+
+absl::Time RentalView::ReturnedAt() const {
+  if (returned) return returned_at;
+  if (return_completed) return return_completed_at;
+  return absl::InfinitePast();
+}
+
+absl::Time RentalView::SortTime() const {
+  if (requested) return requested_at;
+  if (rented) return rented_at;
+  return first_seen_at;
+}
+
+bool RentalView::HoldsCopy() const {
+  return (requested || rented) && !failed && !returned && !cancelled;
+}
+
+bool RentalView::Applied(const std::string& event_id) const {
+  for (const TimelineEntry& t : timeline) {
+    if (t.event_id == event_id) return true;
+  }
+  return false;
+}
+
+bool IsRentalEvent(EventKind kind) {
+  switch (kind) {
+    case EventKind::kUnknown:
+    case EventKind::kBookAdded:
+    case EventKind::kBookStocked:
+      return false;
+    default:
+      return true;
+  }
+}
+
+bool ApplyToRental(const ViewEvent& e, RentalView& r) {
+  if (!IsRentalEvent(e.kind) || r.Applied(e.event_id)) return false;
+  // Identity: the rental stream is authoritative; other streams fill gaps.
+  const bool authoritative = e.stream == "RENTAL";
+  auto fill = [authoritative](std::string& field, const std::string& value) {
+    if (!value.empty() && (field.empty() || authoritative)) field = value;
+  };
+  fill(r.customer_id, e.customer_id);
+  fill(r.book_id, e.book_id);
+  if (!e.book_title.empty()) r.book_title = e.book_title;
+  if (e.days > 0) r.days = e.days;
+  r.first_seen_at = std::min(r.first_seen_at, e.occurred_at);
+
+  switch (e.kind) {
+    case EventKind::kRentalRequested:
+      r.requested = true;
+      r.requested_at = e.occurred_at;
+      break;
+    case EventKind::kBookRented:
+      r.rented = true;
+      r.rented_at = FactTime(e);
+      r.due_at = e.due_at;
+      r.rented_fee = e.amount;
+      break;
+    case EventKind::kRentalRejected:
+    case EventKind::kRentalAborted:
+      r.failed = true;
+      r.failure_reason = e.reason;
+      break;
+    case EventKind::kBookReturned:
+      r.returned = true;
+      r.returned_at = FactTime(e);
+      r.returned_late_fee = e.amount;
+      break;
+    case EventKind::kRentalCancelled:
+      r.cancelled = true;
+      r.cancelled_at = FactTime(e);
+      break;
+    case EventKind::kPaymentApproved:
+      r.payment_approved = true;
+      r.payment_amount = e.amount;
+      break;
+    case EventKind::kPaymentDeclined:
+      r.payment_declined = true;
+      break;
+    case EventKind::kPaymentRefunded:
+      AddTo(r.refunded, e.amount);
+      break;
+    case EventKind::kPaymentVoided:
+      if (e.amount.minor > 0) AddTo(r.refunded, e.amount);
+      break;
+    case EventKind::kLateFeeCharged:
+      if (!r.late_fee_charged) r.late_fee_charged_amount = Money{e.amount.currency, 0};
+      r.late_fee_charged = true;
+      AddTo(r.late_fee_charged_amount, e.amount);
+      break;
+    case EventKind::kReturnCompleted:
+      r.return_completed = true;
+      r.return_completed_at = FactTime(e);
+      r.return_total_fee = e.amount;
+      break;
+    default:
+      break;
+  }
+
+  TimelineEntry entry{e.event_id, e.event_type, e.occurred_at, Describe(e), e.stream, e.sequence};
+  r.timeline.insert(std::upper_bound(r.timeline.begin(), r.timeline.end(), entry, TimelineLess),
+                    std::move(entry));
+  return true;
+}
+
+std::optional<CustomerIndexKey> IndexKeyOf(const RentalView& rental) {
+  if (rental.customer_id.empty()) return std::nullopt;
+  return CustomerIndexKey{rental.customer_id, rental.SortTime(), rental.rental_id};
+}
+
+}  // namespace rentmesh::view

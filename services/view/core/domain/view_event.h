@@ -1,0 +1,69 @@
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/time/time.h"
+
+namespace rentmesh::view {
+
+// An amount in integer minor units of `currency`.
+struct Money {
+  std::string currency;
+  int64_t minor = 0;
+
+  bool operator==(const Money& o) const { return currency == o.currency && minor == o.minor; }
+};
+
+// The events the view understands, whichever stream they come from.
+enum class EventKind {
+  kUnknown,
+  // RENTAL stream.
+  kBookAdded,
+  kBookStocked,
+  kRentalRequested,
+  kBookRented,
+  kRentalRejected,
+  kRentalAborted,
+  kBookReturned,
+  kRentalCancelled,
+  // PAYMENT stream.
+  kPaymentApproved,
+  kPaymentDeclined,
+  kPaymentRefunded,
+  kPaymentVoided,
+  kLateFeeCharged,
+  // RETURNS stream.
+  kReturnCompleted,
+};
+
+// One domain event as the projection sees it: the envelope's identity plus the
+// payload fields the view uses, flattened. The inbound adapter fills it from
+// the wire format; fields a kind does not carry stay empty.
+struct ViewEvent {
+  EventKind kind = EventKind::kUnknown;
+  std::string event_id;
+  std::string event_type;  // "BookRented"
+  std::string stream;      // "RENTAL"
+  uint64_t sequence = 0;   // position in `stream`
+  absl::Time occurred_at = absl::UnixEpoch();
+
+  std::string rental_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string book_title;
+  std::string reason;
+  int32_t days = 0;
+  // The event's main amount: fee (RentalRequested, BookRented, RentalCancelled),
+  // amount (payment events; amount_reversed for PaymentVoided), late fee
+  // (BookReturned), total fee (ReturnCompleted), daily fee (BookAdded).
+  Money amount;
+  // BookAdded copies; BookStocked copies_total (or copies_added when no total).
+  int32_t copies = 0;
+  int32_t copies_added = 0;
+  // rented_at, returned_at or cancelled_at, as the kind says.
+  absl::Time at = absl::InfinitePast();
+  absl::Time due_at = absl::InfinitePast();
+};
+
+}  // namespace rentmesh::view
