@@ -56,10 +56,11 @@ std::string ServiceBinary(absl::string_view service) {
 
 absl::Status WaitForServing(const std::string& address, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
-  auto channel = grpc::CreateChannel(address, grpc::InsecureChannelCredentials());
-  grpc::GenericStub stub(channel);
   // grpc.health.v1.HealthCheckRequest{service:""} is an empty message.
   while (absl::Now() < deadline) {
+    // A fresh channel each time: a kept one would sit in reconnect backoff
+    // after the server restarts.
+    grpc::GenericStub stub(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()));
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
     grpc::ByteBuffer request;
