@@ -60,7 +60,7 @@ call $P/ListRentalPayments "{\"rentalId\":\"$alice_rental\"}" | jq -c '.payments
 
 step "Late fees: the returns service charges 500 KRW per started day overdue (a book due 3 days ago)"
 due=$(date -u -d '3 days ago 1 hour' +%Y-%m-%dT%H:%M:%SZ)
-call $T/ProcessReturn "{\"rentalId\":\"demo-$run_id-overdue\",\"bookId\":\"dune\",\"customerId\":\"carol\",\"dueAt\":\"$due\",\"condition\":\"CONDITION_GOOD\"}" |
+call $T/ProcessReturn "{\"rentalId\":\"demo-$run_id-overdue\",\"bookId\":\"dune\",\"customerId\":\"walk-in\",\"dueAt\":\"$due\",\"condition\":\"CONDITION_GOOD\"}" |
   jq -c '{returnId, daysOverdue, lateFee, totalFee}'
 for _ in $(seq 50); do
   n=$("$rentctl" call $P/ListRentalPayments "{\"rentalId\":\"demo-$run_id-overdue\"}" | jq '.payments | length')
@@ -75,5 +75,32 @@ if "$rentctl" --deadline_ms=1000 call $V/ListCatalog '{}' >/dev/null 2>&1; then
     jq -c '.rentals[] | {rentalId, bookTitle, status, amountPaid, lateFee, refund}'
   step "bob's cancelled rental, with its timeline (the refund arrives from the payment service)"
   call $V/GetRentalStatus "{\"rentalId\":\"$bob_rental\"}" | jq -c '{status: .rental.status, refund: .rental.refund, timeline: [.timeline[].eventType]}'
+fi
+
+if [[ "${GATEWAY:-0}" == 1 ]]; then
+  GW=http://127.0.0.1:${HTTP_PORT:-8080}
+  export JWT_DIR=${JWT_DIR:-var/jwt}
+  LIB=$(bash tools/dev/jwt.sh librarian)
+  CAROL=$(bash tools/dev/jwt.sh customer carol)
+  DAVE=$(bash tools/dev/jwt.sh customer dave)
+  rest() {  # rest <token> <method> <path> [body]: prints the call and status + body
+    echo "\$ curl -X $2 $GW$3 ${4:+-d '$4'}" >&2
+    curl -s -o /tmp/rentmesh-demo.$$ -w '%{http_code}' -X "$2" -H "Authorization: Bearer $1" \
+      "$GW$3" ${4:+-d "$4"} | sed 's/^/HTTP /'
+    echo " $(cat /tmp/rentmesh-demo.$$)"
+    rm -f /tmp/rentmesh-demo.$$
+  }
+  step "The same flows over REST through the gateway (JWT: sub = customer, roles = librarian)"
+  rest "$LIB" POST /v1/books '{"bookId":"atlas","title":"Cloud Atlas","copies":1,"dailyFee":{"currency":"KRW","amountMinor":"1200"}}'
+  rest "$CAROL" POST /v1/books '{"bookId":"x","title":"x","copies":1,"dailyFee":{"currency":"KRW","amountMinor":"1"}}'
+  rented=$(curl -s -X POST -H "Authorization: Bearer $CAROL" -H "X-Request-Id: demo-$run_id-rest" \
+    "$GW/v1/rentals" -d '{"customerId":"carol","bookId":"atlas","days":1}')
+  echo "\$ curl -X POST $GW/v1/rentals -H 'X-Request-Id: demo-$run_id-rest' -d '{\"customerId\":\"carol\",\"bookId\":\"atlas\",\"days\":1}'" >&2
+  jq -c '{rentalId, status, fee, consistencyToken}' <<<"$rented"
+  carol_rental=$(jq -r .rentalId <<<"$rented")
+  carol_token=$(jq -r .consistencyToken <<<"$rented")
+  rest "$DAVE" GET "/v1/rentals/$carol_rental"
+  rest "$CAROL" GET "/v1/customers/carol/rentals?consistencyToken=$carol_token"
+  rest "$CAROL" POST /v1/rentals '{"customerId":"carol","bookId":"atlas","days":-1}'
 fi
 echo

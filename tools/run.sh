@@ -72,8 +72,22 @@ if [[ -x "$bin/view/view_server" ]]; then
   services+=(view)
 fi
 
+gateway=0
+if [[ -x "$bin/gateway/gateway_server" ]]; then
+  # JWT is on, with a dev key pair made under var/jwt (tools/dev/jwt.sh mints tokens).
+  JWT_DIR="$var/jwt" bash tools/dev/jwt.sh keygen >/dev/null 2>&1
+  "$bin/gateway/gateway_server" --http_address="127.0.0.1:$HTTP_PORT" \
+    --grpc_address=127.0.0.1:50050 --admin_address="127.0.0.1:${ADMIN[gateway]}" \
+    --rental_address="127.0.0.1:${GRPC[rental]}" --payment_address="127.0.0.1:${GRPC[payment]}" \
+    --returns_address="127.0.0.1:${GRPC[returns]}" --view_address="127.0.0.1:${GRPC[view]}" \
+    --jwt_public_key_file="$var/jwt/dev-public.pem" >"$var/log/gateway.log" 2>&1 &
+  pids+=($!)
+  gateway=1
+fi
+
 addrs=()
 for s in "${services[@]}"; do addrs+=("127.0.0.1:${GRPC[$s]}"); done
+((gateway)) && addrs+=("127.0.0.1:50050")
 if ! "$rentctl" wait "${addrs[@]}"; then
   echo "run: a service did not become ready; see var/log/" >&2
   exit 1
@@ -89,10 +103,14 @@ rentmesh is running (logs in var/log/, state in var/):
 INFO
 [[ " ${services[*]} " == *" view "* ]] &&
   echo "  view     gRPC 127.0.0.1:${GRPC[view]}   metrics http://127.0.0.1:${ADMIN[view]}/metrics"
+((gateway)) && cat <<INFO
+  gateway  http://127.0.0.1:$HTTP_PORT (REST /v1/..., /openapi.json, /healthz)   metrics http://127.0.0.1:${ADMIN[gateway]}/metrics
+           JWT required: TOKEN=\$(tools/dev/jwt.sh customer alice)   (or: tools/dev/jwt.sh librarian)
+INFO
 echo
 
 if ((demo)); then
-  bash tools/demo.sh
+  HTTP_PORT=$HTTP_PORT GATEWAY=$gateway bash tools/demo.sh
 fi
 
 echo "rentmesh is up; press Ctrl-C to stop."

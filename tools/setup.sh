@@ -7,7 +7,7 @@
 set -euo pipefail
 
 packages=(
-  build-essential cmake pkg-config git curl ca-certificates openssl jq
+  build-essential cmake pkg-config git curl ca-certificates openssl jq xxd
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev librocksdb-dev libnats-dev nats-server
   libgtest-dev libgmock-dev googletest

@@ -2,6 +2,8 @@
 
 #include <signal.h>
 
+#include <csignal>
+
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 
 #include "absl/status/status.h"
@@ -47,6 +49,10 @@ void GrpcServer::Shutdown(absl::Duration grace) {
 }
 
 void BlockTerminationSignals() {
+  // A shell starts background jobs with SIGINT ignored; an ignored signal
+  // never reaches sigwait, so restore the defaults before blocking.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGINT);

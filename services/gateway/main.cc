@@ -1,0 +1,193 @@
+// Composition root of the REST edge: flags -> Config -> route table ->
+// backends -> JWT verifier -> handler -> HTTP server; shuts down in reverse.
+#include <atomic>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/status/status.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "gateway/adapters/grpc_backend_caller.h"
+#include "gateway/adapters/http_gateway_server.h"
+#include "gateway/core/gateway_handler.h"
+#include "gateway/core/jwt_verifier.h"
+#include "gateway/core/openapi.h"
+#include "gateway/core/route_table.h"
+#include "rentmesh/common/grpc_server.h"
+#include "rentmesh/common/log.h"
+#include "rentmesh/telemetry/service_telemetry.h"
+
+ABSL_FLAG(std::string, http_address, "127.0.0.1:8080", "HTTP listen address host:port");
+ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50050",
+          "gRPC address serving grpc.health.v1 (for probes) and reflection");
+ABSL_FLAG(std::string, rental_address, "127.0.0.1:50051", "RentalService (rentmesh.rental.*)");
+ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052", "PaymentService (rentmesh.payment.*)");
+ABSL_FLAG(std::string, returns_address, "127.0.0.1:50053", "ReturnService (rentmesh.returns.*)");
+ABSL_FLAG(std::string, view_address, "127.0.0.1:50054", "ViewService (rentmesh.view.*)");
+ABSL_FLAG(std::string, admin_address, "127.0.0.1:9450",
+          "admin/metrics address (reserved; not served yet)");
+ABSL_FLAG(int64_t, default_timeout_ms, 10000, "deadline of a call without a Grpc-Timeout header");
+ABSL_FLAG(int64_t, max_timeout_ms, 300000, "upper bound on a client's Grpc-Timeout");
+ABSL_FLAG(int64_t, stream_timeout_ms, 3600000, "deadline of a streaming call without Grpc-Timeout");
+ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "larger request bodies answer 413");
+ABSL_FLAG(int, http_threads, 64, "HTTP worker threads (each open keep-alive connection holds one)");
+ABSL_FLAG(std::string, jwt_public_key_file, "", "PEM public key (RSA -> RS256, EC P-256 -> ES256)");
+ABSL_FLAG(std::string, jwt_jwks_file, "", "JWKS file with the accepted signing keys");
+ABSL_FLAG(std::string, jwt_issuer, "rentmesh-dev", "required \"iss\" (empty: not checked)");
+ABSL_FLAG(std::string, jwt_audience, "rentmesh", "required \"aud\" (empty: not checked)");
+ABSL_FLAG(bool, auth_disabled, false,
+          "accept calls without a JWT (no identity is passed to the services)");
+ABSL_FLAG(bool, dump_openapi, false, "print the OpenAPI document to stdout and exit");
+
+namespace rentmesh::gateway {
+namespace {
+
+struct Config {
+  HttpServerOptions http;
+  std::map<std::string, std::string> backends;
+  std::string admin_address;
+  GatewayOptions gateway;
+  bool auth_disabled = false;
+  std::string jwt_public_key_file;
+  std::string jwt_jwks_file;
+  JwtVerifierConfig jwt;
+
+  static Config FromFlags() {
+    Config c;
+    const std::string http = absl::GetFlag(FLAGS_http_address);
+    const size_t colon = http.rfind(':');
+    c.http.host = colon == std::string::npos ? http : http.substr(0, colon);
+    if (colon == std::string::npos || !absl::SimpleAtoi(http.substr(colon + 1), &c.http.port))
+      c.http.port = -1;
+    c.http.threads = absl::GetFlag(FLAGS_http_threads);
+    c.http.max_body_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes));
+    c.backends = {{"rental", absl::GetFlag(FLAGS_rental_address)},
+                  {"payment", absl::GetFlag(FLAGS_payment_address)},
+                  {"returns", absl::GetFlag(FLAGS_returns_address)},
+                  {"view", absl::GetFlag(FLAGS_view_address)}};
+    c.admin_address = absl::GetFlag(FLAGS_admin_address);
+    c.gateway.default_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_default_timeout_ms));
+    c.gateway.max_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_max_timeout_ms));
+    c.gateway.stream_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_stream_timeout_ms));
+    c.gateway.max_body_bytes = c.http.max_body_bytes;
+    c.auth_disabled = absl::GetFlag(FLAGS_auth_disabled);
+    c.jwt_public_key_file = absl::GetFlag(FLAGS_jwt_public_key_file);
+    c.jwt_jwks_file = absl::GetFlag(FLAGS_jwt_jwks_file);
+    c.jwt.issuer = absl::GetFlag(FLAGS_jwt_issuer);
+    c.jwt.audience = absl::GetFlag(FLAGS_jwt_audience);
+    return c;
+  }
+
+  absl::Status Validate() const {
+    if (http.port < 0 || http.port > 65535)
+      return absl::InvalidArgumentError("--http_address must be host:port");
+    if (http.threads < 1) return absl::InvalidArgumentError("--http_threads must be >= 1");
+    if (http.max_body_bytes < 1) return absl::InvalidArgumentError("--max_body_bytes must be >= 1");
+    if (gateway.default_timeout <= absl::ZeroDuration() ||
+        gateway.max_timeout <= absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("timeouts must be positive");
+    }
+    if (!auth_disabled && jwt_public_key_file.empty() && jwt_jwks_file.empty()) {
+      return absl::InvalidArgumentError(
+          "JWT verification needs --jwt_public_key_file or --jwt_jwks_file (or --auth_disabled)");
+    }
+    return absl::OkStatus();
+  }
+};
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat("cannot read ", path));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int Fail(const absl::Status& s) {
+  LogError("startup failed", {{"error", s.ToString()}});
+  return 1;
+}
+
+int Run() {
+  BlockTerminationSignals();
+  SetLogService("gateway");
+  Config config = Config::FromFlags();
+  absl::StatusOr<RouteTable> routes = RouteTable::FromGeneratedPool("rentmesh.");
+  if (!routes.ok()) return Fail(routes.status());
+  if (absl::GetFlag(FLAGS_dump_openapi)) {
+    OpenApiOptions openapi;
+    openapi.bearer_auth = !config.auth_disabled;
+    std::cout << BuildOpenApi(*routes, openapi) << "\n";
+    return 0;
+  }
+  if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
+
+  absl::StatusOr<std::unique_ptr<GrpcBackendCaller>> backends =
+      GrpcBackendCaller::Create(config.backends);
+  if (!backends.ok()) return Fail(backends.status());
+
+  std::unique_ptr<JwtVerifier> verifier;
+  if (!config.auth_disabled) {
+    if (!config.jwt_public_key_file.empty()) {
+      absl::StatusOr<std::string> pem = ReadFile(config.jwt_public_key_file);
+      if (!pem.ok()) return Fail(pem.status());
+      config.jwt.public_key_pem = *pem;
+    }
+    if (!config.jwt_jwks_file.empty()) {
+      absl::StatusOr<std::string> jwks = ReadFile(config.jwt_jwks_file);
+      if (!jwks.ok()) return Fail(jwks.status());
+      config.jwt.jwks_json = *jwks;
+    }
+    absl::StatusOr<std::unique_ptr<JwtVerifier>> v = JwtVerifier::Create(config.jwt);
+    if (!v.ok()) return Fail(v.status());
+    verifier = *std::move(v);
+  } else {
+    LogWarn("authentication disabled: every caller is treated as inside the mesh");
+  }
+
+  std::atomic<bool> ready{false};
+  absl::StatusOr<std::unique_ptr<telemetry::ServiceTelemetry>> telemetry =
+      telemetry::ServiceTelemetry::Start(absl::GetFlag(FLAGS_admin_address), [&ready] {
+        return ready ? absl::OkStatus() : absl::UnavailableError("not ready");
+      });
+  if (!telemetry.ok()) return Fail(telemetry.status());
+
+  GatewayHandler handler(config.gateway, *routes, **backends, std::move(verifier));
+  absl::StatusOr<std::unique_ptr<HttpGatewayServer>> server =
+      HttpGatewayServer::Start(config.http, handler);
+  if (!server.ok()) return Fail(server.status());
+  // gRPC health (and reflection) for the mesh's native probes; the REST
+  // edge itself is HTTP.
+  absl::StatusOr<std::unique_ptr<GrpcServer>> health =
+      GrpcServer::Start(absl::GetFlag(FLAGS_grpc_address), {});
+  if (!health.ok()) return Fail(health.status());
+  (*health)->SetServing(true);
+  ready = true;
+  LogInfo("listening", {{"addr", absl::StrCat(config.http.host, ":", (*server)->port())},
+                        {"grpc_health", absl::GetFlag(FLAGS_grpc_address)},
+                        {"admin_port", std::to_string((*telemetry)->admin_port())},
+                        {"routes", std::to_string(routes->routes().size())},
+                        {"auth", config.auth_disabled ? "disabled" : "jwt"}});
+
+  const int sig = WaitForTerminationSignal();
+  LogInfo("shutting down", {{"signal", std::to_string(sig)}});
+  ready = false;
+  (*health)->Shutdown(absl::Seconds(1));
+  (*server)->Stop();
+  server->reset();
+  return 0;
+}
+
+}  // namespace
+}  // namespace rentmesh::gateway
+
+int main(int argc, char** argv) {
+  absl::ParseCommandLine(argc, argv);
+  return rentmesh::gateway::Run();
+}

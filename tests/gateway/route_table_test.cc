@@ -1,0 +1,92 @@
+#include "gateway/core/route_table.h"
+
+#include <gtest/gtest.h>
+
+#include "gateway_test.pb.h"
+#include "rentmesh/payment/v1/payment.pb.h"
+#include "rentmesh/rental/v1/rental.pb.h"
+#include "rentmesh/returns/v1/returns.pb.h"
+#include "rentmesh/view/v1/view.pb.h"
+
+namespace rentmesh::gateway {
+namespace {
+
+std::vector<const google::protobuf::ServiceDescriptor*> RentmeshServices() {
+  return {rentmesh::rental::v1::Book::descriptor()->file()->service(0),
+          rentmesh::payment::v1::Payment::descriptor()->file()->service(0),
+          rentmesh::returns::v1::Return::descriptor()->file()->service(0),
+          rentmesh::view::v1::RentalSummary::descriptor()->file()->service(0)};
+}
+
+TEST(RouteTableTest, EveryAnnotatedRentmeshRpcHasARoute) {
+  auto table = RouteTable::FromServices(RentmeshServices());
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(table->routes().size(), 19u);
+  EXPECT_EQ(table->Backends(), (std::vector<std::string>{"payment", "rental", "returns", "view"}));
+}
+
+TEST(RouteTableTest, FindsRouteWithBindingsAndBackend) {
+  auto table = RouteTable::FromServices(RentmeshServices());
+  auto found = table->Find("POST", "/v1/rentals/r1:return");
+  ASSERT_TRUE(found.match.has_value());
+  EXPECT_EQ(found.match->route->grpc_path, "/rentmesh.rental.v1.RentalService/ReturnBook");
+  EXPECT_EQ(found.match->route->backend, "rental");
+  EXPECT_EQ(found.match->bindings, (PathTemplate::Bindings{{"rental_id", "r1"}}));
+  auto pay = table->Find("GET", "/v1/rentals/r1/payments");
+  ASSERT_TRUE(pay.match.has_value());
+  EXPECT_EQ(pay.match->route->backend, "payment");
+  auto ret = table->Find("GET", "/v1/rentals/r1/return");
+  ASSERT_TRUE(ret.match.has_value());
+  EXPECT_EQ(ret.match->route->backend, "returns");
+}
+
+TEST(RouteTableTest, DistinguishesUnknownRouteFromWrongMethod) {
+  auto table = RouteTable::FromServices(RentmeshServices());
+  auto missing = table->Find("GET", "/v1/nothing");
+  EXPECT_FALSE(missing.match.has_value());
+  EXPECT_TRUE(missing.allowed_methods.empty());
+  auto wrong = table->Find("DELETE", "/v1/books");
+  EXPECT_FALSE(wrong.match.has_value());
+  EXPECT_EQ(wrong.allowed_methods, (std::vector<std::string>{"GET", "POST"}));
+  EXPECT_TRUE(table->Find("HEAD", "/v1/books").match.has_value()) << "HEAD is served as GET";
+}
+
+TEST(RouteTableTest, CreatesAre201ByRule) {
+  auto table = RouteTable::FromServices(RentmeshServices());
+  std::vector<std::string> creates;
+  for (const Route& r : table->routes()) {
+    if (r.creates) creates.push_back(r.method->name());
+  }
+  std::sort(creates.begin(), creates.end());
+  EXPECT_EQ(creates, (std::vector<std::string>{"AddBook", "Pay", "ProcessReturn", "RentBook"}));
+}
+
+TEST(RouteTableTest, AdditionalBindingsBecomeRoutesOfTheSameMethod) {
+  auto table =
+      RouteTable::FromServices({rentmesh::gatewaytest::v1::Item::descriptor()->file()->service(0)});
+  ASSERT_TRUE(table.ok()) << table.status();
+  auto a = table->Find("GET", "/v1/shelves/s1/items/x/y");
+  auto b = table->Find("GET", "/v1/items/x");
+  ASSERT_TRUE(a.match && b.match);
+  EXPECT_EQ(a.match->route->method, b.match->route->method);
+  EXPECT_NE(a.match->route->operation_id, b.match->route->operation_id);
+  EXPECT_EQ(table->Backends(), std::vector<std::string>{"gatewaytest"});
+}
+
+TEST(RouteTableTest, GeneratedPoolSeesLinkedContracts) {
+  // Referencing the types links their files; the table then finds them.
+  (void)rentmesh::rental::v1::Book::descriptor();
+  (void)rentmesh::gatewaytest::v1::Item::descriptor();
+  auto table = RouteTable::FromGeneratedPool("rentmesh.gatewaytest.");
+  ASSERT_TRUE(table.ok()) << table.status();
+  EXPECT_EQ(table->routes().size(), 8u);
+  EXPECT_FALSE(RouteTable::FromGeneratedPool("no.such.package").ok());
+}
+
+TEST(RouteTableTest, BackendComesFromThePackage) {
+  EXPECT_EQ(BackendForPackage("rentmesh.returns.v1"), "returns");
+  EXPECT_EQ(BackendForPackage("acme.v1"), "acme");
+}
+
+}  // namespace
+}  // namespace rentmesh::gateway
