@@ -3,7 +3,9 @@
 # missing, builds, then runs
 #   1. every CTest test (unit, integration with a real nats-server -js and
 #      RocksDB, end-to-end on the real binaries),
-#   2. the Helm chart checks (lint, template, schema validation, policies),
+#   2. the Helm chart checks (lint, template, schema validation, policies, and
+#      the chart's flag files against the binaries' flags), and every Grafana
+#      dashboard query against a real Prometheus scraping the services,
 #   3. the gateway's OpenAPI validation and a bounded fuzzing run (when built),
 #   4. a smoke run of tools/run.sh (the README's first command).
 # Ends with "N passed, M failed" (suites) and exits non-zero on any failure.
@@ -28,6 +30,8 @@ suite() {  # suite <name> <command...>
 
 suite "ctest (unit, integration, e2e)" ctest --preset default
 suite "helm chart and mesh" bash tests/helm/run.sh
+suite "chart flag files match the binaries' flags" bash tests/helm/chart_flags_test.sh
+suite "dashboards against a real Prometheus scraping the services" bash tests/observability/prometheus_test.sh
 if [[ -f tests/gateway/validate_openapi.sh ]]; then
   suite "gateway OpenAPI document" bash tests/gateway/validate_openapi.sh
 fi

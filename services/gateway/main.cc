@@ -177,6 +177,7 @@ int Run() {
 
   const int sig = WaitForTerminationSignal();
   LogInfo("shutting down", {{"signal", std::to_string(sig)}});
+  (*telemetry)->StopAdmin();
   ready = false;
   (*health)->Shutdown(absl::Seconds(1));
   (*server)->Stop();

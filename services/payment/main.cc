@@ -2,7 +2,6 @@
 // state -> core -> gRPC and event consumers; shuts down in reverse.
 
 #include <atomic>
-
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -23,12 +22,12 @@
 #include "rentmesh/common/failpoints.h"
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
-#include "rentmesh/telemetry/service_telemetry.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
+#include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50052", "Where the gRPC server listens.");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9452",
@@ -164,6 +163,11 @@ int Run() {
   (*telemetry)->WatchStateStore(**store);
   (*telemetry)->WatchFollower(**js, **follower, events::kPaymentStream);
   (*telemetry)->SetRebuildProgress(1.0);
+  (*telemetry)->WatchWorkPool(*pool);
+  if (consumers) {
+    (*telemetry)->WatchConsumer(consumers->rental(), PaymentReactionConsumers::kRentalDurable);
+    (*telemetry)->WatchConsumer(consumers->returns(), PaymentReactionConsumers::kReturnsDurable);
+  }
   LogInfo("listening",
           {{"grpc", absl::StrCat(config.grpc_address.substr(0, config.grpc_address.rfind(':')), ":",
                                  (*server)->port())},
@@ -173,6 +177,7 @@ int Run() {
 
   int sig = WaitForTerminationSignal();
   LogInfo("stopping", {{"signal", absl::StrCat(sig)}});
+  (*telemetry)->StopAdmin();
   ready = false;
   (*server)->SetServing(false);
   (*server)->Shutdown(kShutdownGrace);

@@ -226,6 +226,7 @@ int Run() {
 
   int sig = WaitForTerminationSignal();
   LogInfo("shutting down", {{"signal", absl::StrCat(sig)}});
+  (*telemetry)->StopAdmin();
   stopping = true;
   ready = false;
   upkeep.join();

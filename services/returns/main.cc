@@ -1,7 +1,6 @@
 // The returns server: composition root only. Flags -> ReturnsConfig ->
 // adapters -> core -> gRPC, and shutdown in reverse.
 #include <atomic>
-
 #include <cstdlib>
 #include <memory>
 #include <string>
@@ -19,16 +18,17 @@
 #include "rentmesh/common/failpoints.h"
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
-#include "rentmesh/telemetry/service_telemetry.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
+#include "rentmesh/telemetry/service_telemetry.h"
 #include "returns_config.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50053", "gRPC listen address (port 0: any)");
-ABSL_FLAG(std::string, admin_address, "127.0.0.1:9453", "admin HTTP address: /metrics and /healthz");
+ABSL_FLAG(std::string, admin_address, "127.0.0.1:9453",
+          "admin HTTP address: /metrics and /healthz");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
 ABSL_FLAG(std::string, data_dir, "var/returns", "RocksDB folder of this replica's local state");
 ABSL_FLAG(int, stream_replicas, 1, "replicas of the RETURNS stream");
@@ -125,6 +125,7 @@ int Run(const ReturnsConfig& config) {
 
   const int signal = WaitForTerminationSignal();
   LogInfo("shutting down", {{"signal", absl::StrCat(signal)}});
+  (*telemetry)->StopAdmin();
   ready = false;
   (*server)->SetServing(false);
   (*server)->Shutdown(config.shutdown_grace);

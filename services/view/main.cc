@@ -125,6 +125,7 @@ int Run(const Config& config) {
 
   const int sig = WaitForTerminationSignal();
   LogInfo("stopping", {{"signal", absl::StrCat(sig)}});
+  (*telemetry)->StopAdmin();
   ready = false;
   (*server)->SetServing(false);
   grpc_service.CloseWatches();

@@ -253,8 +253,16 @@ def check_config(objs, nats_url):
         return ["no ConfigMap"]
     for svc, (_, gport, aport) in SERVICES.items():
         flags = cm["data"].get(f"{svc}.flags", "")
-        for want in (f"--grpc_address=0.0.0.0:{gport}", f"--admin_address=0.0.0.0:{aport}",
-                     f"--nats_url={nats_url}", "--stream_replicas=3", "--data_dir="):
+        wants = [f"--grpc_address=0.0.0.0:{gport}", f"--admin_address=0.0.0.0:{aport}"]
+        stateful = [f"--nats_url={nats_url}", "--stream_replicas=3", "--data_dir="]
+        if svc == "gateway":
+            # The edge holds no state and talks to no stream.
+            for unwanted in stateful:
+                if unwanted in flags:
+                    problems.append(f"gateway: flag file sets {unwanted}")
+        else:
+            wants += stateful
+        for want in wants:
             if want not in flags:
                 problems.append(f"{svc}: flag file lacks {want}")
     rental = cm["data"].get("rental.flags", "")

@@ -41,7 +41,10 @@ overview = dashboard("rentmesh-overview", "rentmesh / service overview (RED)", [
     panel(2, "Error ratio by service",
           "Errors: share of RPCs that ended with a code other than OK, NOT_FOUND, ALREADY_EXISTS, "
           "INVALID_ARGUMENT or FAILED_PRECONDITION (those are answers, not failures).",
-          [(f'sum by (service) (rate(rentmesh_grpc_server_handled_total{{{SEL},code!~"OK|NOT_FOUND|ALREADY_EXISTS|INVALID_ARGUMENT|FAILED_PRECONDITION"}}[5m])) '
+          # "or ... * 0": a healthy service has no error series at all, and
+          # should show 0, not "No data".
+          [(f'(sum by (service) (rate(rentmesh_grpc_server_handled_total{{{SEL},code!~"OK|NOT_FOUND|ALREADY_EXISTS|INVALID_ARGUMENT|FAILED_PRECONDITION"}}[5m])) '
+            f'or sum by (service) (rate(rentmesh_grpc_server_handled_total{{{SEL}}}[5m])) * 0) '
             f'/ clamp_min(sum by (service) (rate(rentmesh_grpc_server_handled_total{{{SEL}}}[5m])), 1e-9)', "{{service}}")],
           12, 0, unit="percentunit"),
     panel(3, "p99 latency by method",

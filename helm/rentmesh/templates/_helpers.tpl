@@ -61,9 +61,11 @@ version: {{ .root.Values.version | quote }}
 {{- $cfg := index $root.Values.services $svc -}}
 --grpc_address=0.0.0.0:{{ $cfg.grpcPort }}
 --admin_address=0.0.0.0:{{ $cfg.adminPort }}
+{{- if ne $svc "gateway" }}
 --nats_url={{ $root.Values.nats.url }}
 --data_dir={{ $root.Values.state.mountPath }}/{{ $svc }}
 --stream_replicas={{ $root.Values.nats.streamReplicas }}
+{{- end }}
 {{- if eq $svc "rental" }}
 --payment_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "payment") }}:{{ $root.Values.services.payment.grpcPort }}
 --returns_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "returns") }}:{{ $root.Values.services.returns.grpcPort }}

@@ -47,7 +47,8 @@ class GrpcMetricsInterceptorTest : public ::testing::Test {
     grpc::ServerBuilder builder;
     builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(), &port_);
     builder.RegisterCallbackGenericService(&scripted_);
-    builder.experimental().SetInterceptorCreators(MakeGrpcServerInterceptors(registry_));
+    builder.experimental().SetInterceptorCreators(
+        MakeGrpcServerInterceptors(registry_, /*count_probes=*/count_probes_));
     server_ = builder.BuildAndStart();
     ASSERT_NE(server_, nullptr);
     server_->GetHealthCheckService()->SetServingStatus(true);
@@ -93,6 +94,9 @@ class GrpcMetricsInterceptorTest : public ::testing::Test {
     return result.error_code();
   }
 
+  // The tests below drive the interceptor through health checks, so they
+  // count probes; ProbesAreNotCountedByDefault checks the default.
+  bool count_probes_ = true;
   MetricsRegistry registry_;
   ScriptedGenericService scripted_;
   int port_ = 0;
@@ -126,6 +130,20 @@ TEST_F(GrpcMetricsInterceptorTest, RecordsTheCodeTheHandlerFinishedWith) {
   EXPECT_THAT(text, HasSubstr("rentmesh_grpc_server_handled_total{service=\"rentmesh.payment.v1."
                               "PaymentService\",method=\"GetPayment\",code=\"OK\"} 1\n"));
   EXPECT_THAT(text, Not(HasSubstr("method=\"Pay\",code=\"OK\"")));
+}
+
+class GrpcMetricsInterceptorDefaultsTest : public GrpcMetricsInterceptorTest {
+ protected:
+  void SetUp() override {
+    count_probes_ = false;
+    GrpcMetricsInterceptorTest::SetUp();
+  }
+};
+
+TEST_F(GrpcMetricsInterceptorDefaultsTest, ProbesAreNotCountedByDefault) {
+  ASSERT_EQ(Check(""), grpc::StatusCode::OK);
+  std::string text = registry_.ExposeText();
+  EXPECT_EQ(text.find("grpc.health.v1.Health"), std::string::npos) << text;
 }
 
 TEST(GrpcCodeNameTest, NamesEveryCanonicalCode) {

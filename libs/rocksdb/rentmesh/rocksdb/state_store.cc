@@ -3,9 +3,9 @@
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/match.h"
 
 namespace rentmesh::rocksdb_store {
 
@@ -35,7 +35,8 @@ absl::StatusOr<std::unique_ptr<StateStore>> StateStore::Open(const std::string& 
 
 absl::StatusOr<std::optional<std::string>> StateStore::Get(absl::string_view key) const {
   std::string value;
-  rocksdb::Status s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
+  rocksdb::Status s =
+      db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(key.data(), key.size()), &value);
   if (s.IsNotFound()) return std::optional<std::string>();
   if (!s.ok()) return FromRocksStatus(s, "get");
   return std::optional<std::string>(std::move(value));
@@ -56,7 +57,9 @@ absl::Status StateStore::Scan(
   std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
   std::string start = start_after.empty() ? std::string(prefix) : std::string(start_after);
   it->Seek(start);
-  if (!start_after.empty() && it->Valid() && absl::string_view(it->key().data(), it->key().size()) == start_after) it->Next();
+  if (!start_after.empty() && it->Valid() &&
+      absl::string_view(it->key().data(), it->key().size()) == start_after)
+    it->Next();
   for (; it->Valid(); it->Next()) {
     absl::string_view key(it->key().data(), it->key().size());
     if (!absl::StartsWith(key, prefix)) break;
@@ -76,22 +79,15 @@ absl::StatusOr<uint64_t> StateStore::GetPosition(absl::string_view name) const {
   return pos;
 }
 
-void StateStore::PutPosition(rocksdb::WriteBatch& batch, absl::string_view name, uint64_t position) {
+void StateStore::PutPosition(rocksdb::WriteBatch& batch, absl::string_view name,
+                             uint64_t position) {
   batch.Put(absl::StrCat("pos/", name), absl::StrCat(position));
 }
 
-uint64_t StateStore::ApproximateKeys() const {
+uint64_t StateStore::IntProperty(const std::string& name) const {
   uint64_t n = 0;
-  db_->GetIntProperty("rocksdb.estimate-num-keys", &n);
+  db_->GetIntProperty(name, &n);
   return n;
-}
-
-uint64_t StateStore::ApproximateSizeBytes() const {
-  uint64_t n = 0;
-  db_->GetIntProperty("rocksdb.total-sst-files-size", &n);
-  uint64_t mem = 0;
-  db_->GetIntProperty("rocksdb.cur-size-all-mem-tables", &mem);
-  return n + mem;
 }
 
 }  // namespace rentmesh::rocksdb_store

@@ -1,13 +1,13 @@
 #pragma once
 
+#include <rocksdb/db.h>
+#include <rocksdb/write_batch.h>
+
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <rocksdb/db.h>
-#include <rocksdb/write_batch.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -32,16 +32,17 @@ class StateStore {
   absl::Status Write(rocksdb::WriteBatch& batch);
   // Calls `fn` for each key starting with `prefix`, in key order, from
   // `start_after` (exclusive; empty = from the first) until `fn` returns false.
-  absl::Status Scan(absl::string_view prefix, absl::string_view start_after,
-                    const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
+  absl::Status Scan(
+      absl::string_view prefix, absl::string_view start_after,
+      const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
 
   // A stream position stored under "pos/<name>" (0 when absent).
   absl::StatusOr<uint64_t> GetPosition(absl::string_view name) const;
   static void PutPosition(rocksdb::WriteBatch& batch, absl::string_view name, uint64_t position);
 
-  // Approximate figures for metrics.
-  uint64_t ApproximateKeys() const;
-  uint64_t ApproximateSizeBytes() const;
+  // For metrics: a RocksDB integer property ("rocksdb.live-sst-files-size", ...); 0 when
+  // unknown.
+  uint64_t IntProperty(const std::string& name) const;
 
  private:
   explicit StateStore(std::unique_ptr<rocksdb::DB> db) : db_(std::move(db)) {}

@@ -53,24 +53,31 @@ class GrpcMetricsInterceptor final : public grpc::experimental::Interceptor {
 
 }  // namespace
 
-GrpcMetricsInterceptorFactory::GrpcMetricsInterceptorFactory(MetricsRegistry& registry)
+GrpcMetricsInterceptorFactory::GrpcMetricsInterceptorFactory(MetricsRegistry& registry,
+                                                             bool count_probes)
     : handled_(registry.AddCounter(kGrpcServerHandledTotal,
                                    "RPCs completed on the server, by status code.",
                                    {"service", "method", "code"})),
       handling_seconds_(registry.AddHistogram(
           kGrpcServerHandlingSeconds, "Time from RPC start to status sent, in seconds.",
-          {"service", "method"}, DefaultLatencyBucketsSeconds())) {}
+          {"service", "method"}, DefaultLatencyBucketsSeconds())),
+      count_probes_(count_probes) {}
 
 grpc::experimental::Interceptor* GrpcMetricsInterceptorFactory::CreateServerInterceptor(
     grpc::experimental::ServerRpcInfo* info) {
   const char* method = info->method();
-  return new GrpcMetricsInterceptor(handled_, handling_seconds_, method ? method : "");
+  std::string_view path = method ? method : "";
+  if (!count_probes_ &&
+      (path.rfind("/grpc.health.v1.Health/", 0) == 0 || path.rfind("/grpc.reflection.", 0) == 0)) {
+    return nullptr;
+  }
+  return new GrpcMetricsInterceptor(handled_, handling_seconds_, path);
 }
 
 std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-MakeGrpcServerInterceptors(MetricsRegistry& registry) {
+MakeGrpcServerInterceptors(MetricsRegistry& registry, bool count_probes) {
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> out;
-  out.push_back(std::make_unique<GrpcMetricsInterceptorFactory>(registry));
+  out.push_back(std::make_unique<GrpcMetricsInterceptorFactory>(registry, count_probes));
   return out;
 }
 

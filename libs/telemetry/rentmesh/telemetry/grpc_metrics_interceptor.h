@@ -21,12 +21,16 @@ namespace rentmesh::telemetry {
 // status (the client went away) is counted as CANCELLED. Streaming calls are
 // timed from start to status, i.e. for their whole life.
 //
+// Kubelet probes (grpc.health.v1) and reflection are not counted unless
+// `count_probes`: they are not the service's traffic and would flatter the
+// RED panels.
+//
 // Install with grpc::ServerBuilder::experimental().SetInterceptorCreators().
 // `registry` must outlive every server using the factory.
 class GrpcMetricsInterceptorFactory final
     : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
-  explicit GrpcMetricsInterceptorFactory(MetricsRegistry& registry);
+  explicit GrpcMetricsInterceptorFactory(MetricsRegistry& registry, bool count_probes = false);
 
   // grpc::experimental::ServerInterceptorFactoryInterface
   grpc::experimental::Interceptor* CreateServerInterceptor(
@@ -35,11 +39,12 @@ class GrpcMetricsInterceptorFactory final
  private:
   CounterFamily& handled_;
   HistogramFamily& handling_seconds_;
+  const bool count_probes_;
 };
 
 // Convenience for GrpcServer::Start: the interceptor list with the metrics one.
 std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>>
-MakeGrpcServerInterceptors(MetricsRegistry& registry);
+MakeGrpcServerInterceptors(MetricsRegistry& registry, bool count_probes = false);
 
 // "OK", "CANCELLED", ... "UNAUTHENTICATED"; "UNKNOWN" for out-of-range values.
 std::string_view GrpcCodeName(grpc::StatusCode code);

@@ -7,6 +7,8 @@ std::string_view View(absl::string_view s) { return std::string_view(s.data(), s
 
 }  // namespace
 
+void ServiceTelemetry::StopAdmin() { admin_.reset(); }
+
 absl::StatusOr<std::unique_ptr<ServiceTelemetry>> ServiceTelemetry::Start(
     const std::string& admin_address, AdminServer::HealthFn health) {
   std::unique_ptr<ServiceTelemetry> t(new ServiceTelemetry(std::make_unique<MetricsRegistry>()));
@@ -19,9 +21,14 @@ absl::StatusOr<std::unique_ptr<ServiceTelemetry>> ServiceTelemetry::Start(
 
 void ServiceTelemetry::WatchStateStore(const rocksdb_store::StateStore& store) {
   registry_->OnCollect([this, &store] {
-    rocksdb_.estimated_keys.WithLabels({"default"}).Set(static_cast<double>(store.ApproximateKeys()));
-    rocksdb_.live_sst_bytes.WithLabels({"default"})
-        .Set(static_cast<double>(store.ApproximateSizeBytes()));
+    auto set = [&store](GaugeFamily& family, const char* property) {
+      family.WithLabels({"default"}).Set(static_cast<double>(store.IntProperty(property)));
+    };
+    set(rocksdb_.estimated_keys, "rocksdb.estimate-num-keys");
+    set(rocksdb_.live_sst_bytes, "rocksdb.live-sst-files-size");
+    set(rocksdb_.memtable_bytes, "rocksdb.cur-size-all-mem-tables");
+    set(rocksdb_.pending_compaction_bytes, "rocksdb.estimate-pending-compaction-bytes");
+    set(rocksdb_.block_cache_bytes, "rocksdb.block-cache-usage");
   });
 }
 

@@ -30,6 +30,10 @@ class ServiceTelemetry final : public nats::FlowObserver {
   MetricsRegistry& registry() { return *registry_; }
   GrpcServer::Interceptors GrpcInterceptors() { return MakeGrpcServerInterceptors(*registry_); }
   int admin_port() const { return admin_->port(); }
+  // Stops serving /metrics and /healthz. Call first when shutting down: the
+  // scrape-time callbacks read parts that are about to go away. The registry
+  // and the FlowObserver stay usable.
+  void StopAdmin();
 
   // Scrape-time figures of the parts of a service.
   void WatchStateStore(const rocksdb_store::StateStore& store);
