@@ -18,8 +18,12 @@ if [[ "${1:-}" == "--test" ]]; then
   packages+=(clang libclang-rt-14-dev nodejs npm python3 python3-yaml unzip prometheus)
 fi
 
+# A tool that is already on the PATH (e.g. a Node.js not from Debian, whose
+# nodejs package conflicts with Debian's npm) counts as present.
+declare -A provides=([nodejs]=node [npm]=npm [prometheus]=prometheus)
 missing=()
 for p in "${packages[@]}"; do
+  if [[ -n "${provides[$p]:-}" ]] && command -v "${provides[$p]}" >/dev/null; then continue; fi
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
     missing+=("$p")
   fi

@@ -29,10 +29,10 @@ ensure_debian_packages() {
   command -v python3 >/dev/null || missing+=(python3)
   python3 -c 'import yaml' 2>/dev/null || missing+=(python3-yaml)
   if [ "${#missing[@]}" -gt 0 ]; then
-    log "installing Debian packages: ${missing[*]} nodejs npm python3 python3-yaml unzip"
+    log "installing Debian packages: ${missing[*]}"
     sudo_if_needed apt-get update -qq
     sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-      nodejs npm python3 python3-yaml unzip >/dev/null
+      "${missing[@]}" >/dev/null
   fi
   # A python3 from elsewhere on PATH (pyenv, venv) may lack PyYAML while
   # Debian's has it.

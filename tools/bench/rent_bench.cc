@@ -59,6 +59,7 @@
 #include "absl/time/time.h"
 #include "rentmesh/rental/v1/rental.grpc.pb.h"
 #include "rentmesh/telemetry/grpc_metrics_interceptor.h"
+#include "rentmesh/testing/nats_server.h"
 #include "rentmesh/testing/subprocess.h"
 #include "rentmesh/testing/test_env.h"
 
@@ -180,16 +181,10 @@ class LocalSystem {
  public:
   absl::Status Start(const std::vector<std::string>& rental_args,
                      const std::vector<std::string>& payment_args) {
-    // nats-server -js, as testing::NatsServer starts it (kept here to know its pid).
-    const char* nats_bin =
-        access("/usr/bin/nats-server", X_OK) == 0 ? "/usr/bin/nats-server" : "/usr/sbin/nats-server";
-    int nats_port = testing::PickFreePort();
-    nats_url_ = absl::StrCat("nats://127.0.0.1:", nats_port);
-    nats_ = std::make_unique<testing::Subprocess>(
-        std::vector<std::string>{nats_bin, "-js", "-a", "127.0.0.1", "-p", absl::StrCat(nats_port),
-                                 "-sd", dir_.Sub("jetstream")},
-        dir_.Sub("nats-server.log"));
-    if (absl::Status s = WaitForPort(nats_port); !s.ok()) return s;
+    absl::StatusOr<std::unique_ptr<testing::NatsServer>> nats = testing::NatsServer::Start();
+    if (!nats.ok()) return nats.status();
+    nats_ = *std::move(nats);
+    nats_url_ = nats_->url();
 
     payment_address_ = testing::FreeLoopbackAddress();
     payment_ = StartService("payment", payment_address_, payment_args);
@@ -214,11 +209,13 @@ class LocalSystem {
   void Stop(const std::string& keep_logs_dir) {
     if (rental_) rental_->Stop(SIGTERM);
     if (payment_) payment_->Stop(SIGTERM);
-    if (nats_) nats_->Stop(SIGTERM);
+    if (nats_) nats_->Stop();
     if (!keep_logs_dir.empty()) {
       std::error_code ec;
       std::filesystem::create_directories(keep_logs_dir, ec);
-      for (const char* name : {"nats-server.log", "rental.log", "payment.log"}) {
+      std::filesystem::copy_file(nats_->log_path(), keep_logs_dir + "/nats-server.log",
+                                 std::filesystem::copy_options::overwrite_existing, ec);
+      for (const char* name : {"rental.log", "payment.log"}) {
         std::filesystem::copy_file(dir_.Sub(name), keep_logs_dir + "/" + name,
                                    std::filesystem::copy_options::overwrite_existing, ec);
       }
@@ -248,23 +245,6 @@ class LocalSystem {
     return std::make_unique<testing::Subprocess>(argv, dir_.Sub(service + ".log"));
   }
 
-  absl::Status WaitForPort(int port) {
-    absl::Time deadline = absl::Now() + absl::Seconds(15);
-    while (absl::Now() < deadline) {
-      if (!nats_->Running()) return absl::InternalError("nats-server exited");
-      int fd = socket(AF_INET, SOCK_STREAM, 0);
-      sockaddr_in addr{};
-      addr.sin_family = AF_INET;
-      addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      addr.sin_port = htons(port);
-      bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
-      close(fd);
-      if (ok) return absl::OkStatus();
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return absl::DeadlineExceededError("nats-server did not start listening");
-  }
-
   std::string LogTail(const std::string& service) {
     std::ifstream f(dir_.Sub(service + ".log"));
     std::vector<std::string> lines;
@@ -275,7 +255,8 @@ class LocalSystem {
 
   testing::TempDir dir_;
   std::string nats_url_, payment_address_, rental_address_;
-  std::unique_ptr<testing::Subprocess> nats_, payment_, rental_;
+  std::unique_ptr<testing::NatsServer> nats_;
+  std::unique_ptr<testing::Subprocess> payment_, rental_;
 };
 
 // Latencies and outcomes of one phase; filled from gRPC's callback threads.

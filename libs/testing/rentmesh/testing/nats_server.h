@@ -18,6 +18,10 @@ class NatsServer {
 
   std::string url() const;
   int port() const { return port_; }
+  // The server process, e.g. to read its CPU time; -1 when stopped.
+  pid_t pid() const { return process_ ? process_->pid() : -1; }
+  bool Running() { return process_ && process_->Running(); }
+  std::string log_path() const { return dir_.Sub("nats-server.log"); }
   void Stop();
   absl::Status Restart();
 
