@@ -7,12 +7,14 @@
 
 namespace rentmesh::nats {
 
-absl::StatusOr<std::unique_ptr<DurableConsumer>> DurableConsumer::Start(JetStream& js, Options options,
+absl::StatusOr<std::unique_ptr<DurableConsumer>> DurableConsumer::Start(JetStream& js,
+                                                                        Options options,
                                                                         Handler handler) {
   absl::Status dl = js.EnsureStream(
       {kDeadLetterStream, {"deadletter.>"}, options.dead_letter_replicas, absl::Minutes(2)});
   if (!dl.ok()) return dl;
-  std::unique_ptr<DurableConsumer> c(new DurableConsumer(js, std::move(options), std::move(handler)));
+  std::unique_ptr<DurableConsumer> c(
+      new DurableConsumer(js, std::move(options), std::move(handler)));
   jsSubOptions sub_opts;
   jsSubOptions_Init(&sub_opts);
   sub_opts.Stream = c->options_.stream.c_str();
@@ -46,7 +48,8 @@ absl::StatusOr<uint64_t> DurableConsumer::Pending() const {
   natsStatus s = js_GetConsumerInfo(&info, js_.context(), options_.stream.c_str(),
                                     options_.durable.c_str(), nullptr, &jerr);
   if (s != NATS_OK) return FromNatsStatus(s, jerr, "consumer info");
-  uint64_t pending = info->NumPending + static_cast<uint64_t>(std::max<int64_t>(0, info->NumAckPending));
+  uint64_t pending =
+      info->NumPending + static_cast<uint64_t>(std::max<int64_t>(0, info->NumAckPending));
   jsConsumerInfo_Destroy(info);
   return pending;
 }
@@ -100,18 +103,20 @@ void DurableConsumer::Handle(natsMsg* msg) {
       natsMsg_Term(msg, nullptr);
       ++dead_lettered_;
       if (obs != nullptr) obs->DeadLettered(options_.durable);
-      LogError("event dead-lettered",
-               {{"consumer", options_.durable}, {"subject", m.subject},
-                {"sequence", absl::StrCat(m.sequence)}, {"error", st.ToString()}});
+      LogError("event dead-lettered", {{"consumer", options_.durable},
+                                       {"subject", m.subject},
+                                       {"sequence", absl::StrCat(m.sequence)},
+                                       {"error", st.ToString()}});
     } else {
       natsMsg_Nak(msg, nullptr);  // keep it until the dead letter is stored
     }
   } else {
     int64_t backoff_ms = std::min<int64_t>(5000, 100LL << std::min<uint64_t>(m.num_delivered, 6));
     natsMsg_NakWithDelay(msg, backoff_ms, nullptr);
-    LogWarn("event handling failed; will be redelivered",
-            {{"consumer", options_.durable}, {"subject", m.subject},
-             {"sequence", absl::StrCat(m.sequence)}, {"error", st.ToString()}});
+    LogWarn("event handling failed; will be redelivered", {{"consumer", options_.durable},
+                                                           {"subject", m.subject},
+                                                           {"sequence", absl::StrCat(m.sequence)},
+                                                           {"error", st.ToString()}});
   }
   natsMsg_Destroy(msg);
 }

@@ -40,20 +40,27 @@ absl::Status FromNatsStatus(natsStatus s, jsErrCode js_error, absl::string_view 
   }
 }
 
-StreamMessage ToStreamMessage(natsMsg* msg) {
+StreamMessage ToStreamMessage(natsMsg* msg, bool all_headers) {
   StreamMessage out;
   out.subject = natsMsg_GetSubject(msg);
   out.data.assign(natsMsg_GetData(msg), natsMsg_GetDataLength(msg));
-  const char** keys = nullptr;
-  int count = 0;
-  if (natsMsgHeader_Keys(msg, &keys, &count) == NATS_OK) {
-    for (int i = 0; i < count; ++i) {
-      const char* value = nullptr;
-      if (natsMsgHeader_Get(msg, keys[i], &value) == NATS_OK && value != nullptr) {
-        out.headers[keys[i]] = value;
+  if (all_headers) {
+    const char** keys = nullptr;
+    int count = 0;
+    if (natsMsgHeader_Keys(msg, &keys, &count) == NATS_OK) {
+      for (int i = 0; i < count; ++i) {
+        const char* value = nullptr;
+        if (natsMsgHeader_Get(msg, keys[i], &value) == NATS_OK && value != nullptr) {
+          out.headers[keys[i]] = value;
+        }
       }
+      free(keys);
     }
-    free(keys);
+  } else {
+    const char* type = nullptr;
+    if (natsMsgHeader_Get(msg, kEventTypeHeader, &type) == NATS_OK && type != nullptr) {
+      out.headers[kEventTypeHeader] = type;
+    }
   }
   jsMsgMetaData* meta = nullptr;
   if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {

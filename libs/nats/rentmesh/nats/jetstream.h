@@ -1,13 +1,13 @@
 #pragma once
 
+#include <nats/nats.h>
+
 #include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
-
-#include <nats/nats.h>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -82,8 +82,9 @@ struct StreamMessage {
   }
 };
 
-// Copies a NATS message (data, subject, headers, JetStream metadata).
-StreamMessage ToStreamMessage(natsMsg* msg);
+// Copies a NATS message (data, subject, JetStream metadata, and its headers:
+// all of them, or only the event type, which is cheaper on hot paths).
+StreamMessage ToStreamMessage(natsMsg* msg, bool all_headers = true);
 
 // A connection to NATS with its JetStream context. Thread-safe: NATS.c
 // connections may be shared by threads.

@@ -7,10 +7,10 @@
 
 namespace rentmesh::nats {
 
-absl::StatusOr<std::unique_ptr<StreamFollower>> StreamFollower::Start(JetStream& js, Options options,
+absl::StatusOr<std::unique_ptr<StreamFollower>> StreamFollower::Start(JetStream& js,
+                                                                      Options options,
                                                                       BatchHandler handler) {
-  std::unique_ptr<StreamFollower> f(
-      new StreamFollower(js, std::move(options), std::move(handler)));
+  std::unique_ptr<StreamFollower> f(new StreamFollower(js, std::move(options), std::move(handler)));
   jsSubOptions sub_opts;
   jsSubOptions_Init(&sub_opts);
   sub_opts.Stream = f->options_.stream.c_str();
@@ -40,9 +40,10 @@ StreamFollower::~StreamFollower() {
   }
 }
 
-void StreamFollower::OnMessage(natsConnection*, natsSubscription* sub, natsMsg* msg, void* closure) {
+void StreamFollower::OnMessage(natsConnection*, natsSubscription* sub, natsMsg* msg,
+                               void* closure) {
   auto* self = static_cast<StreamFollower*>(closure);
-  self->batch_.push_back(ToStreamMessage(msg));
+  self->batch_.push_back(ToStreamMessage(msg, self->options_.all_headers));
   natsMsg_Destroy(msg);
   int pending = 0;
   natsSubscription_GetPending(sub, &pending, nullptr);
@@ -74,9 +75,8 @@ uint64_t StreamFollower::applied() const {
 
 absl::Status StreamFollower::WaitApplied(uint64_t sequence, absl::Time deadline) const {
   absl::MutexLock lock(&mu_);
-  auto reached = [this, sequence]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    return applied_ >= sequence;
-  };
+  auto reached = [this, sequence]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return applied_ >= sequence; };
   if (mu_.AwaitWithDeadline(absl::Condition(&reached), deadline)) return absl::OkStatus();
   return absl::DeadlineExceededError(absl::StrCat("stream ", options_.stream, " applied up to ",
                                                   applied_, ", waiting for ", sequence));

@@ -35,6 +35,10 @@ class StreamFollower {
     // Last sequence already applied (0: start from the beginning).
     uint64_t applied = 0;
     size_t max_batch = 1024;
+    // Copy every header into StreamMessage::headers. A projection that needs
+    // only the body turns it off (the event type is always copied): it saves
+    // allocations per message on the hot path of a rebuild.
+    bool all_headers = true;
   };
 
   // A handler error means the local store cannot be written: the process logs
@@ -55,7 +59,9 @@ class StreamFollower {
 
  private:
   StreamFollower(JetStream& js, Options options, BatchHandler handler)
-      : js_(js), options_(std::move(options)), handler_(std::move(handler)),
+      : js_(js),
+        options_(std::move(options)),
+        handler_(std::move(handler)),
         applied_(options_.applied) {}
   static void OnMessage(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   void Flush();

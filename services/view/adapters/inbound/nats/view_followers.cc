@@ -47,6 +47,7 @@ absl::StatusOr<std::unique_ptr<ViewFollowers>> ViewFollowers::Start(
     opts.stream = s.name;
     opts.subject = s.subjects;
     opts.applied = service.positions().Applied(s.name);
+    opts.all_headers = false;  // the projection reads only the body
     absl::StatusOr<std::unique_ptr<nats::StreamFollower>> f =
         nats::StreamFollower::Start(js, opts, ProjectionHandler(service, s.name));
     if (!f.ok()) return f.status();
