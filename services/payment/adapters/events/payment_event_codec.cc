@@ -17,6 +17,20 @@ void ToProto(const Money& m, common::v1::Money& out) {
 
 Money FromProto(const common::v1::Money& m) { return Money{m.currency(), m.amount_minor()}; }
 
+// The ids every payment event carries, into and out of its payload.
+template <typename Payload>
+void PutIds(const PaymentEvent& e, Payload& p) {
+  p.set_payment_id(e.payment_id);
+  p.set_rental_id(e.rental_id);
+  p.set_customer_id(e.customer_id);
+}
+template <typename Payload>
+void SetIds(const Payload& p, PaymentEvent& e) {
+  e.payment_id = p.payment_id();
+  e.rental_id = p.rental_id();
+  e.customer_id = p.customer_id();
+}
+
 }  // namespace
 
 nats::StreamSpec PaymentStreamSpec(int replicas) {
@@ -44,44 +58,34 @@ void SetPayload(const PaymentEvent& e, ev::Envelope& envelope) {
   switch (e.type) {
     case PaymentEventType::kApproved: {
       ev::PaymentApproved* p = envelope.mutable_payment_approved();
-      p->set_payment_id(e.payment_id);
-      p->set_rental_id(e.rental_id);
-      p->set_customer_id(e.customer_id);
+      PutIds(e, *p);
       ToProto(e.amount, *p->mutable_amount());
       return;
     }
     case PaymentEventType::kDeclined: {
       ev::PaymentDeclined* p = envelope.mutable_payment_declined();
-      p->set_payment_id(e.payment_id);
-      p->set_rental_id(e.rental_id);
-      p->set_customer_id(e.customer_id);
+      PutIds(e, *p);
       ToProto(e.amount, *p->mutable_amount());
       p->set_reason(e.reason);
       return;
     }
     case PaymentEventType::kRefunded: {
       ev::PaymentRefunded* p = envelope.mutable_payment_refunded();
-      p->set_payment_id(e.payment_id);
-      p->set_rental_id(e.rental_id);
-      p->set_customer_id(e.customer_id);
+      PutIds(e, *p);
       ToProto(e.amount, *p->mutable_amount());
       p->set_reason(e.reason);
       return;
     }
     case PaymentEventType::kVoided: {
       ev::PaymentVoided* p = envelope.mutable_payment_voided();
-      p->set_payment_id(e.payment_id);
-      p->set_rental_id(e.rental_id);
-      p->set_customer_id(e.customer_id);
+      PutIds(e, *p);
       ToProto(e.amount, *p->mutable_amount_reversed());
       p->set_reason(e.reason);
       return;
     }
     case PaymentEventType::kLateFeeCharged: {
       ev::LateFeeCharged* p = envelope.mutable_late_fee_charged();
-      p->set_payment_id(e.payment_id);
-      p->set_rental_id(e.rental_id);
-      p->set_customer_id(e.customer_id);
+      PutIds(e, *p);
       ToProto(e.amount, *p->mutable_amount());
       p->set_return_id(e.return_id);
       return;
@@ -96,18 +100,14 @@ std::optional<PaymentEvent> PaymentEventOf(const ev::Envelope& envelope) {
     case ev::Envelope::kPaymentApproved: {
       const auto& p = envelope.payment_approved();
       e.type = PaymentEventType::kApproved;
-      e.payment_id = p.payment_id();
-      e.rental_id = p.rental_id();
-      e.customer_id = p.customer_id();
+      SetIds(p, e);
       e.amount = FromProto(p.amount());
       return e;
     }
     case ev::Envelope::kPaymentDeclined: {
       const auto& p = envelope.payment_declined();
       e.type = PaymentEventType::kDeclined;
-      e.payment_id = p.payment_id();
-      e.rental_id = p.rental_id();
-      e.customer_id = p.customer_id();
+      SetIds(p, e);
       e.amount = FromProto(p.amount());
       e.reason = p.reason();
       return e;
@@ -115,9 +115,7 @@ std::optional<PaymentEvent> PaymentEventOf(const ev::Envelope& envelope) {
     case ev::Envelope::kPaymentRefunded: {
       const auto& p = envelope.payment_refunded();
       e.type = PaymentEventType::kRefunded;
-      e.payment_id = p.payment_id();
-      e.rental_id = p.rental_id();
-      e.customer_id = p.customer_id();
+      SetIds(p, e);
       e.amount = FromProto(p.amount());
       e.reason = p.reason();
       return e;
@@ -125,9 +123,7 @@ std::optional<PaymentEvent> PaymentEventOf(const ev::Envelope& envelope) {
     case ev::Envelope::kPaymentVoided: {
       const auto& p = envelope.payment_voided();
       e.type = PaymentEventType::kVoided;
-      e.payment_id = p.payment_id();
-      e.rental_id = p.rental_id();
-      e.customer_id = p.customer_id();
+      SetIds(p, e);
       e.amount = FromProto(p.amount_reversed());
       e.reason = p.reason();
       return e;
@@ -135,9 +131,7 @@ std::optional<PaymentEvent> PaymentEventOf(const ev::Envelope& envelope) {
     case ev::Envelope::kLateFeeCharged: {
       const auto& p = envelope.late_fee_charged();
       e.type = PaymentEventType::kLateFeeCharged;
-      e.payment_id = p.payment_id();
-      e.rental_id = p.rental_id();
-      e.customer_id = p.customer_id();
+      SetIds(p, e);
       e.amount = FromProto(p.amount());
       e.return_id = p.return_id();
       return e;
