@@ -4,21 +4,19 @@
 // missing. Binaries: RENTMESH_SERVICE_BIN_DIR/<svc>/<svc>_server, else the
 // paths CMake compiled in.
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <httplib.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <netinet/in.h>
 #include <unistd.h>
-
-#include <gtest/gtest.h>
-#include <httplib.h>
 
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
-
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/adapters/grpc_backend_caller.h"
@@ -27,6 +25,7 @@
 #include "rentmesh/payment/v1/payment.pb.h"
 #include "rentmesh/rental/v1/rental.pb.h"
 #include "rentmesh/returns/v1/returns.pb.h"
+#include "rentmesh/testing/test_env.h"
 #include "rentmesh/view/v1/view.pb.h"
 #include "testing/test_keys.h"
 
@@ -38,17 +37,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-int FreePort() {
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(s, reinterpret_cast<sockaddr*>(&a), sizeof(a));
-  socklen_t len = sizeof(a);
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  close(s);
-  return ntohs(a.sin_port);
-}
+int FreePort() { return rentmesh::testing::PickFreePort(); }
 
 std::string Binary(const std::string& svc, const char* compiled_in) {
   if (const char* dir = std::getenv("RENTMESH_SERVICE_BIN_DIR")) {
@@ -108,9 +97,11 @@ class RealServicesTest : public ::testing::Test {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
     for (const char* svc : {"payment", "returns", "rental", "view"}) ports_[svc] = FreePort();
     auto addr = [&](const char* svc) { return absl::StrCat("127.0.0.1:", ports_[svc]); };
-    auto start = [&](const std::string& svc, const std::string& bin, std::vector<std::string> extra) {
-      std::vector<std::string> argv = {bin, "--grpc_address=" + addr(svc.c_str()), "--nats_url=" + nats_url,
-                                       "--data_dir=" + (dir_ / svc).string(), "--admin_address=127.0.0.1:0"};
+    auto start = [&](const std::string& svc, const std::string& bin,
+                     std::vector<std::string> extra) {
+      std::vector<std::string> argv = {
+          bin, "--grpc_address=" + addr(svc.c_str()), "--nats_url=" + nats_url,
+          "--data_dir=" + (dir_ / svc).string(), "--admin_address=127.0.0.1:0"};
       argv.insert(argv.end(), extra.begin(), extra.end());
       procs_.push_back(std::make_unique<Child>(argv, (dir_ / (svc + ".log")).string()));
     };
@@ -121,16 +112,20 @@ class RealServicesTest : public ::testing::Test {
     if (has_view_) start("view", view, {});
 
     keys_ = testing::GenerateRsaKeyPair();
-    auto table = RouteTable::FromServices({rentmesh::rental::v1::Book::descriptor()->file()->service(0),
-                                           rentmesh::payment::v1::Payment::descriptor()->file()->service(0),
-                                           rentmesh::returns::v1::Return::descriptor()->file()->service(0),
-                                           rentmesh::view::v1::RentalSummary::descriptor()->file()->service(0)});
+    auto table = RouteTable::FromServices(
+        {rentmesh::rental::v1::Book::descriptor()->file()->service(0),
+         rentmesh::payment::v1::Payment::descriptor()->file()->service(0),
+         rentmesh::returns::v1::Return::descriptor()->file()->service(0),
+         rentmesh::view::v1::RentalSummary::descriptor()->file()->service(0)});
     routes_ = std::make_unique<RouteTable>(*std::move(table));
-    caller_ = *GrpcBackendCaller::Create(
-        {{"rental", addr("rental")}, {"payment", addr("payment")}, {"returns", addr("returns")}, {"view", addr("view")}});
+    caller_ = *GrpcBackendCaller::Create({{"rental", addr("rental")},
+                                          {"payment", addr("payment")},
+                                          {"returns", addr("returns")},
+                                          {"view", addr("view")}});
     JwtVerifierConfig jwt;
     jwt.public_key_pem = keys_.public_pem;
-    handler_ = std::make_unique<GatewayHandler>(GatewayOptions{}, *routes_, *caller_, *JwtVerifier::Create(jwt));
+    handler_ = std::make_unique<GatewayHandler>(GatewayOptions{}, *routes_, *caller_,
+                                                *JwtVerifier::Create(jwt));
     HttpServerOptions http;
     http.port = 0;
     http.threads = 8;
@@ -142,8 +137,9 @@ class RealServicesTest : public ::testing::Test {
       auto r = client_->Get("/healthz");
       if (r) {
         json h = json::parse(r->body, nullptr, false);
-        if (!h.is_discarded() && h["backends"]["rental"] == "SERVING" && h["backends"]["payment"] == "SERVING" &&
-            h["backends"]["returns"] == "SERVING" && (!has_view_ || h["backends"]["view"] == "SERVING")) {
+        if (!h.is_discarded() && h["backends"]["rental"] == "SERVING" &&
+            h["backends"]["payment"] == "SERVING" && h["backends"]["returns"] == "SERVING" &&
+            (!has_view_ || h["backends"]["view"] == "SERVING")) {
           return;
         }
       }
@@ -162,15 +158,17 @@ class RealServicesTest : public ::testing::Test {
   }
 
   std::string Token(const std::string& sub, const std::string& roles = "[]") {
-    return testing::MintToken("RS256", keys_.private_pem,
-                              absl::StrCat(R"({"exp":4102444800,"sub":")", sub, R"(","roles":)", roles, "}"));
+    return testing::MintToken(
+        "RS256", keys_.private_pem,
+        absl::StrCat(R"({"exp":4102444800,"sub":")", sub, R"(","roles":)", roles, "}"));
   }
   struct Reply {
     int status = 0;
     json body;
     std::string raw;
   };
-  Reply Do(const std::string& method, const std::string& path, const std::string& token, const std::string& body = "") {
+  Reply Do(const std::string& method, const std::string& path, const std::string& token,
+           const std::string& body = "") {
     httplib::Headers h = {{"Authorization", "Bearer " + token}};
     httplib::Result r = method == "GET" ? client_->Get(path.c_str(), h)
                                         : client_->Post(path.c_str(), h, body, "application/json");
@@ -199,15 +197,19 @@ class RealServicesTest : public ::testing::Test {
 TEST_F(RealServicesTest, RentPayReturnAndCancelThroughTheGateway) {
   const std::string lib = Token("lib-1", R"(["librarian"])");
   const std::string alice = Token("alice");
-  Reply add = Do("POST", "/v1/books", lib,
-                 R"({"bookId":"e2e-1","title":"Dune","copies":2,"dailyFee":{"currency":"KRW","amountMinor":"1500"}})");
+  Reply add = Do(
+      "POST", "/v1/books", lib,
+      R"({"bookId":"e2e-1","title":"Dune","copies":2,"dailyFee":{"currency":"KRW","amountMinor":"1500"}})");
   ASSERT_EQ(add.status, 201) << add.raw;
-  EXPECT_EQ(Do("POST", "/v1/books/e2e-1:stock", lib, R"({"copies":1,"requestId":"st-1"})").body["copies"], 3);
+  EXPECT_EQ(
+      Do("POST", "/v1/books/e2e-1:stock", lib, R"({"copies":1,"requestId":"st-1"})").body["copies"],
+      3);
   EXPECT_EQ(Do("GET", "/v1/books/e2e-1", alice).body["title"], "Dune");
   EXPECT_EQ(Do("GET", "/v1/books?pageSize=10", alice).status, 200);
   EXPECT_EQ(Do("GET", "/v1/books/nope", alice).status, 404);
 
-  Reply rent = Do("POST", "/v1/rentals", alice, R"({"customerId":"alice","bookId":"e2e-1","days":2,"requestId":"r-1"})");
+  Reply rent = Do("POST", "/v1/rentals", alice,
+                  R"({"customerId":"alice","bookId":"e2e-1","days":2,"requestId":"r-1"})");
   ASSERT_EQ(rent.status, 201) << rent.raw;
   EXPECT_EQ(rent.body["status"], "RENTAL_STATUS_RENTED") << rent.raw;
   const std::string rental = rent.body["rentalId"];
@@ -217,7 +219,8 @@ TEST_F(RealServicesTest, RentPayReturnAndCancelThroughTheGateway) {
   EXPECT_GE(Do("GET", "/v1/rentals/" + rental + "/payments", alice).body["payments"].size(), 1u);
   EXPECT_EQ(Do("GET", "/v1/rentals/" + rental + "/return", alice).status, 404);
 
-  Reply returned = Do("POST", "/v1/rentals/" + rental + ":return", alice, R"({"requestId":"ret-1"})");
+  Reply returned =
+      Do("POST", "/v1/rentals/" + rental + ":return", alice, R"({"requestId":"ret-1"})");
   EXPECT_EQ(returned.status, 200) << returned.raw;
   EXPECT_EQ(returned.body["status"], "RENTAL_STATUS_RETURNED") << returned.raw;
   Reply ret = Do("GET", "/v1/rentals/" + rental + "/return", alice);
@@ -226,7 +229,8 @@ TEST_F(RealServicesTest, RentPayReturnAndCancelThroughTheGateway) {
     EXPECT_EQ(Do("GET", "/v1/returns/" + std::string(ret.body["returnId"]), alice).status, 200);
   }
 
-  Reply rent2 = Do("POST", "/v1/rentals", alice, R"({"customerId":"alice","bookId":"e2e-1","days":1,"requestId":"r-2"})");
+  Reply rent2 = Do("POST", "/v1/rentals", alice,
+                   R"({"customerId":"alice","bookId":"e2e-1","days":1,"requestId":"r-2"})");
   ASSERT_EQ(rent2.status, 201) << rent2.raw;
   Reply cancel = Do("POST", "/v1/rentals/" + std::string(rent2.body["rentalId"]) + ":cancel", alice,
                     R"({"reason":"changed my mind","requestId":"c-1"})");
@@ -243,10 +247,19 @@ TEST_F(RealServicesTest, ServicesEnforceTheVerifiedIdentity) {
   const std::string lib = Token("lib-1", R"(["librarian"])");
   const std::string alice = Token("alice");
   const std::string bob = Token("bob");
-  EXPECT_EQ(Do("POST", "/v1/books", alice, R"({"bookId":"e2e-x","title":"T","copies":1,"dailyFee":{"amountMinor":"100"}})").status, 403);
-  ASSERT_EQ(Do("POST", "/v1/books", lib, R"({"bookId":"e2e-2","title":"T","copies":2,"dailyFee":{"amountMinor":"100"}})").status, 201);
-  EXPECT_EQ(Do("POST", "/v1/rentals", bob, R"({"customerId":"alice","bookId":"e2e-2","days":1})").status, 403);
-  Reply rent = Do("POST", "/v1/rentals", alice, R"({"customerId":"alice","bookId":"e2e-2","days":1,"requestId":"q"})");
+  EXPECT_EQ(Do("POST", "/v1/books", alice,
+               R"({"bookId":"e2e-x","title":"T","copies":1,"dailyFee":{"amountMinor":"100"}})")
+                .status,
+            403);
+  ASSERT_EQ(Do("POST", "/v1/books", lib,
+               R"({"bookId":"e2e-2","title":"T","copies":2,"dailyFee":{"amountMinor":"100"}})")
+                .status,
+            201);
+  EXPECT_EQ(
+      Do("POST", "/v1/rentals", bob, R"({"customerId":"alice","bookId":"e2e-2","days":1})").status,
+      403);
+  Reply rent = Do("POST", "/v1/rentals", alice,
+                  R"({"customerId":"alice","bookId":"e2e-2","days":1,"requestId":"q"})");
   ASSERT_EQ(rent.status, 201) << rent.raw;
   const std::string rental = rent.body["rentalId"];
   EXPECT_EQ(Do("GET", "/v1/rentals/" + rental, bob).status, 403);

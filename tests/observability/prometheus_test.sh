@@ -81,13 +81,23 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$tmp/log" "$tmp/data" "$tmp/nats" "$tmp/prometheus"
 
-# Free loopback ports: bound together (so all distinct), then released.
+# Free loopback ports, distinct, from below the kernel's ephemeral range (a
+# port picked inside it could be taken by an outgoing connection before the
+# server meant for it binds it).
 read -r -a ports < <(python3 - <<'PY'
-import socket
-socks = []
-for _ in range(15):
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+ports = set()
+while len(ports) < 15:
+    p = random.randrange(min(10000, low // 2), low)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); ports.add(p)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print(" ".join(map(str, sorted(ports))))
 PY
 )
 ((${#ports[@]} == 15)) || die "cannot find free ports"

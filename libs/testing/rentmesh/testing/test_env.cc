@@ -1,32 +1,70 @@
 #include "rentmesh/testing/test_env.h"
 
 #include <arpa/inet.h>
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/support/stub_options.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <condition_variable>
 #include <filesystem>
+#include <fstream>
+#include <mutex>
 #include <thread>
 
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
-#include <grpcpp/support/stub_options.h>
-
-#include <condition_variable>
-#include <mutex>
-
+#include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 
 namespace rentmesh::testing {
 
+namespace {
+
+bool Bindable(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+// The low end of the kernel's ephemeral range (outgoing connections take
+// their local ports from it).
+int EphemeralLow() {
+  std::ifstream f("/proc/sys/net/ipv4/ip_local_port_range");
+  int low = 32768, high = 60999;
+  f >> low >> high;
+  return low;
+}
+
+}  // namespace
+
 int PickFreePort() {
+  // Not from the ephemeral range: a port picked there and released could be
+  // taken by any outgoing connection (a NATS or gRPC client) before the
+  // server that was meant to get it binds it. Random, so concurrent tests
+  // rarely try the same ports.
+  static const int high = EphemeralLow();
+  const int low = std::min(10000, high / 2);
+  thread_local absl::BitGen gen;
+  for (int attempt = 0; attempt < 1000; ++attempt) {
+    int port = absl::Uniform(gen, low, high);
+    if (Bindable(port)) return port;
+  }
+  // Fall back to the kernel's choice.
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = 0;
   bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
   socklen_t len = sizeof addr;
   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
