@@ -8,6 +8,7 @@
 #include "rentmesh/common/consistency_token.h"
 #include "rentmesh/common/grpc_status.h"
 #include "rentmesh/common/log.h"
+#include "rentmesh/common/pool_dispatch.h"
 #include "rentmesh/common/trace_context.h"
 #include "rentmesh/events/envelope.h"
 
@@ -55,12 +56,6 @@ void ToProto(const PaymentView& view, v1::Payment& out) {
   out.set_consistency_token(FormatConsistencyToken("PAYMENT", p.last_sequence));
 }
 
-absl::Time DeadlineOf(const grpc::CallbackServerContext& ctx) {
-  std::chrono::system_clock::time_point d = ctx.deadline();
-  if (d == std::chrono::system_clock::time_point::max()) return absl::InfiniteFuture();
-  return absl::FromChrono(d);
-}
-
 // A caller with an identity that is not a librarian may see and change only
 // the payments of the customer it is.
 absl::Status AuthorizeFor(const CallerIdentity& caller, const Payment& p) {
@@ -89,22 +84,16 @@ grpc::ServerUnaryReactor* PaymentGrpcService::Submit(
   rc.metadata.causation_id = trace.request_id.empty() ? std::string("grpc:PaymentService")
                                                       : absl::StrCat("request:", trace.request_id);
   rc.metadata.trace_headers = trace.Headers();
-  bool queued = pool_.TrySubmit([reactor, rc = std::move(rc), work = std::move(work)] {
-    if (absl::Now() >= rc.deadline) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline exceeded while queued; nothing was done"));
-      return;
-    }
-    absl::Status status = work(rc);
-    if (absl::IsInternal(status) || absl::IsDataLoss(status) || absl::IsUnknown(status)) {
-      LogError("payment call failed", {{"error", status.ToString()}});
-    }
-    reactor->Finish(ToGrpcStatus(status));
-  });
-  if (!queued) {
-    reactor->Finish(
-        grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, "payment is overloaded; retry shortly"));
-  }
+  const absl::Time deadline = rc.deadline;
+  FinishOnPool(
+      pool_, reactor, deadline, "payment is overloaded; retry shortly",
+      [rc = std::move(rc), work = std::move(work)] {
+        absl::Status status = work(rc);
+        if (absl::IsInternal(status) || absl::IsDataLoss(status) || absl::IsUnknown(status)) {
+          LogError("payment call failed", {{"error", status.ToString()}});
+        }
+        return status;
+      });
   return reactor;
 }
 

@@ -3,6 +3,7 @@
 #include "rental/adapters/mapping.h"
 #include "rentmesh/common/caller_identity.h"
 #include "rentmesh/common/grpc_status.h"
+#include "rentmesh/common/pool_dispatch.h"
 #include "rentmesh/common/trace_context.h"
 
 namespace rentmesh::rental {
@@ -12,8 +13,7 @@ constexpr char kStream[] = "RENTAL";
 
 CallContext ContextOf(const grpc::CallbackServerContext& ctx) {
   CallContext out;
-  absl::Time deadline = absl::FromChrono(ctx.deadline());
-  out.deadline = deadline > absl::Now() + absl::Hours(24) ? absl::InfiniteFuture() : deadline;
+  out.deadline = DeadlineOf(ctx);
   out.trace = TraceContext::FromServerContext(ctx).Headers();
   CallerIdentity id = CallerIdentity::FromServerContext(ctx);
   if (id.present) {
@@ -29,18 +29,9 @@ template <typename Fn>
 grpc::ServerUnaryReactor* RentalGrpcService::Dispatch(grpc::CallbackServerContext* ctx, Fn fn) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   CallContext call = ContextOf(*ctx);
-  bool queued = pool_.TrySubmit([reactor, call = std::move(call), fn = std::move(fn)]() mutable {
-    if (absl::Now() >= call.deadline) {
-      reactor->Finish(grpc::Status(grpc::StatusCode::DEADLINE_EXCEEDED,
-                                   "deadline passed while the request was queued"));
-      return;
-    }
-    reactor->Finish(ToGrpcStatus(fn(call)));
-  });
-  if (!queued) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "the rental service is overloaded; please retry shortly"));
-  }
+  const absl::Time deadline = call.deadline;
+  FinishOnPool(pool_, reactor, deadline, "the rental service is overloaded; please retry shortly",
+               [call = std::move(call), fn = std::move(fn)]() mutable { return fn(call); });
   return reactor;
 }
 

@@ -9,26 +9,16 @@
 #include "adapters/proto/return_mapping.h"
 #include "rentmesh/common/caller_identity.h"
 #include "rentmesh/common/grpc_status.h"
+#include "rentmesh/common/pool_dispatch.h"
 #include "rentmesh/common/trace_context.h"
 
 namespace rentmesh::returns {
 namespace {
 
+constexpr char kOverloaded[] = "the returns service is overloaded, try again shortly";
+
 EventTrace ToEventTrace(const TraceContext& trace) {
   return {trace.traceparent, trace.tracestate, trace.request_id, trace.b3};
-}
-
-// Runs `work` on the pool and finishes `reactor` with what it returns; a
-// full pool finishes with RESOURCE_EXHAUSTED at once. The request and
-// response stay valid until Finish, so `work` may use them.
-void RunOnPool(WorkPool& pool, grpc::ServerUnaryReactor* reactor,
-               std::function<absl::Status()> work) {
-  const bool accepted =
-      pool.TrySubmit([reactor, work = std::move(work)] { reactor->Finish(ToGrpcStatus(work())); });
-  if (!accepted) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
-                                 "the returns service is overloaded, try again shortly"));
-  }
 }
 
 // Fills `response` with `found` if the caller may see it.
@@ -64,16 +54,16 @@ grpc::ServerUnaryReactor* ReturnGrpcService::ProcessReturn(grpc::CallbackServerC
     reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
   }
-  RunOnPool(pool_, reactor,
-            [this, command = *std::move(command),
-             trace = ToEventTrace(TraceContext::FromServerContext(*ctx)),
-             deadline = DeadlineOf(*ctx), response]() -> absl::Status {
-              absl::StatusOr<RecordedReturn> recorded =
-                  service_.ProcessReturn(command, trace, deadline);
-              if (!recorded.ok()) return recorded.status();
-              *response = ToReturnProto(*recorded);
-              return absl::OkStatus();
-            });
+  FinishOnPool(pool_, reactor, absl::InfiniteFuture(), kOverloaded,
+               [this, command = *std::move(command),
+                trace = ToEventTrace(TraceContext::FromServerContext(*ctx)),
+                deadline = DeadlineOf(*ctx), response]() -> absl::Status {
+                 absl::StatusOr<RecordedReturn> recorded =
+                     service_.ProcessReturn(command, trace, deadline);
+                 if (!recorded.ok()) return recorded.status();
+                 *response = ToReturnProto(*recorded);
+                 return absl::OkStatus();
+               });
   return reactor;
 }
 
@@ -85,8 +75,8 @@ grpc::ServerUnaryReactor* ReturnGrpcService::GetReturn(grpc::CallbackServerConte
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
-  RunOnPool(
-      pool_, reactor,
+  FinishOnPool(
+      pool_, reactor, absl::InfiniteFuture(), kOverloaded,
       [this, return_id = request->return_id(), caller = CallerIdentity::FromServerContext(*ctx),
        deadline = DeadlineOf(*ctx),
        response] { return Answer(service_.GetReturn(return_id, deadline), caller, *response); });
@@ -101,8 +91,8 @@ grpc::ServerUnaryReactor* ReturnGrpcService::GetRentalReturn(
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
-  RunOnPool(
-      pool_, reactor,
+  FinishOnPool(
+      pool_, reactor, absl::InfiniteFuture(), kOverloaded,
       [this, rental_id = request->rental_id(), caller = CallerIdentity::FromServerContext(*ctx),
        deadline = DeadlineOf(*ctx), response] {
         return Answer(service_.GetRentalReturn(rental_id, deadline), caller, *response);
