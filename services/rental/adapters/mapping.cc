@@ -3,6 +3,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "rentmesh/common/consistency_token.h"
+#include "rentmesh/common/overloaded.h"
 #include "rentmesh/events/envelope.h"
 
 namespace rentmesh::rental::mapping {
@@ -22,13 +23,6 @@ uint64_t PositionOf(const std::string& token) {
   if (!p.ok() || p->empty()) return 0;
   return p->front().sequence;
 }
-
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
 
 }  // namespace
 

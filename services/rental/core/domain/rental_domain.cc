@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "rentmesh/common/overloaded.h"
 
 namespace rentmesh::rental::domain {
 
@@ -39,15 +40,6 @@ std::string RentalIdOf(const BookEvent& e) {
       },
       e);
 }
-
-namespace {
-template <class... Ts>
-struct Overloaded : Ts... {
-  using Ts::operator()...;
-};
-template <class... Ts>
-Overloaded(Ts...) -> Overloaded<Ts...>;
-}  // namespace
 
 void ApplyToBook(Book& book, const BookEvent& e, uint64_t position, absl::Time at) {
   std::visit(Overloaded{
