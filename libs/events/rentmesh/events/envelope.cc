@@ -1,6 +1,7 @@
 #include "rentmesh/events/envelope.h"
 
 #include "absl/status/status.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "rentmesh/common/ids.h"
 
@@ -69,6 +70,29 @@ absl::StatusOr<v1::Envelope> ParseEnvelope(const nats::StreamMessage& msg) {
   if (!env.ParseFromString(msg.data)) {
     return absl::InvalidArgumentError(
         absl::StrCat("message ", msg.sequence, " on ", msg.subject, " is not an event envelope"));
+  }
+  return env;
+}
+
+absl::string_view OwnerOfSubject(absl::string_view subject) {
+  if (absl::StartsWith(subject, "rental.")) return "rental";
+  if (absl::StartsWith(subject, "payment.")) return "payment";
+  if (absl::StartsWith(subject, "returns.")) return "returns";
+  return "";
+}
+
+absl::StatusOr<v1::Envelope> ParseTrustedEnvelope(const nats::StreamMessage& msg) {
+  absl::StatusOr<v1::Envelope> env = ParseEnvelope(msg);
+  if (!env.ok()) return env.status();
+  if (env->event_id().empty() || EventTypeOf(*env).empty()) {
+    return absl::InvalidArgumentError(absl::StrCat("message ", msg.sequence, " on ", msg.subject,
+                                                   " has no event id or no payload"));
+  }
+  absl::string_view owner = OwnerOfSubject(msg.subject);
+  if (owner.empty() || env->producer() != owner) {
+    return absl::PermissionDeniedError(absl::StrCat(
+        "message ", msg.sequence, " on ", msg.subject, " claims producer \"", env->producer(),
+        "\", which does not own that stream"));
   }
   return env;
 }

@@ -51,6 +51,17 @@ nats::PublishRequest ToPublishRequest(const v1::Envelope& envelope, std::string 
 // INVALID_ARGUMENT when the body is not an Envelope.
 absl::StatusOr<v1::Envelope> ParseEnvelope(const nats::StreamMessage& msg);
 
+// The service that owns the stream a subject belongs to ("rental" for
+// "rental.>", "payment", "returns"); "" for a subject of no rentmesh stream.
+absl::string_view OwnerOfSubject(absl::string_view subject);
+
+// A message as every consumer must take it: an Envelope whose producer owns
+// the stream it was found on, with an event id and a payload. PERMISSION_DENIED
+// for a foreign producer, INVALID_ARGUMENT for anything else that is not one
+// of our events. Such a message is set aside (counted, logged with subject and
+// sequence), never applied and never allowed to block a consumer.
+absl::StatusOr<v1::Envelope> ParseTrustedEnvelope(const nats::StreamMessage& msg);
+
 google::protobuf::Timestamp ToProtoTime(absl::Time t);
 absl::Time FromProtoTime(const google::protobuf::Timestamp& t);
 

@@ -2,7 +2,9 @@
 
 #include <thread>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
 namespace rentmesh::nats {
@@ -85,8 +87,20 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(const std::string&
     return FromNatsStatus(s, static_cast<jsErrCode>(0), "nats options");
   }
   std::unique_ptr<natsOptions, OptionsDeleter> opts(raw_opts);
-  natsOptions_SetServers(opts.get(), nullptr, 0);
-  natsOptions_SetURL(opts.get(), url.c_str());
+  // A cluster is named as "nats://a:4222,nats://b:4222": NATS.c's URL option
+  // takes one server, so the list goes in as the server pool (randomized, so
+  // replicas spread over the nodes; on loss the client moves to another).
+  std::vector<std::string> servers = absl::StrSplit(url, ',', absl::SkipWhitespace());
+  for (std::string& server : servers) server = std::string(absl::StripAsciiWhitespace(server));
+  if (servers.empty()) return absl::InvalidArgumentError("no NATS server URL given");
+  std::vector<const char*> server_ptrs;
+  for (const std::string& server : servers) server_ptrs.push_back(server.c_str());
+  if (natsStatus s = natsOptions_SetServers(opts.get(), server_ptrs.data(),
+                                            static_cast<int>(server_ptrs.size()));
+      s != NATS_OK) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NATS server URLs \"", url, "\": ", natsStatus_GetText(s)));
+  }
   natsOptions_SetName(opts.get(), name.c_str());
   natsOptions_SetTimeout(opts.get(), 2000);
   natsOptions_SetMaxReconnect(opts.get(), -1);
