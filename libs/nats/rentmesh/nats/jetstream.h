@@ -53,6 +53,12 @@ class FlowObserver {
   // A publish refused because the store is full (`full`), or the first
   // accepted one after that (`!full`). `scope` is the subject's first token.
   virtual void StoreFull(absl::string_view /*scope*/, bool /*full*/) {}
+  // A message set aside as not one of ours (garbage, unknown, or a producer
+  // that does not own the stream).
+  virtual void Untrusted(absl::string_view /*consumer*/) {}
+  // An event acknowledged without effect: it did not apply to its
+  // aggregate's state (e.g. a second cancel of one rental).
+  virtual void Ineffective(absl::string_view /*consumer*/, absl::string_view /*event_type*/) {}
 };
 
 struct StreamSpec {
