@@ -278,6 +278,43 @@ TEST_F(LifecycleTest, TwoPaymentReplicasShareTheRefundsAndHandleEachOnce) {
   EXPECT_EQ(CountEvents("PAYMENT", "payment.>", "PaymentRefunded"), kRentals);
 }
 
+// Rental spreads Pay over every payment replica it is given, with a breaker
+// per replica: one replica stopping (or restarting) costs no failed rental
+// while another is up. It used to answer "payment is unavailable" for the
+// breaker's open time.
+TEST_F(LifecycleTest, OnePaymentReplicaDownCostsNoRentalWhileAnotherIsUp) {
+  auto& second = system_->Add("payment", "payment-2");
+  ASSERT_TRUE(second.Start().ok());
+  auto& spread = system_->Add("rental", "rental-spread",
+                              {"--payment_address=" + payment_->address() + "," + second.address(),
+                               "--returns_address=" + returns_->address()});
+  ASSERT_TRUE(spread.Start().ok());
+  auto stub = RentalService::NewStub(spread.Channel());
+  auto rent = [&](int i) {
+    rental::v1::RentBookRequest req;
+    req.set_customer_id("s" + std::to_string(i));
+    req.set_book_id("dune");
+    req.set_days(1);
+    req.set_request_id("spread-" + std::to_string(i));
+    rental::v1::Rental r;
+    grpc::ClientContext ctx;
+    WithDeadline(ctx, absl::Seconds(10));
+    return stub->RentBook(&ctx, req, &r);
+  };
+  int failed = 0;
+  for (int i = 0; i < 10; ++i) failed += !rent(i).ok();
+  payment_->Stop();  // graceful, as in a rolling restart
+  for (int i = 10; i < 30; ++i) {
+    grpc::Status st = rent(i);
+    if (!st.ok()) {
+      ++failed;
+      ADD_FAILURE() << "rental " << i << ": " << st.error_message();
+    }
+  }
+  payment_->Kill();
+  EXPECT_EQ(failed, 0);
+}
+
 TEST_F(LifecycleTest, MyPageShowsEveryRentalOfTheCustomerAndReadsItsOwnWrites) {
   auto& view = system_->Add("view", "view");
   ASSERT_TRUE(view.Start().ok());
