@@ -525,6 +525,7 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
                     rental->due_at,    cmd.damaged,     ctx.trace};
   absl::StatusOr<ReturnOutcome> outcome =
       returns_.ProcessReturn(req, std::min(ctx.deadline, absl::Now() + config_.returns_timeout));
+  failpoints_.Hit("rental.after_return_processed");
   if (!outcome.ok()) {
     if (OutcomeUnknown(outcome.status())) {
       return absl::UnavailableError(absl::StrCat(
