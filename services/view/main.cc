@@ -22,6 +22,7 @@
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/rocksdb/state_store.h"
 #include "rentmesh/telemetry/ignored_events.h"
+#include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50054", "Where the gRPC server listens.");
@@ -115,6 +116,20 @@ int Run(const Config& config) {
   if (!server.ok()) return Fail("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
   ready = true;
+  // Liveness goes NOT_SERVING when wedged (queries not draining, a follower
+  // stalled with messages pending). Readiness stays while NATS is down: the
+  // projection still answers from its store.
+  auto liveness = std::make_unique<telemetry::LivenessWatch>(
+      telemetry::LivenessWatch::Options{absl::Seconds(30), absl::Seconds(60), absl::Seconds(1)},
+      &(*telemetry)->events());
+  liveness->WatchWorkPool(pool, "grpc");
+  (*followers)->ForEach([&](const std::string& name, const nats::StreamFollower& f) {
+    liveness->WatchFollower(**js, f, name);
+  });
+  liveness->WatchReadiness([&ready]() -> absl::Status {
+    return ready ? absl::OkStatus() : absl::UnavailableError("shutting down");
+  });
+  liveness->Start(server->get());
   (*telemetry)->WatchStateStore(**state);
   (*telemetry)->WatchWorkPool(pool);
   (*telemetry)->SetRebuildProgress(1.0);
@@ -129,6 +144,7 @@ int Run(const Config& config) {
   LogInfo("stopping", {{"signal", absl::StrCat(sig)}});
   (*telemetry)->StopAdmin();
   ready = false;
+  liveness.reset();
   (*server)->SetServing(false);
   grpc_service.CloseWatches();
   (*server)->Shutdown(absl::Seconds(5));
