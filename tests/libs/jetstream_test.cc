@@ -209,9 +209,13 @@ TEST_F(JetStreamTest, DurableConsumerDeadLettersAPermanentErrorAtOnceWithItsOrig
 
 TEST_F(JetStreamTest, DurableConsumerKeepsAMessageWhoseDeadLetterCannotBeStored) {
   std::atomic<int> attempts{0};
-  auto consumer = DurableConsumer::Start(*js_, QuickOptions("keep"), [&](const StreamMessage&) {
+  // Past its own bound after two deliveries: the server must not stop
+  // delivering it either while its dead letter cannot be stored.
+  DurableConsumer::Options opts = QuickOptions("keep");
+  opts.max_deliver = 2;
+  auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage&) {
     ++attempts;
-    return absl::FailedPreconditionError("refused");
+    return absl::UnavailableError("dependency down");
   });
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   // The dead-letter stream goes away: storing a dead letter fails.
