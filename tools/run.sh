@@ -61,7 +61,11 @@ nats_conf="$var/nats.conf"
 nats_scheme=nats
 nats_tls_flags=()
 {
+  # All in the file, JetStream too: a reload (nats-server --signal reload,
+  # e.g. after rotating credentials) applies the file alone.
   echo "# Made by tools/run.sh on every start."
+  echo "listen: 127.0.0.1:$NATS_PORT"
+  echo "jetstream { store_dir: \"$var/nats\" }"
   echo "include \"nats-auth/auth.conf\""
   if [[ ${NATS_TLS:-0} == 1 ]]; then
     bash tools/nats_tls.sh "$var/nats-tls"
@@ -74,8 +78,7 @@ if [[ ${NATS_TLS:-0} == 1 ]]; then
   nats_tls_flags=(--nats_tls_ca="$var/nats-tls/ca.pem")
 fi
 nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
-"$nats_bin" -c "$nats_conf" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$var/nats" \
-  >"$var/log/nats.log" 2>&1 &
+"$nats_bin" -c "$nats_conf" -P "$var/nats.pid" >"$var/log/nats.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do port_busy "$NATS_PORT" && break; sleep 0.1; done
 nats_url="$nats_scheme://127.0.0.1:$NATS_PORT"

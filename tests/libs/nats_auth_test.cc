@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
+#include <cstdlib>
 #include <fstream>
 
 #include "absl/strings/match.h"
@@ -153,6 +154,55 @@ TEST_F(NatsAuthTest, AServiceCannotListenToOthersTraffic) {
   natsSubscription_Destroy(inbox);
   EXPECT_TRUE(absl::StrContains(server_->PermissionViolations(), "Subscription Violation"))
       << server_->PermissionViolations();
+}
+
+// docs/operations.md "Rotating the NATS credentials", step by step: the
+// service never loses its connection, the old password stops working at the end.
+TEST_F(NatsAuthTest, RotationAddsTheNewUserBeforeRemovingTheOld) {
+  const std::string dir = server_->auth().dir;
+  const std::string old_creds = dir + "/rental.old.creds";
+  std::unique_ptr<JetStream> before = As("rental");
+  ASSERT_NE(before, nullptr);
+  ASSERT_TRUE(before->EnsureStream({"RENTAL", {"rental.>"}, 1, absl::Minutes(2)}).ok());
+
+  ASSERT_EQ(std::system(("bash '" RENTMESH_SOURCE_DIR "/tools/nats_auth.sh' '" + dir +
+                         "' --rotate rental 2>/dev/null")
+                            .c_str()),
+            0);
+  ASSERT_TRUE(server_->Reload().ok());
+  // Both work: the running service, and one started with the new file.
+  EXPECT_TRUE(before->Publish(Forged("rental.b1")).ok());
+  std::unique_ptr<JetStream> after = As("rental");
+  ASSERT_NE(after, nullptr);
+  EXPECT_TRUE(after->Publish(Forged("rental.b2")).ok());
+  auto creds = ReadCredentialsFile(server_->auth().CredentialsFile("rental"));
+  ASSERT_TRUE(creds.ok());
+  EXPECT_EQ(creds->user, "rental-2");
+  EXPECT_EQ(creds->inbox_prefix, "_INBOX_rental");
+  ConnectOptions old_options;
+  old_options.credentials_file = old_creds;
+  EXPECT_TRUE(
+      JetStream::Connect(server_->plain_url(), "rental", absl::Seconds(2), old_options).ok());
+
+  // Old one retired: it is refused from now on; the new one goes on.
+  std::string old_copy = dir + "/kept-old.creds";
+  std::ifstream in(old_creds);
+  std::ofstream(old_copy) << in.rdbuf();
+  ASSERT_EQ(std::system(("bash '" RENTMESH_SOURCE_DIR "/tools/nats_auth.sh' '" + dir +
+                         "' --retire rental 2>/dev/null")
+                            .c_str()),
+            0);
+  ASSERT_TRUE(server_->Reload().ok());
+  old_options.credentials_file = old_copy;
+  EXPECT_EQ(JetStream::Connect(server_->plain_url(), "rental", absl::Seconds(2), old_options)
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(after->Publish(Forged("rental.b3")).ok());
+  EXPECT_EQ(Last("RENTAL"), 3u);
+  // The unrestricted test user survived both steps.
+  EXPECT_TRUE(admin_->LastSequence("RENTAL").ok());
+  EXPECT_TRUE(JetStream::Connect(server_->url(), "test", absl::Seconds(2)).ok());
 }
 
 TEST_F(NatsAuthTest, TlsWithTheServersCa) {

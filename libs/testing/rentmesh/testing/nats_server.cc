@@ -96,10 +96,14 @@ absl::StatusOr<std::unique_ptr<NatsServer>> NatsServer::Start(Options options) {
     if (!tls.ok()) return tls.status();
     s->tls_ = std::move(*tls);
   }
-  // The server's own config: the authorization block and the TLS settings;
-  // the port and the store come as flags.
+  // Everything in the config file, JetStream too: a reload (SIGHUP) applies
+  // the file alone, and would switch off a JetStream enabled by flag.
   std::ofstream conf(s->dir_.Sub("nats.conf"));
-  if (options.auth) conf << s->auth_.block << "\n";
+  conf << "listen: 127.0.0.1:" << s->port_ << "\njetstream {\n  store_dir: \""
+       << s->dir_.Sub("jetstream") << "\"\n}\n";
+  // Included, not copied, so a rotation (tools/nats_auth.sh --rotate) takes
+  // effect on Reload().
+  if (options.auth) conf << "include \"auth/auth.conf\"\n";
   if (options.tls) {
     conf << "tls {\n  cert_file: \"" << s->tls_.server_cert_file << "\"\n  key_file: \""
          << s->tls_.server_key_file << "\"\n  ca_file: \"" << s->tls_.ca_file
@@ -143,9 +147,7 @@ absl::Status NatsServer::Launch() {
   const char* bin =
       access("/usr/bin/nats-server", X_OK) == 0 ? "/usr/bin/nats-server" : "/usr/sbin/nats-server";
   process_ = std::make_unique<Subprocess>(
-      std::vector<std::string>{bin, "-c", dir_.Sub("nats.conf"), "-js", "-a", "127.0.0.1", "-p",
-                               absl::StrCat(port_), "-sd", dir_.Sub("jetstream")},
-      dir_.Sub("nats-server.log"));
+      std::vector<std::string>{bin, "-c", dir_.Sub("nats.conf")}, dir_.Sub("nats-server.log"));
   absl::Time deadline = absl::Now() + absl::Seconds(15);
   while (absl::Now() < deadline) {
     if (!process_->Running()) {
@@ -155,6 +157,21 @@ absl::Status NatsServer::Launch() {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return absl::DeadlineExceededError("nats-server did not start listening");
+}
+
+absl::Status NatsServer::Reload() {
+  if (!process_ || !process_->Running()) return absl::FailedPreconditionError("not running");
+  const size_t before = ReadAll(log_path()).size();
+  kill(process_->pid(), SIGHUP);
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (absl::Now() < deadline) {
+    const std::string log = ReadAll(log_path());
+    if (log.size() > before && absl::StrContains(log.substr(before), "Reloaded")) {
+      return absl::OkStatus();
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return absl::DeadlineExceededError("nats-server did not log a reload");
 }
 
 void NatsServer::Stop() {

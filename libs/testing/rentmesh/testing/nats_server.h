@@ -75,6 +75,9 @@ class NatsServer {
   std::string PermissionViolations() const;
   void Stop();
   absl::Status Restart();
+  // SIGHUP: the server rereads its config (e.g. the users after a rotation)
+  // without dropping clients; returns once it logged the reload.
+  absl::Status Reload();
 
  private:
   NatsServer() = default;
