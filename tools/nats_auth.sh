@@ -29,7 +29,8 @@
 # What each service may do (docs/operations.md "NATS credentials"):
 #   rental   publishes rental.>; owns and follows RENTAL
 #   payment  publishes payment.>, deadletter.>; owns PAYMENT and DEADLETTER,
-#            follows PAYMENT, durable consumers on RENTAL and RETURNS
+#            follows PAYMENT and RENTAL, durable consumers on RENTAL and
+#            RETURNS, deletes replayed dead letters
 #   returns  publishes returns.>; owns and follows RETURNS
 #   view     publishes nothing; follows RENTAL, PAYMENT, RETURNS
 # Each subscribes only to its own inbox prefix _INBOX_<service>.> (replies and
@@ -79,7 +80,13 @@ publish_allow() {
     payment)
       subjects 'payment.>' 'deadletter.>'
       owns PAYMENT; owns DEADLETTER; follows PAYMENT; reads RENTAL; reads RETURNS
-      durable RENTAL payment-reactions; durable RETURNS payment-returns ;;
+      # Its own fold of RENTAL (reactions act only on effective events).
+      follows RENTAL
+      durable RENTAL payment-reactions; durable RETURNS payment-returns
+      # A replayed dead letter is removed; the retired payment-returns
+      # durable (late fees now follow BookReturned) is deleted at start.
+      subjects "\$JS.API.STREAM.MSG.DELETE.DEADLETTER" \
+        "\$JS.API.CONSUMER.DELETE.RETURNS.payment-returns" ;;
     returns) subjects 'returns.>'; owns RETURNS; follows RETURNS ;;
     view) reads RENTAL; reads PAYMENT; reads RETURNS; follows RENTAL; follows PAYMENT; follows RETURNS ;;
     *) echo "nats_auth: unknown service $1 (one of: ${SERVICES[*]})" >&2; return 2 ;;
