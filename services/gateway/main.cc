@@ -37,6 +37,17 @@ ABSL_FLAG(int64_t, max_timeout_ms, 300000, "upper bound on a client's Grpc-Timeo
 ABSL_FLAG(int64_t, stream_timeout_ms, 3600000, "deadline of a streaming call without Grpc-Timeout");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "larger request bodies answer 413");
 ABSL_FLAG(int, http_threads, 64, "HTTP worker threads (each open keep-alive connection holds one)");
+ABSL_FLAG(int64_t, max_header_bytes, 16 << 10,
+          "larger request headers (names + values) answer 431; one line is at most 8 KiB");
+ABSL_FLAG(int, http_read_timeout_s, 10, "a request whose bytes stop arriving this long is dropped");
+ABSL_FLAG(int, http_write_timeout_s, 10, "a client that stops reading this long is dropped");
+ABSL_FLAG(int, http_idle_timeout_s, 30, "an idle keep-alive connection is closed after this long");
+ABSL_FLAG(double, rate_limit_per_second, 50,
+          "sustained requests per second per client address (0: no limit); over it: 429");
+ABSL_FLAG(double, rate_limit_burst, 100, "requests a client may send at once");
+ABSL_FLAG(int, max_open_streams, 32,
+          "open watch streams at once (each holds an HTTP thread; must stay below "
+          "--http_threads); more answer 429");
 ABSL_FLAG(std::string, jwt_public_key_file, "", "PEM public key (RSA -> RS256, EC P-256 -> ES256)");
 ABSL_FLAG(std::string, jwt_jwks_file, "", "JWKS file with the accepted signing keys");
 ABSL_FLAG(std::string, jwt_issuer, "rentmesh-dev", "required \"iss\" (empty: not checked)");
@@ -67,6 +78,13 @@ struct Config {
       c.http.port = -1;
     c.http.threads = absl::GetFlag(FLAGS_http_threads);
     c.http.max_body_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes));
+    c.http.read_timeout_seconds = absl::GetFlag(FLAGS_http_read_timeout_s);
+    c.http.write_timeout_seconds = absl::GetFlag(FLAGS_http_write_timeout_s);
+    c.http.keep_alive_timeout_seconds = absl::GetFlag(FLAGS_http_idle_timeout_s);
+    c.gateway.max_header_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_header_bytes));
+    c.gateway.rate_limit.per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
+    c.gateway.rate_limit.burst = absl::GetFlag(FLAGS_rate_limit_burst);
+    c.gateway.max_open_streams = absl::GetFlag(FLAGS_max_open_streams);
     c.backends = {{"rental", absl::GetFlag(FLAGS_rental_address)},
                   {"payment", absl::GetFlag(FLAGS_payment_address)},
                   {"returns", absl::GetFlag(FLAGS_returns_address)},
@@ -89,6 +107,21 @@ struct Config {
       return absl::InvalidArgumentError("--http_address must be host:port");
     if (http.threads < 1) return absl::InvalidArgumentError("--http_threads must be >= 1");
     if (http.max_body_bytes < 1) return absl::InvalidArgumentError("--max_body_bytes must be >= 1");
+    if (http.read_timeout_seconds < 1 || http.write_timeout_seconds < 1 ||
+        http.keep_alive_timeout_seconds < 1) {
+      return absl::InvalidArgumentError("HTTP timeouts must be >= 1 s");
+    }
+    if (gateway.max_header_bytes < 1024)
+      return absl::InvalidArgumentError("--max_header_bytes must be >= 1024");
+    if (gateway.rate_limit.per_second < 0 ||
+        (gateway.rate_limit.per_second > 0 && gateway.rate_limit.burst < 1)) {
+      return absl::InvalidArgumentError(
+          "--rate_limit_per_second must be >= 0 and --rate_limit_burst >= 1");
+    }
+    if (gateway.max_open_streams < 1 || gateway.max_open_streams >= http.threads) {
+      return absl::InvalidArgumentError(
+          "--max_open_streams must be >= 1 and below --http_threads (the REST API needs threads)");
+    }
     if (gateway.default_timeout <= absl::ZeroDuration() ||
         gateway.max_timeout <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError("timeouts must be positive");

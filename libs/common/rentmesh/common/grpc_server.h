@@ -1,17 +1,43 @@
 #pragma once
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/support/server_interceptor.h>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 
 namespace rentmesh {
+
+// Transport security and limits of a GrpcServer.
+struct GrpcServerOptions {
+  struct Tls {
+    std::string cert_chain_pem;
+    std::string private_key_pem;
+    // Not empty: mTLS, every client must present a certificate signed by it.
+    std::string client_ca_pem;
+  };
+  // Unset: plaintext (loopback, or a mesh's sidecar does mTLS).
+  std::optional<Tls> tls;
+  // Largest message received or sent; larger ones fail RESOURCE_EXHAUSTED.
+  int max_message_bytes = 4 << 20;
+  // Concurrent calls per client connection (HTTP/2 SETTINGS).
+  int max_concurrent_streams = 256;
+  // Keepalive enforcement: a client pinging more often than this (or without
+  // calls in flight) gets GOAWAY "too_many_pings" after two strikes.
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // The server pings an idle connection this often and drops it when no ack
+  // comes within the timeout (dead clients do not hold streams forever).
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // A connection without calls for this long is closed (clients reconnect).
+  absl::Duration max_connection_idle = absl::Minutes(5);
+};
 
 // A gRPC server with what every rentmesh server has: grpc.health.v1 (overall
 // and per service), server reflection (grpcurl list/describe without proto
@@ -27,9 +53,9 @@ class GrpcServer {
   //               instance is ready (caught up, dependencies reachable)
   //   "liveness"  SERVING while the process runs (a NATS outage must not get
   //               every pod restarted); NOT_SERVING only on Shutdown.
-  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const std::string& address,
-                                                           const std::vector<grpc::Service*>& services,
-                                                           Interceptors interceptors = {});
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const std::string& address, const std::vector<grpc::Service*>& services,
+      Interceptors interceptors = {}, const GrpcServerOptions& options = {});
   ~GrpcServer();
 
   int port() const { return port_; }

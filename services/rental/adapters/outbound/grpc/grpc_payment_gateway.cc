@@ -25,6 +25,7 @@ absl::StatusOr<PaymentOutcome> GrpcPaymentGateway::Pay(const PaymentRequest& req
   req.set_description(request.description);
   payment::v1::Payment resp;
   grpc::ClientContext ctx;
+  if (authorize_) authorize_(ctx);
   ctx.set_deadline(absl::ToChronoTime(deadline));
   for (const auto& [k, v] : request.trace) ctx.AddMetadata(k, v);
   grpc::Status st = stub_->Pay(&ctx, req, &resp);

@@ -2,6 +2,7 @@
 
 #include <grpcpp/channel.h>
 
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -17,8 +18,12 @@ namespace rentmesh::rental {
 // UNAVAILABLE instead of waiting on a dead dependency.
 class GrpcPaymentGateway final : public PaymentGateway {
  public:
-  GrpcPaymentGateway(std::shared_ptr<grpc::Channel> channel, CircuitBreaker& breaker)
-      : stub_(payment::v1::PaymentService::NewStub(std::move(channel))), breaker_(breaker) {}
+  // `authorize` adds this service's credentials to each call (may be empty).
+  GrpcPaymentGateway(std::shared_ptr<grpc::Channel> channel, CircuitBreaker& breaker,
+                     std::function<void(grpc::ClientContext&)> authorize = {})
+      : stub_(payment::v1::PaymentService::NewStub(std::move(channel))),
+        breaker_(breaker),
+        authorize_(std::move(authorize)) {}
 
   // PaymentGateway
   absl::StatusOr<PaymentOutcome> Pay(const PaymentRequest& request, absl::Time deadline) override;
@@ -27,6 +32,7 @@ class GrpcPaymentGateway final : public PaymentGateway {
  private:
   std::unique_ptr<payment::v1::PaymentService::Stub> stub_;
   CircuitBreaker& breaker_;
+  const std::function<void(grpc::ClientContext&)> authorize_;
 };
 
 }  // namespace rentmesh::rental
