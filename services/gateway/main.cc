@@ -1,5 +1,7 @@
 // Composition root of the REST edge: flags -> Config -> route table ->
 // backends -> JWT verifier -> handler -> HTTP server; shuts down in reverse.
+#include <grpcpp/security/credentials.h>
+
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -54,6 +56,11 @@ ABSL_FLAG(std::string, jwt_issuer, "rentmesh-dev", "required \"iss\" (empty: not
 ABSL_FLAG(std::string, jwt_audience, "rentmesh", "required \"aud\" (empty: not checked)");
 ABSL_FLAG(bool, auth_disabled, false,
           "accept calls without a JWT (no identity is passed to the services)");
+ABSL_FLAG(std::string, backend_tls_ca_file, "",
+          "PEM CA bundle: call the services over TLS, verifying them with it (no mesh)");
+ABSL_FLAG(std::string, backend_tls_cert_file, "",
+          "PEM client certificate for services that require mTLS");
+ABSL_FLAG(std::string, backend_tls_key_file, "", "PEM private key of --backend_tls_cert_file");
 ABSL_FLAG(bool, dump_openapi, false, "print the OpenAPI document to stdout and exit");
 
 namespace rentmesh::gateway {
@@ -161,8 +168,24 @@ int Run() {
   }
   if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
 
+  std::shared_ptr<grpc::ChannelCredentials> backend_credentials;
+  if (const std::string ca = absl::GetFlag(FLAGS_backend_tls_ca_file); !ca.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    absl::StatusOr<std::string> ca_pem = ReadFile(ca);
+    if (!ca_pem.ok()) return Fail(ca_pem.status());
+    ssl.pem_root_certs = *ca_pem;
+    if (const std::string cert = absl::GetFlag(FLAGS_backend_tls_cert_file); !cert.empty()) {
+      absl::StatusOr<std::string> cert_pem = ReadFile(cert);
+      absl::StatusOr<std::string> key_pem = ReadFile(absl::GetFlag(FLAGS_backend_tls_key_file));
+      if (!cert_pem.ok()) return Fail(cert_pem.status());
+      if (!key_pem.ok()) return Fail(key_pem.status());
+      ssl.pem_cert_chain = *cert_pem;
+      ssl.pem_private_key = *key_pem;
+    }
+    backend_credentials = grpc::SslCredentials(ssl);
+  }
   absl::StatusOr<std::unique_ptr<GrpcBackendCaller>> backends =
-      GrpcBackendCaller::Create(config.backends);
+      GrpcBackendCaller::Create(config.backends, backend_credentials);
   if (!backends.ok()) return Fail(backends.status());
 
   std::unique_ptr<JwtVerifier> verifier;

@@ -38,8 +38,6 @@ absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string&
   if (!in) return absl::InvalidArgumentError(absl::StrCat("--", flag, ": cannot read ", path));
   std::stringstream ss;
   ss << in.rdbuf();
-  if (ss.str().empty())
-    return absl::InvalidArgumentError(absl::StrCat("--", flag, ": ", path, " is empty"));
   return ss.str();
 }
 
