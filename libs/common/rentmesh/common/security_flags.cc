@@ -17,6 +17,8 @@ ABSL_FLAG(std::string, jwt_issuer, "rentmesh-dev", "required \"iss\" of every to
 ABSL_FLAG(std::string, jwt_audience, "rentmesh", "required \"aud\" of every token (empty: any)");
 ABSL_FLAG(std::string, service_jwt_public_key_file, "",
           "PEM public key that verifies service tokens (sub = the calling service)");
+ABSL_FLAG(std::string, service_jwt_jwks_file, "",
+          "JWKS of service token keys (several during a rotation)");
 ABSL_FLAG(std::string, service_jwt_private_key_file, "",
           "PEM private key signing this service's token for its calls to other services");
 ABSL_FLAG(std::string, tls_cert_file, "",
@@ -42,6 +44,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& flag, const std::string&
 }
 
 absl::StatusOr<std::unique_ptr<JwtVerifier>> VerifierOf(const std::string& pem_flag,
+                                                        const std::string& jwks_flag,
                                                         const std::string& pem_file,
                                                         const std::string& jwks_file) {
   if (pem_file.empty() && jwks_file.empty()) return nullptr;
@@ -54,7 +57,7 @@ absl::StatusOr<std::unique_ptr<JwtVerifier>> VerifierOf(const std::string& pem_f
     config.public_key_pem = *std::move(pem);
   }
   if (!jwks_file.empty()) {
-    absl::StatusOr<std::string> jwks = ReadFile("jwt_jwks_file", jwks_file);
+    absl::StatusOr<std::string> jwks = ReadFile(jwks_flag, jwks_file);
     if (!jwks.ok()) return jwks.status();
     config.jwks_json = *std::move(jwks);
   }
@@ -67,18 +70,20 @@ absl::StatusOr<std::unique_ptr<CallerAuthenticator>> CallerAuthenticatorFromFlag
   CallerAuthenticator::Options options;
   options.trust_mesh = absl::GetFlag(FLAGS_trust_mesh);
   absl::StatusOr<std::unique_ptr<JwtVerifier>> users =
-      VerifierOf("jwt_public_key_file", absl::GetFlag(FLAGS_jwt_public_key_file),
+      VerifierOf("jwt_public_key_file", "jwt_jwks_file", absl::GetFlag(FLAGS_jwt_public_key_file),
                  absl::GetFlag(FLAGS_jwt_jwks_file));
   if (!users.ok()) return users.status();
   absl::StatusOr<std::unique_ptr<JwtVerifier>> services = VerifierOf(
-      "service_jwt_public_key_file", absl::GetFlag(FLAGS_service_jwt_public_key_file), "");
+      "service_jwt_public_key_file", "service_jwt_jwks_file",
+      absl::GetFlag(FLAGS_service_jwt_public_key_file), absl::GetFlag(FLAGS_service_jwt_jwks_file));
   if (!services.ok()) return services.status();
   options.user_tokens = *std::move(users);
   options.service_tokens = *std::move(services);
   if (!options.trust_mesh && options.user_tokens == nullptr && options.service_tokens == nullptr) {
     return absl::InvalidArgumentError(
         "callers must be verified: give --jwt_public_key_file or --jwt_jwks_file (customer "
-        "tokens) and --service_jwt_public_key_file (service tokens), or --trust_mesh inside a "
+        "tokens) and --service_jwt_public_key_file or --service_jwt_jwks_file (service "
+        "tokens), or --trust_mesh inside a "
         "service mesh that authenticates callers");
   }
   return std::make_unique<CallerAuthenticator>(std::move(options));

@@ -17,7 +17,8 @@ namespace rentmesh {
 //                                  ingress; its AuthorizationPolicy limits callers)
 //   --jwt_public_key_file / --jwt_jwks_file, --jwt_issuer, --jwt_audience
 //                                  customer/librarian tokens, the same keys as the edge
-//   --service_jwt_public_key_file  verifies service tokens (sub = calling service)
+//   --service_jwt_public_key_file / --service_jwt_jwks_file
+//                                  verify service tokens (sub = calling service)
 //   --service_jwt_private_key_file signs this service's own calls to others
 //   --tls_cert_file, --tls_key_file, --tls_ca_file, --tls_require_client_cert
 //   --grpc_max_message_bytes, --grpc_max_concurrent_streams
