@@ -6,10 +6,17 @@ cd "$(dirname "$0")/.."
 rentctl=${RENTCTL:-build/tools/rentctl/rentctl}
 run_id=$(date +%s)
 
+# The services verify callers: this walk-through acts as a librarian (dev
+# key), and records one return as the rental service would (service key).
+export JWT_DIR=${JWT_DIR:-var/jwt}
+as_librarian="--header=authorization:Bearer $(bash tools/dev/jwt.sh librarian)"
+as_rental="--header=authorization:Bearer $(bash tools/dev/jwt.sh service rental)"
+rentctl_as() { "$rentctl" "${AS:-$as_librarian}" "$@"; }
+
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 call() {  # call <method> <json>: prints the request and the answer
   echo "\$ rentctl call $1 '$2'" >&2
-  "$rentctl" call "$1" "$2"
+  rentctl_as call "$1" "$2"
 }
 R=rentmesh.rental.v1.RentalService
 P=rentmesh.payment.v1.PaymentService
@@ -41,7 +48,7 @@ call $R/GetBook '{"bookId":"dune"}' | jq -c '{bookId, copies, copiesAvailable}'
 call $R/CancelRental "{\"rentalId\":\"$bob_rental\",\"reason\":\"changed my mind\",\"requestId\":\"demo-$run_id-c\"}" |
   jq -c '{rentalId, status, cancelReason}'
 for _ in $(seq 50); do
-  refunded=$("$rentctl" call $P/ListRentalPayments "{\"rentalId\":\"$bob_rental\"}" | jq -r '.payments[0].status')
+  refunded=$(rentctl_as call $P/ListRentalPayments "{\"rentalId\":\"$bob_rental\"}" | jq -r '.payments[0].status')
   [[ "$refunded" == "PAYMENT_STATUS_REFUNDED" ]] && break
   sleep 0.1
 done
@@ -52,7 +59,7 @@ returned=$(call $R/ReturnBook "{\"rentalId\":\"$alice_rental\",\"condition\":\"B
 jq -c '{rentalId, status, returnId, lateFee, consistencyToken}' <<<"$returned"
 token=$(jq -r .consistencyToken <<<"$returned")
 for _ in $(seq 50); do
-  n=$("$rentctl" call $P/ListRentalPayments "{\"rentalId\":\"$alice_rental\"}" | jq '.payments | length')
+  n=$(rentctl_as call $P/ListRentalPayments "{\"rentalId\":\"$alice_rental\"}" | jq '.payments | length')
   [[ "$n" == "2" ]] && break
   sleep 0.1
 done
@@ -60,16 +67,16 @@ call $P/ListRentalPayments "{\"rentalId\":\"$alice_rental\"}" | jq -c '.payments
 
 step "Late fees: the returns service charges 500 KRW per started day overdue (a book due 3 days ago)"
 due=$(date -u -d '3 days ago 1 hour' +%Y-%m-%dT%H:%M:%SZ)
-call $T/ProcessReturn "{\"rentalId\":\"demo-$run_id-overdue\",\"bookId\":\"dune\",\"customerId\":\"walk-in\",\"dueAt\":\"$due\",\"condition\":\"CONDITION_GOOD\"}" |
+AS=$as_rental call $T/ProcessReturn "{\"rentalId\":\"demo-$run_id-overdue\",\"bookId\":\"dune\",\"customerId\":\"walk-in\",\"dueAt\":\"$due\",\"condition\":\"CONDITION_GOOD\"}" |
   jq -c '{returnId, daysOverdue, lateFee, totalFee}'
 for _ in $(seq 50); do
-  n=$("$rentctl" call $P/ListRentalPayments "{\"rentalId\":\"demo-$run_id-overdue\"}" | jq '.payments | length')
+  n=$(rentctl_as call $P/ListRentalPayments "{\"rentalId\":\"demo-$run_id-overdue\"}" | jq '.payments | length')
   [[ "$n" == "1" ]] && break
   sleep 0.1
 done
 call $P/ListRentalPayments "{\"rentalId\":\"demo-$run_id-overdue\"}" | jq -c '.payments[] | {kind, status, amount}'
 
-if "$rentctl" --deadline_ms=1000 call $V/ListCatalog '{}' >/dev/null 2>&1; then
+if rentctl_as --deadline_ms=1000 call $V/ListCatalog '{}' >/dev/null 2>&1; then
   step "alice's page: the CQRS view built from the events (reading her own write with its token $token)"
   call $V/GetMyPage "{\"customerId\":\"alice\",\"pageSize\":5,\"consistencyToken\":\"$token\"}" |
     jq -c '.rentals[] | {rentalId, bookTitle, status, amountPaid, lateFee, refund}'

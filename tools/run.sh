@@ -83,17 +83,25 @@ pids+=($!)
 for _ in $(seq 100); do port_busy "$NATS_PORT" && break; sleep 0.1; done
 nats_url="$nats_scheme://127.0.0.1:$NATS_PORT"
 
+# Callers prove who they are (no mesh here): customer/librarian JWTs with the
+# dev key (the gateway's), service JWTs with the service key, both under var/jwt.
+JWT_DIR="$var/jwt" bash tools/dev/jwt.sh keygen >/dev/null 2>&1
+JWT_DIR="$var/jwt" bash tools/dev/jwt.sh service-keygen >/dev/null 2>&1
+identity=(--jwt_public_key_file="$var/jwt/dev-public.pem"
+  --service_jwt_public_key_file="$var/jwt/service-public.pem")
+
 start() {  # start <service> [flags...]
   local svc=$1; shift
   "$bin/$svc/${svc}_server" --nats_url="$nats_url" --nats_credentials="$auth/$svc.creds" \
     "${nats_tls_flags[@]}" --data_dir="$var/data/$svc" \
-    --admin_address="127.0.0.1:${ADMIN[$svc]}" "$@" >"$var/log/$svc.log" 2>&1 &
+    --admin_address="127.0.0.1:${ADMIN[$svc]}" "${identity[@]}" "$@" >"$var/log/$svc.log" 2>&1 &
   pids+=($!)
 }
 start payment --grpc_address="127.0.0.1:${GRPC[payment]}"
 start returns --grpc_address="127.0.0.1:${GRPC[returns]}"
 start rental --grpc_address="127.0.0.1:${GRPC[rental]}" \
-  --payment_address="127.0.0.1:${GRPC[payment]}" --returns_address="127.0.0.1:${GRPC[returns]}"
+  --payment_address="127.0.0.1:${GRPC[payment]}" --returns_address="127.0.0.1:${GRPC[returns]}" \
+  --service_jwt_private_key_file="$var/jwt/service-private.pem"
 services=(payment returns rental)
 if [[ -x "$bin/view/view_server" ]]; then
   start view --grpc_address="127.0.0.1:${GRPC[view]}"
@@ -102,8 +110,7 @@ fi
 
 gateway=0
 if [[ -x "$bin/gateway/gateway_server" ]]; then
-  # JWT is on, with a dev key pair made under var/jwt (tools/dev/jwt.sh mints tokens).
-  JWT_DIR="$var/jwt" bash tools/dev/jwt.sh keygen >/dev/null 2>&1
+  # JWT is on, with the dev key pair made above (tools/dev/jwt.sh mints tokens).
   "$bin/gateway/gateway_server" --http_address="127.0.0.1:$HTTP_PORT" \
     --grpc_address=127.0.0.1:50050 --admin_address="127.0.0.1:${ADMIN[gateway]}" \
     --rental_address="127.0.0.1:${GRPC[rental]}" --payment_address="127.0.0.1:${GRPC[payment]}" \

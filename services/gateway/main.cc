@@ -1,5 +1,7 @@
 // Composition root of the REST edge: flags -> Config -> route table ->
 // backends -> JWT verifier -> handler -> HTTP server; shuts down in reverse.
+#include <grpcpp/security/credentials.h>
+
 #include <atomic>
 #include <csignal>
 #include <fstream>
@@ -37,12 +39,28 @@ ABSL_FLAG(int64_t, max_timeout_ms, 300000, "upper bound on a client's Grpc-Timeo
 ABSL_FLAG(int64_t, stream_timeout_ms, 3600000, "deadline of a streaming call without Grpc-Timeout");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "larger request bodies answer 413");
 ABSL_FLAG(int, http_threads, 64, "HTTP worker threads (each open keep-alive connection holds one)");
+ABSL_FLAG(int64_t, max_header_bytes, 16 << 10,
+          "larger request headers (names + values) answer 431; one line is at most 8 KiB");
+ABSL_FLAG(int, http_read_timeout_s, 10, "a request whose bytes stop arriving this long is dropped");
+ABSL_FLAG(int, http_write_timeout_s, 10, "a client that stops reading this long is dropped");
+ABSL_FLAG(int, http_idle_timeout_s, 30, "an idle keep-alive connection is closed after this long");
+ABSL_FLAG(double, rate_limit_per_second, 50,
+          "sustained requests per second per client address (0: no limit); over it: 429");
+ABSL_FLAG(double, rate_limit_burst, 100, "requests a client may send at once");
+ABSL_FLAG(int, max_open_streams, 32,
+          "open watch streams at once (each holds an HTTP thread; must stay below "
+          "--http_threads); more answer 429");
 ABSL_FLAG(std::string, jwt_public_key_file, "", "PEM public key (RSA -> RS256, EC P-256 -> ES256)");
 ABSL_FLAG(std::string, jwt_jwks_file, "", "JWKS file with the accepted signing keys");
 ABSL_FLAG(std::string, jwt_issuer, "rentmesh-dev", "required \"iss\" (empty: not checked)");
 ABSL_FLAG(std::string, jwt_audience, "rentmesh", "required \"aud\" (empty: not checked)");
 ABSL_FLAG(bool, auth_disabled, false,
           "accept calls without a JWT (no identity is passed to the services)");
+ABSL_FLAG(std::string, backend_tls_ca_file, "",
+          "PEM CA bundle: call the services over TLS, verifying them with it (no mesh)");
+ABSL_FLAG(std::string, backend_tls_cert_file, "",
+          "PEM client certificate for services that require mTLS");
+ABSL_FLAG(std::string, backend_tls_key_file, "", "PEM private key of --backend_tls_cert_file");
 ABSL_FLAG(bool, dump_openapi, false, "print the OpenAPI document to stdout and exit");
 
 namespace rentmesh::gateway {
@@ -67,6 +85,13 @@ struct Config {
       c.http.port = -1;
     c.http.threads = absl::GetFlag(FLAGS_http_threads);
     c.http.max_body_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes));
+    c.http.read_timeout_seconds = absl::GetFlag(FLAGS_http_read_timeout_s);
+    c.http.write_timeout_seconds = absl::GetFlag(FLAGS_http_write_timeout_s);
+    c.http.keep_alive_timeout_seconds = absl::GetFlag(FLAGS_http_idle_timeout_s);
+    c.gateway.max_header_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_header_bytes));
+    c.gateway.rate_limit.per_second = absl::GetFlag(FLAGS_rate_limit_per_second);
+    c.gateway.rate_limit.burst = absl::GetFlag(FLAGS_rate_limit_burst);
+    c.gateway.max_open_streams = absl::GetFlag(FLAGS_max_open_streams);
     c.backends = {{"rental", absl::GetFlag(FLAGS_rental_address)},
                   {"payment", absl::GetFlag(FLAGS_payment_address)},
                   {"returns", absl::GetFlag(FLAGS_returns_address)},
@@ -89,6 +114,21 @@ struct Config {
       return absl::InvalidArgumentError("--http_address must be host:port");
     if (http.threads < 1) return absl::InvalidArgumentError("--http_threads must be >= 1");
     if (http.max_body_bytes < 1) return absl::InvalidArgumentError("--max_body_bytes must be >= 1");
+    if (http.read_timeout_seconds < 1 || http.write_timeout_seconds < 1 ||
+        http.keep_alive_timeout_seconds < 1) {
+      return absl::InvalidArgumentError("HTTP timeouts must be >= 1 s");
+    }
+    if (gateway.max_header_bytes < 1024)
+      return absl::InvalidArgumentError("--max_header_bytes must be >= 1024");
+    if (gateway.rate_limit.per_second < 0 ||
+        (gateway.rate_limit.per_second > 0 && gateway.rate_limit.burst < 1)) {
+      return absl::InvalidArgumentError(
+          "--rate_limit_per_second must be >= 0 and --rate_limit_burst >= 1");
+    }
+    if (gateway.max_open_streams < 1 || gateway.max_open_streams >= http.threads) {
+      return absl::InvalidArgumentError(
+          "--max_open_streams must be >= 1 and below --http_threads (the REST API needs threads)");
+    }
     if (gateway.default_timeout <= absl::ZeroDuration() ||
         gateway.max_timeout <= absl::ZeroDuration()) {
       return absl::InvalidArgumentError("timeouts must be positive");
@@ -128,8 +168,24 @@ int Run() {
   }
   if (absl::Status s = config.Validate(); !s.ok()) return Fail(s);
 
+  std::shared_ptr<grpc::ChannelCredentials> backend_credentials;
+  if (const std::string ca = absl::GetFlag(FLAGS_backend_tls_ca_file); !ca.empty()) {
+    grpc::SslCredentialsOptions ssl;
+    absl::StatusOr<std::string> ca_pem = ReadFile(ca);
+    if (!ca_pem.ok()) return Fail(ca_pem.status());
+    ssl.pem_root_certs = *ca_pem;
+    if (const std::string cert = absl::GetFlag(FLAGS_backend_tls_cert_file); !cert.empty()) {
+      absl::StatusOr<std::string> cert_pem = ReadFile(cert);
+      absl::StatusOr<std::string> key_pem = ReadFile(absl::GetFlag(FLAGS_backend_tls_key_file));
+      if (!cert_pem.ok()) return Fail(cert_pem.status());
+      if (!key_pem.ok()) return Fail(key_pem.status());
+      ssl.pem_cert_chain = *cert_pem;
+      ssl.pem_private_key = *key_pem;
+    }
+    backend_credentials = grpc::SslCredentials(ssl);
+  }
   absl::StatusOr<std::unique_ptr<GrpcBackendCaller>> backends =
-      GrpcBackendCaller::Create(config.backends);
+      GrpcBackendCaller::Create(config.backends, backend_credentials);
   if (!backends.ok()) return Fail(backends.status());
 
   std::unique_ptr<JwtVerifier> verifier;

@@ -16,6 +16,7 @@
 #include "rental/core/rental_service.h"
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
+#include "rentmesh/common/security_flags.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/telemetry/liveness_watch.h"
@@ -178,13 +179,32 @@ int Run() {
     return 1;
   }
 
+  // Who may call (JWTs, or the mesh), TLS and limits of the gRPC server.
+  absl::StatusOr<std::unique_ptr<CallerAuthenticator>> auth = CallerAuthenticatorFromFlags();
+  absl::StatusOr<GrpcServerOptions> server_options = GrpcServerOptionsFromFlags();
+  if (!auth.ok() || !server_options.ok()) {
+    LogError("bad identity or TLS configuration",
+             {{"error", (auth.ok() ? server_options.status() : auth.status()).ToString()}});
+    return 2;
+  }
   SystemClock clock;
   JetStreamBookLog log(**js, **follower);
+  // rental's own identity on its calls to payment and returns.
+  absl::StatusOr<std::unique_ptr<ServiceTokenSource>> token = ServiceTokenFromFlags("rental");
+  absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> channel_creds =
+      ChannelCredentialsFromFlags();
+  if (!token.ok() || !channel_creds.ok()) {
+    LogError("bad service identity or TLS configuration",
+             {{"error", (token.ok() ? channel_creds.status() : token.status()).ToString()}});
+    return 2;
+  }
+  std::function<void(grpc::ClientContext&)> authorize;
+  if (*token) authorize = [&t = **token](grpc::ClientContext& ctx) { t.Attach(ctx); };
   GrpcPaymentGateway payment(
-      PaymentChannels(config.payment_address),
-      {config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)}, clock);
-  GrpcReturnsGateway returns(
-      grpc::CreateChannel(config.returns_address, grpc::InsecureChannelCredentials()));
+      PaymentChannels(config.payment_address, *channel_creds),
+      {config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)}, clock, authorize);
+  GrpcReturnsGateway returns(grpc::CreateChannel(config.returns_address, *channel_creds),
+                             authorize);
   Sha256IdGenerator ids;
   RentalServiceConfig service_config;
   service_config.default_currency = config.currency;
@@ -212,9 +232,9 @@ int Run() {
 
   auto pool = std::make_unique<WorkPool>(config.workers, config.max_queued);
   (*telemetry)->WatchWorkPool(*pool);
-  RentalGrpcService grpc_service(service, *pool);
-  auto server =
-      GrpcServer::Start(config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors());
+  RentalGrpcService grpc_service(service, *pool, **auth);
+  auto server = GrpcServer::Start(config.grpc_address, {&grpc_service},
+                                  (*telemetry)->GrpcInterceptors(), *server_options);
   if (!server.ok()) {
     LogError("cannot start the gRPC server", {{"error", server.status().ToString()}});
     return 1;

@@ -18,6 +18,7 @@
 #include "rentmesh/common/failpoints.h"
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
+#include "rentmesh/common/security_flags.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
@@ -158,10 +159,18 @@ int Run(const ReturnsConfig& config) {
   SystemClock clock;
   ReturnsService service(repository, log, ids, clock, config.fees);
   WorkPool pool(config.workers, static_cast<size_t>(config.max_inflight));
-  ReturnGrpcService grpc_service(service, pool, config.max_wait);
+  // Who may call (JWTs, or the mesh), TLS and limits of the gRPC server.
+  absl::StatusOr<std::unique_ptr<CallerAuthenticator>> auth = CallerAuthenticatorFromFlags();
+  absl::StatusOr<GrpcServerOptions> server_options = GrpcServerOptionsFromFlags();
+  if (!auth.ok() || !server_options.ok()) {
+    LogError("bad identity or TLS configuration",
+             {{"error", (auth.ok() ? server_options.status() : auth.status()).ToString()}});
+    return 2;
+  }
+  ReturnGrpcService grpc_service(service, pool, config.max_wait, **auth);
 
-  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors());
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+      config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors(), *server_options);
   if (!server.ok()) Fail("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
   ready = true;

@@ -18,6 +18,7 @@
 #include "rentmesh/common/failpoints.h"
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
+#include "rentmesh/common/security_flags.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/rocksdb/state_store.h"
@@ -115,12 +116,20 @@ int Run(const Config& config) {
            {"returns", absl::StrCat((*service)->positions().Applied("RETURNS"))}});
 
   WorkPool pool(config.work_threads, 1024);
+  // Who may call (JWTs, or the mesh), TLS and limits of the gRPC server.
+  absl::StatusOr<std::unique_ptr<CallerAuthenticator>> auth = CallerAuthenticatorFromFlags();
+  absl::StatusOr<GrpcServerOptions> server_options = GrpcServerOptionsFromFlags();
+  if (!auth.ok() || !server_options.ok()) {
+    LogError("bad identity or TLS configuration",
+             {{"error", (auth.ok() ? server_options.status() : auth.status()).ToString()}});
+    return 2;
+  }
   ViewGrpcService::Options grpc_options;
   ViewFollowers& follower_ref = **followers;
   grpc_options.stream_heads = [&follower_ref] { return follower_ref.Heads(); };
-  ViewGrpcService grpc_service(**service, pool, grpc_options);
-  absl::StatusOr<std::unique_ptr<GrpcServer>> server =
-      GrpcServer::Start(config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors());
+  ViewGrpcService grpc_service(**service, pool, grpc_options, **auth);
+  absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
+      config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors(), *server_options);
   if (!server.ok()) return Fail("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
   ready = true;

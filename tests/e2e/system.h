@@ -12,10 +12,27 @@
 #include "rentmesh/testing/nats_server.h"
 #include "rentmesh/testing/subprocess.h"
 #include "rentmesh/testing/test_env.h"
+#include "rentmesh/testing/test_identity.h"
 
 // End-to-end harness: a real nats-server -js and the real service binaries on
-// free loopback ports, each with its own RocksDB folder in a temp dir.
+// free loopback ports, each with its own RocksDB folder in a temp dir. The
+// services verify their callers as they do without a mesh: every process gets
+// the keys (rental also its signing key), and the tests call as a librarian.
 namespace rentmesh::e2e {
+
+// The keys of this test process (made once, in a temp dir).
+inline const testing::TestIdentity& Identity() {
+  static testing::TempDir dir;
+  static const testing::TestIdentity* id = [] {
+    auto made = testing::TestIdentity::Create(dir.path());
+    if (!made.ok()) {
+      fprintf(stderr, "cannot make test keys: %s\n", made.status().ToString().c_str());
+      abort();
+    }
+    return made->release();
+  }();
+  return *id;
+}
 
 class ServiceProcess {
  public:
@@ -87,6 +104,11 @@ class System {
   // Declares a process; call Start() on it.
   ServiceProcess& Add(const std::string& service, const std::string& name,
                       std::vector<std::string> args = {}) {
+    std::vector<std::string> identity = Identity().VerifyFlags();
+    if (service == "rental") {
+      for (std::string& f : Identity().SignFlags()) identity.push_back(std::move(f));
+    }
+    args.insert(args.begin(), identity.begin(), identity.end());
     // Each service connects as its own NATS user, with the permissions a
     // real run gives it (tools/nats_auth.sh).
     procs_.push_back(std::make_unique<ServiceProcess>(
@@ -110,8 +132,12 @@ class System {
   std::vector<std::unique_ptr<ServiceProcess>> procs_;
 };
 
+// Sets the deadline and calls as a librarian (allowed every public RPC).
 inline void WithDeadline(grpc::ClientContext& ctx, absl::Duration d) {
   ctx.set_deadline(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(d));
+  static const std::string* librarian =
+      new std::string(Identity().UserToken("e2e-librarian", {"librarian"}));
+  testing::TestIdentity::Authorize(ctx, *librarian);
 }
 
 }  // namespace rentmesh::e2e

@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <atomic>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "absl/strings/str_cat.h"
 #include "gateway/adapters/grpc_backend_caller.h"
@@ -37,12 +39,22 @@ class GatewayIntegrationTest : public ::testing::Test {
     auto caller = GrpcBackendCaller::Create(backends_->Addresses());
     ASSERT_TRUE(caller.ok());
     caller_ = *std::move(caller);
+    GatewayOptions options;
+    options.max_body_bytes = 64 * 1024;
+    // The functional tests send bursts from one address; the limit has its own test.
+    options.rate_limit.per_second = 0;
+    StartGateway(options);
+  }
+
+  // (Re)starts the handler and HTTP server with `options`.
+  void StartGateway(const GatewayOptions& options) {
+    client_.reset();
+    server_.reset();
+    handler_.reset();
     JwtVerifierConfig jwt;
     jwt.public_key_pem = keys_->public_pem;
     jwt.issuer = "rentmesh-dev";
     jwt.audience = "rentmesh";
-    GatewayOptions options;
-    options.max_body_bytes = 64 * 1024;
     handler_ =
         std::make_unique<GatewayHandler>(options, *routes_, *caller_, *JwtVerifier::Create(jwt));
     HttpServerOptions http;
@@ -142,24 +154,29 @@ TEST_F(GatewayIntegrationTest, EveryRouteOfEveryServiceWorksEndToEnd) {
 
   EXPECT_EQ(Do("GET", "/v1/rentals/" + rental + "/payments", alice).body["payments"].size(), 1u);
   EXPECT_EQ(Do("GET", "/v1/payments/" + payment, alice).body["status"], "PAYMENT_STATUS_APPROVED");
-  Reply pay = Do(
-      "POST", "/v1/payments", alice,
-      R"({"rentalId":"late-1","customerId":"alice","amount":{"currency":"KRW","amountMinor":"100"}})");
-  EXPECT_EQ(pay.status, 201) << pay.raw;
-  EXPECT_EQ(Do("POST", "/v1/payments/payment-late-1:refund", alice, R"({"reason":"test"})")
-                .body["status"],
-            "PAYMENT_STATUS_REFUNDED");
+  // The saga's internal steps are not routed: 404 at the edge, for anyone.
+  for (const auto& who : {alice, lib}) {
+    Reply pay = Do(
+        "POST", "/v1/payments", who,
+        R"({"rentalId":"late-1","customerId":"alice","amount":{"currency":"KRW","amountMinor":"100"}})");
+    EXPECT_EQ(pay.status, 404) << pay.raw;
+    EXPECT_EQ(Do("POST", "/v1/payments/" + payment + ":refund", who, R"({"reason":"test"})").status,
+              404);
+    EXPECT_EQ(Do("POST", "/v1/returns", who,
+                 R"({"rentalId":")" + rental + R"(","customerId":"alice","bookId":"b1"})")
+                  .status,
+              404);
+  }
+  EXPECT_EQ(Do("GET", "/v1/payments/" + payment, alice).body["status"], "PAYMENT_STATUS_APPROVED");
 
-  Reply ret = Do("POST", "/v1/returns", alice,
-                 R"({"rentalId":")" + rental + R"(","customerId":"alice","bookId":"b1"})");
-  EXPECT_EQ(ret.status, 201) << ret.raw;
-  EXPECT_EQ(Do("GET", "/v1/returns/" + std::string(ret.body["returnId"]), alice).body["condition"],
-            "CONDITION_GOOD");
-  EXPECT_EQ(Do("GET", "/v1/rentals/" + rental + "/return", alice).status, 200);
   EXPECT_EQ(Do("POST", "/v1/rentals/" + rental + ":return", alice,
                R"({"condition":"BOOK_CONDITION_GOOD"})")
                 .body["status"],
             "RENTAL_STATUS_RETURNED");
+  Reply ret = Do("GET", "/v1/rentals/" + rental + "/return", alice);
+  EXPECT_EQ(ret.status, 200) << ret.raw;
+  EXPECT_EQ(Do("GET", "/v1/returns/" + std::string(ret.body["returnId"]), alice).body["condition"],
+            "CONDITION_GOOD");
 
   Reply rent2 =
       Do("POST", "/v1/rentals", alice, R"({"customer_id":"alice","book_id":"b1","days":1})");
@@ -295,7 +312,11 @@ TEST_F(GatewayIntegrationTest, BadInputNeverReachesABackend) {
 TEST_F(GatewayIntegrationTest, ServesOpenApiAndHealth) {
   Reply doc = Do("GET", "/openapi.json", {});
   EXPECT_EQ(doc.status, 200);
-  EXPECT_EQ(doc.body["paths"].size(), 19u);  // 19 routes on 18 templates, plus /healthz
+  // 16 routes on 15 templates, plus /healthz; the 3 internal RPCs are listed apart.
+  EXPECT_EQ(doc.body["paths"].size(), 16u);
+  EXPECT_EQ(doc.body["x-rentmesh-internal"].size(), 3u);
+  EXPECT_FALSE(doc.body["paths"].contains("/v1/payments"));
+  EXPECT_FALSE(doc.body["paths"].contains("/v1/returns"));
   Reply health = Do("GET", "/healthz", {});
   EXPECT_EQ(health.status, 200) << health.raw;
   EXPECT_EQ(health.body["backends"]["rental"], "SERVING");
@@ -310,6 +331,72 @@ TEST_F(GatewayIntegrationTest, ServesOpenApiAndHealth) {
 TEST_F(GatewayIntegrationTest, KeepAliveServesManyRequestsOnOneConnection) {
   const auto alice = As(Token("alice"));
   for (int i = 0; i < 200; ++i) ASSERT_EQ(Do("GET", "/v1/books", alice).status, 200) << i;
+}
+
+TEST_F(GatewayIntegrationTest, AClientOverItsRateLimitGets429WithRetryAfter) {
+  GatewayOptions options;
+  options.rate_limit.per_second = 1;
+  options.rate_limit.burst = 5;
+  StartGateway(options);
+  const auto alice = As(Token("alice"));
+  for (int i = 0; i < 5; ++i) ASSERT_EQ(Do("GET", "/v1/books", alice).status, 200) << i;
+  Reply limited = Do("GET", "/v1/books", alice);
+  EXPECT_EQ(limited.status, 429) << limited.raw;
+  EXPECT_EQ(limited.body["code"], 8);  // RESOURCE_EXHAUSTED
+  auto retry = limited.headers.find("Retry-After");
+  ASSERT_NE(retry, limited.headers.end());
+  EXPECT_EQ(retry->second, "1");
+  EXPECT_EQ(Do("GET", "/healthz", {}).status, 200) << "probes are not limited";
+}
+
+TEST_F(GatewayIntegrationTest, OpenWatchStreamsAreCappedSoTheRestApiStaysUp) {
+  GatewayOptions options;
+  options.rate_limit.per_second = 0;
+  options.max_open_streams = 2;
+  StartGateway(options);
+  const std::string token = Token("holder");  // the fake keeps its watch open
+  const auto holder = As(token);
+  ASSERT_EQ(
+      Do("POST", "/v1/books", As(Token("lib-1", R"(["librarian"])")),
+         R"({"bookId":"w1","title":"W","copies":1,"dailyFee":{"currency":"KRW","amountMinor":"1"}})")
+          .status,
+      201);
+  ASSERT_EQ(Do("POST", "/v1/rentals", holder,
+               R"({"customerId":"holder","bookId":"w1","days":1,"requestId":"w"})")
+                .status,
+            201);
+  // Two watches that stay open (own connections, reading slowly).
+  std::vector<std::unique_ptr<httplib::Client>> watchers;
+  std::vector<std::thread> threads;
+  std::atomic<int> opened{0};
+  for (int i = 0; i < 2; ++i) {
+    watchers.push_back(std::make_unique<httplib::Client>("127.0.0.1", server_->port()));
+    watchers.back()->set_read_timeout(3, 0);
+    httplib::Client* c = watchers.back().get();
+    threads.emplace_back([c, &opened, h = As(token)] {
+      c->Get("/v1/customers/holder/rentals:watch", h, [&](const char*, size_t) {
+        opened++;
+        return true;
+      });
+    });
+  }
+  for (int i = 0; i < 100 && opened < 2; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_EQ(opened.load(), 2);
+  Reply third = Do("GET", "/v1/customers/holder/rentals:watch", holder);
+  EXPECT_EQ(third.status, 429) << third.raw;
+  auto retry = third.headers.find("Retry-After");
+  EXPECT_NE(retry, third.headers.end());
+  EXPECT_EQ(Do("GET", "/v1/books", holder).status, 200) << "the REST API still answers";
+  for (auto& c : watchers) c->stop();
+  for (auto& t : threads) t.join();
+}
+
+TEST_F(GatewayIntegrationTest, OversizedHeadersAnswer431) {
+  auto headers = As(Token("alice"));
+  for (int i = 0; i < 4; ++i) headers.emplace(absl::StrCat("x-pad-", i), std::string(5000, 'a'));
+  Reply big = Do("GET", "/v1/books", headers);
+  EXPECT_EQ(big.status, 431) << big.raw;
 }
 
 }  // namespace

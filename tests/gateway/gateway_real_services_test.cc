@@ -15,6 +15,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -105,13 +106,30 @@ class RealServicesTest : public ::testing::Test {
       argv.insert(argv.end(), extra.begin(), extra.end());
       procs_.push_back(std::make_unique<Child>(argv, (dir_ / (svc + ".log")).string()));
     };
-    start("payment", bins_["payment"], {});
-    start("returns", bins_["returns"], {});
-    start("rental", bins_["rental"],
-          {"--payment_address=" + addr("payment"), "--returns_address=" + addr("returns")});
-    if (has_view_) start("view", view, {});
-
+    // No mesh: the services verify the forwarded JWT with the gateway's key,
+    // and rental signs its calls to payment and returns with a service key.
     keys_ = testing::GenerateRsaKeyPair();
+    const testing::KeyPair service_keys = testing::GenerateEcKeyPair();
+    auto write = [&](const std::string& name, const std::string& text) {
+      std::ofstream((dir_ / name).string()) << text;
+      return (dir_ / name).string();
+    };
+    const std::vector<std::string> identity = {
+        "--jwt_public_key_file=" + write("user-public.pem", keys_.public_pem),
+        "--service_jwt_public_key_file=" + write("service-public.pem", service_keys.public_pem),
+        "--jwt_issuer=", "--jwt_audience="};
+    auto with = [&](std::vector<std::string> extra) {
+      extra.insert(extra.end(), identity.begin(), identity.end());
+      return extra;
+    };
+    start("payment", bins_["payment"], with({}));
+    start("returns", bins_["returns"], with({}));
+    start("rental", bins_["rental"],
+          with({"--payment_address=" + addr("payment"), "--returns_address=" + addr("returns"),
+                "--service_jwt_private_key_file=" +
+                    write("service-private.pem", service_keys.private_pem)}));
+    if (has_view_) start("view", view, with({}));
+
     auto table = RouteTable::FromServices(
         {rentmesh::rental::v1::Book::descriptor()->file()->service(0),
          rentmesh::payment::v1::Payment::descriptor()->file()->service(0),
@@ -277,6 +295,47 @@ TEST_F(RealServicesTest, ServicesEnforceTheVerifiedIdentity) {
     EXPECT_EQ(Do("GET", "/v1/rental-status/" + rental + q, bob).status, 403);
     EXPECT_EQ(Do("GET", "/v1/customers/alice/rentals", bob).status, 403);
   }
+}
+
+// The saga's internal steps are not part of the REST API: a customer could
+// otherwise refund their own fee (POST /v1/payments/{id}:refund), record a
+// free return with a due date of their choosing (POST /v1/returns) or charge
+// a payment that belongs to no rental (POST /v1/payments).
+TEST_F(RealServicesTest, InternalSagaStepsAnswer404AtTheEdge) {
+  const std::string lib = Token("lib-1", R"(["librarian"])");
+  const std::string alice = Token("alice");
+  ASSERT_EQ(Do("POST", "/v1/books", lib,
+               R"({"bookId":"e2e-3","title":"T","copies":1,"dailyFee":{"amountMinor":"100"}})")
+                .status,
+            201);
+  Reply rent = Do("POST", "/v1/rentals", alice,
+                  R"({"customerId":"alice","bookId":"e2e-3","days":1,"requestId":"i"})");
+  ASSERT_EQ(rent.status, 201) << rent.raw;
+  const std::string rental = rent.body["rentalId"];
+  const std::string payment = rent.body["paymentId"];
+  for (const std::string& token : {alice, lib}) {
+    EXPECT_EQ(Do("POST", "/v1/payments/" + payment + ":refund", token, "{}").status, 404);
+    EXPECT_EQ(Do("POST", "/v1/returns", token,
+                 absl::StrCat(
+                     R"({"rentalId":")", rental,
+                     R"(","bookId":"e2e-3","customerId":"alice","dueAt":"2030-01-01T00:00:00Z"})"))
+                  .status,
+              404);
+    EXPECT_EQ(
+        Do("POST", "/v1/payments", token,
+           R"({"rentalId":"nope","customerId":"alice","amount":{"currency":"KRW","amountMinor":"1"}})")
+            .status,
+        404);
+  }
+  // Nothing happened: the payment is still approved and the rental still rented.
+  EXPECT_EQ(Do("GET", "/v1/payments/" + payment, alice).body["status"], "PAYMENT_STATUS_APPROVED");
+  EXPECT_EQ(Do("GET", "/v1/rentals/" + rental, alice).body["status"], "RENTAL_STATUS_RENTED");
+  // The public reads of the same services still work, and rental's own calls
+  // to returns (inside ReturnBook) carry its service identity.
+  Reply returned = Do("POST", "/v1/rentals/" + rental + ":return", alice,
+                      R"({"condition":"BOOK_CONDITION_GOOD","requestId":"ret"})");
+  EXPECT_EQ(returned.status, 200) << returned.raw;
+  EXPECT_EQ(Do("GET", "/v1/rentals/" + rental + "/return", alice).status, 200);
 }
 
 }  // namespace

@@ -21,7 +21,7 @@ std::vector<const google::protobuf::ServiceDescriptor*> RentmeshServices() {
 TEST(RouteTableTest, EveryAnnotatedRentmeshRpcHasARoute) {
   auto table = RouteTable::FromServices(RentmeshServices());
   ASSERT_TRUE(table.ok()) << table.status();
-  EXPECT_EQ(table->routes().size(), 19u);
+  EXPECT_EQ(table->routes().size(), 16u);
   EXPECT_EQ(table->Backends(), (std::vector<std::string>{"payment", "rental", "returns", "view"}));
 }
 
@@ -58,7 +58,24 @@ TEST(RouteTableTest, CreatesAre201ByRule) {
     if (r.creates) creates.push_back(r.method->name());
   }
   std::sort(creates.begin(), creates.end());
-  EXPECT_EQ(creates, (std::vector<std::string>{"AddBook", "Pay", "ProcessReturn", "RentBook"}));
+  EXPECT_EQ(creates, (std::vector<std::string>{"AddBook", "RentBook"}));
+}
+
+TEST(RouteTableTest, InternalSagaStepsHaveNoRoute) {
+  auto table = RouteTable::FromServices(RentmeshServices());
+  ASSERT_TRUE(table.ok()) << table.status();
+  std::vector<std::string> internal;
+  for (const auto* m : table->internal_methods()) internal.push_back(m->full_name());
+  std::sort(internal.begin(), internal.end());
+  EXPECT_EQ(internal,
+            (std::vector<std::string>{"rentmesh.payment.v1.PaymentService.Pay",
+                                      "rentmesh.payment.v1.PaymentService.Refund",
+                                      "rentmesh.returns.v1.ReturnService.ProcessReturn"}));
+  EXPECT_FALSE(table->Find("POST", "/v1/payments").match.has_value());
+  EXPECT_FALSE(table->Find("POST", "/v1/payments/p1:refund").match.has_value());
+  EXPECT_FALSE(table->Find("POST", "/v1/returns").match.has_value());
+  EXPECT_TRUE(table->Find("GET", "/v1/payments/p1").match.has_value()) << "reads stay public";
+  EXPECT_TRUE(table->Find("GET", "/v1/returns/r1").match.has_value());
 }
 
 TEST(RouteTableTest, AdditionalBindingsBecomeRoutesOfTheSameMethod) {

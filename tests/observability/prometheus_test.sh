@@ -123,7 +123,8 @@ nats_url="nats://127.0.0.1:$NATS_PORT"
 start() {  # start <instance> [flags...]; instance = service name [+ replica number]
   local svc=$1 app=${1%%[0-9]*}; shift
   "$bin/$app/${app}_server" --nats_url="$nats_url" --data_dir="$tmp/data/$svc" \
-    --admin_address="$(addr "${ADMIN[$svc]}")" --grpc_address="$(addr "${GRPC[$svc]}")" "$@" \
+    --admin_address="$(addr "${ADMIN[$svc]}")" --grpc_address="$(addr "${GRPC[$svc]}")" \
+    --trust_mesh "$@" \
     >"$tmp/log/$svc.log" 2>&1 &
   pids+=($!)
 }

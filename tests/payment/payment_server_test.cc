@@ -38,7 +38,7 @@ class PaymentServerTest : public ::testing::Test {
     admin_address_ = rentmesh::testing::FreeLoopbackAddress();
     std::vector<std::string> argv = {
         rentmesh::testing::ServiceBinary("payment"), "--grpc_address=" + address_,
-        "--admin_address=" + admin_address_, "--nats_url=" + nats_->url(),
+        "--admin_address=" + admin_address_, "--nats_url=" + nats_->url(), "--trust_mesh",
         "--data_dir=" + dir_.Sub("data")};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<rentmesh::testing::Subprocess>(argv, dir_.Sub("payment.log"));
@@ -154,7 +154,7 @@ TEST_F(PaymentServerTest, ServerRefusesAnInvalidConfiguration) {
   rentmesh::testing::Subprocess bad(
       {rentmesh::testing::ServiceBinary("payment"),
        "--grpc_address=" + rentmesh::testing::FreeLoopbackAddress(), "--nats_url=" + nats_->url(),
-       "--data_dir=" + dir_.Sub("d"), "--workers=0"},
+       "--trust_mesh", "--data_dir=" + dir_.Sub("d"), "--workers=0"},
       dir_.Sub("bad.log"));
   absl::Time deadline = absl::Now() + absl::Seconds(10);
   while (bad.Running() && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));

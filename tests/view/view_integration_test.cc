@@ -401,6 +401,7 @@ TEST_F(ViewIntegrationTest, ViewServerThatWasDownCatchesUpOnEverythingItMissed) 
                                          "--grpc_address=" + address,
                                          "--admin_address=" + testing::FreeLoopbackAddress(),
                                          "--nats_url=" + nats_->url(),
+                                         "--trust_mesh",
                                          "--data_dir=" + dir_.Sub("server")};
   auto server = std::make_unique<testing::Subprocess>(argv, dir_.Sub("view.log"));
   ASSERT_TRUE(testing::WaitForServing(address, absl::Seconds(20)).ok());

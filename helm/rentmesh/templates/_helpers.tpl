@@ -99,6 +99,33 @@ version: {{ .root.Values.version | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
+{{- if ne $svc "gateway" }}
+{{- if $root.Values.mesh.enabled }}
+--trust_mesh=true
+{{- else }}
+{{- if not $root.Values.auth.disabled }}
+--jwt_public_key_file={{ $root.Values.podDefaults.configPath }}/jwt/public.pem
+--jwt_jwks_file={{ $root.Values.podDefaults.configPath }}/jwt/jwks.json
+{{- end }}
+--jwt_issuer={{ $root.Values.auth.issuer }}
+--jwt_audience={{ $root.Values.auth.audience }}
+--service_jwt_public_key_file={{ $root.Values.podDefaults.configPath }}/service-jwt/public.pem
+{{- if eq $svc "rental" }}
+--service_jwt_private_key_file={{ $root.Values.podDefaults.configPath }}/service-jwt/private.pem
+{{- end }}
+{{- end }}
+{{- if $root.Values.tls.enabled }}
+--tls_cert_file={{ $root.Values.podDefaults.configPath }}/tls/tls.crt
+--tls_key_file={{ $root.Values.podDefaults.configPath }}/tls/tls.key
+--tls_ca_file={{ $root.Values.podDefaults.configPath }}/tls/ca.crt
+--tls_require_client_cert=true
+{{- end }}
+{{- end }}
+{{- if and (eq $svc "gateway") $root.Values.tls.enabled }}
+--backend_tls_ca_file={{ $root.Values.podDefaults.configPath }}/tls/ca.crt
+--backend_tls_cert_file={{ $root.Values.podDefaults.configPath }}/tls/tls.crt
+--backend_tls_key_file={{ $root.Values.podDefaults.configPath }}/tls/tls.key
+{{- end }}
 {{- if eq $svc "rental" }}
 {{- if $root.Values.mesh.enabled }}
 {{- /* Envoy balances over the payment pods, with outlier detection. */}}
@@ -130,6 +157,10 @@ version: {{ .root.Values.version | quote }}
 {{- range $k, $v := $cfg.extraFlags }}
 --{{ $k }}={{ $v }}
 {{- end }}
+{{- end -}}
+
+{{- define "rentmesh.serviceJwtSecretName" -}}
+{{- default (printf "%s-service-jwt" .Release.Name) .Values.serviceIdentity.existingSecret -}}
 {{- end -}}
 
 {{- define "rentmesh.jwtSecretName" -}}

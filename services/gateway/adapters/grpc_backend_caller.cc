@@ -128,7 +128,9 @@ absl::Status NoBackend(const std::string& backend) {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<GrpcBackendCaller>> GrpcBackendCaller::Create(
-    const std::map<std::string, std::string>& addresses) {
+    const std::map<std::string, std::string>& addresses,
+    std::shared_ptr<grpc::ChannelCredentials> credentials) {
+  if (credentials == nullptr) credentials = grpc::InsecureChannelCredentials();
   std::map<std::string, Backend> backends;
   for (const auto& [name, address] : addresses) {
     if (address.empty())
@@ -137,7 +139,7 @@ absl::StatusOr<std::unique_ptr<GrpcBackendCaller>> GrpcBackendCaller::Create(
     // Each gateway keeps its own connection per backend.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
     Backend b;
-    b.channel = grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(), args);
+    b.channel = grpc::CreateCustomChannel(address, credentials, args);
     b.stub = std::make_unique<grpc::GenericStub>(b.channel);
     backends[name] = std::move(b);
   }

@@ -17,10 +17,12 @@ namespace rentmesh::gateway {
 // shared by all requests (HTTP/2 multiplexing).
 class GrpcBackendCaller final : public BackendCaller {
  public:
-  // `addresses`: backend name ("rental") -> "host:port". Insecure channels
-  // (mTLS is the mesh's job). INVALID_ARGUMENT on an empty address.
+  // `addresses`: backend name ("rental") -> "host:port". `credentials` null:
+  // plaintext (loopback, or the mesh does mTLS); else TLS/mTLS to services
+  // that serve it. INVALID_ARGUMENT on an empty address.
   static absl::StatusOr<std::unique_ptr<GrpcBackendCaller>> Create(
-      const std::map<std::string, std::string>& addresses);
+      const std::map<std::string, std::string>& addresses,
+      std::shared_ptr<grpc::ChannelCredentials> credentials = nullptr);
 
   // BackendCaller
   absl::StatusOr<std::string> Unary(const BackendCall& call) override;

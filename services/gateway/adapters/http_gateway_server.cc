@@ -64,6 +64,8 @@ absl::StatusOr<std::unique_ptr<HttpGatewayServer>> HttpGatewayServer::Start(
   server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
   server->set_keep_alive_max_count(options.keep_alive_max_requests);
   server->set_keep_alive_timeout(options.keep_alive_timeout_seconds);
+  server->set_read_timeout(options.read_timeout_seconds);
+  server->set_write_timeout(options.write_timeout_seconds);
   server->set_payload_max_length(options.max_body_bytes);
   server->set_tcp_nodelay(true);
   server->set_socket_options([](int sock) {
@@ -72,7 +74,7 @@ absl::StatusOr<std::unique_ptr<HttpGatewayServer>> HttpGatewayServer::Start(
     setsockopt(sock, IPPROTO_TCP, TCP_NODELAY, &yes, sizeof(yes));
   });
   auto handle = [&handler](const httplib::Request& req, httplib::Response& res) {
-    WriteResponse(handler.Handle(ToGatewayRequest(req)), res);
+    WriteResponse(handler.Handle(ToGatewayRequest(req), req.remote_addr), res);
   };
   server->Get(".*", handle);
   server->Post(".*", handle);
@@ -107,6 +109,11 @@ absl::StatusOr<std::unique_ptr<HttpGatewayServer>> HttpGatewayServer::Start(
   auto out = std::unique_ptr<HttpGatewayServer>(new HttpGatewayServer(std::move(server), port));
   httplib::Server* raw = out->server_.get();
   out->thread_ = std::thread([raw] { raw->listen_after_bind(); });
+  // A stop() before the loop runs is lost (the loop would then never end):
+  // return only once it runs.
+  for (int i = 0; i < 5000 && !raw->is_running(); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   return out;
 }
 

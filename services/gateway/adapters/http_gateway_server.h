@@ -20,7 +20,12 @@ struct HttpServerOptions {
   int threads = 64;
   size_t max_body_bytes = 1 << 20;
   int keep_alive_max_requests = 100000;
+  // Slow clients: an idle keep-alive connection is closed after this long...
   int keep_alive_timeout_seconds = 30;
+  // ...a request whose bytes stop arriving for this long is dropped, and so
+  // is a response (or watch stream) the client stops reading.
+  int read_timeout_seconds = 10;
+  int write_timeout_seconds = 10;
 };
 
 // The HTTP/1.1 (keep-alive) front door, on cpp-httplib: every request goes to

@@ -69,11 +69,28 @@ HttpResponse Unauthorized(const absl::Status& status, bool token_given) {
 
 // Streams {"result": ...} lines, then an {"error": ...} line when the call
 // fails after its first message.
+// One of the open-stream slots, given back when the response is gone.
+class StreamSlot final {
+ public:
+  explicit StreamSlot(std::atomic<int>& open) : open_(&open) {}
+  StreamSlot(StreamSlot&& other) noexcept : open_(other.open_) { other.open_ = nullptr; }
+  StreamSlot& operator=(StreamSlot&&) = delete;
+  ~StreamSlot() {
+    if (open_ != nullptr) open_->fetch_sub(1);
+  }
+
+ private:
+  std::atomic<int>* open_;
+};
+
 class NdjsonChunkSource final : public ChunkSource {
  public:
   NdjsonChunkSource(std::unique_ptr<MessageStream> stream, const Transcoder& transcoder,
-                    const Route& route)
-      : stream_(std::move(stream)), transcoder_(transcoder), route_(route) {}
+                    const Route& route, StreamSlot slot)
+      : stream_(std::move(stream)),
+        transcoder_(transcoder),
+        route_(route),
+        slot_(std::move(slot)) {}
 
   std::optional<std::string> NextChunk() override {
     if (done_) return std::nullopt;
@@ -106,6 +123,7 @@ class NdjsonChunkSource final : public ChunkSource {
   std::unique_ptr<MessageStream> stream_;
   const Transcoder& transcoder_;
   const Route& route_;
+  StreamSlot slot_;
   bool done_ = false;
 };
 
@@ -210,8 +228,17 @@ GatewayHandler::GatewayHandler(GatewayOptions options, const RouteTable& routes,
       verifier_(std::move(verifier)),
       clock_(std::move(clock)),
       transcoder_(options_.transcoder),
-      openapi_json_(BuildOpenApi(
-          routes, OpenApiOptions{options_.openapi_title, "v1", verifier_ != nullptr})) {}
+      openapi_json_(
+          BuildOpenApi(routes, OpenApiOptions{options_.openapi_title, "v1", verifier_ != nullptr})),
+      limiter_(options_.rate_limit, clock_) {}
+
+HttpResponse GatewayHandler::TooManyRequests(absl::string_view why, absl::Duration retry_after) {
+  HttpResponse r = ErrorResponse(429, absl::ResourceExhaustedError(why));
+  const int64_t seconds =
+      std::max<int64_t>(1, absl::ToInt64Seconds(absl::Ceil(retry_after, absl::Seconds(1))));
+  r.headers.emplace_back("Retry-After", absl::StrCat(seconds));
+  return r;
+}
 
 std::string GatewayHandler::NewRequestId() {
   uint64_t hi, lo;
@@ -231,7 +258,7 @@ std::string GatewayHandler::NewRequestId() {
   return buf;
 }
 
-HttpResponse GatewayHandler::Handle(const HttpRequest& request) {
+HttpResponse GatewayHandler::Handle(const HttpRequest& request, absl::string_view client) {
   std::string request_id;
   if (const std::string* given = request.Header("x-request-id");
       given != nullptr && !given->empty() && given->size() <= 128 && IsPrintableAscii(*given)) {
@@ -247,7 +274,16 @@ HttpResponse GatewayHandler::Handle(const HttpRequest& request) {
 
   HttpResponse response;
   const bool read_method = request.method == "GET" || request.method == "HEAD";
-  if (raw_path == "/healthz" || raw_path == "/openapi.json") {
+  size_t header_bytes = 0;
+  for (const auto& [k, v] : request.headers) header_bytes += k.size() + v.size();
+  absl::Duration wait = absl::ZeroDuration();
+  if (header_bytes > options_.max_header_bytes) {
+    response =
+        ErrorResponse(431, absl::InvalidArgumentError(absl::StrCat(
+                               "request headers exceed ", options_.max_header_bytes, " bytes")));
+  } else if (raw_path != "/healthz" && (wait = limiter_.Admit(client)) > absl::ZeroDuration()) {
+    response = TooManyRequests("too many requests from this client; slow down", wait);
+  } else if (raw_path == "/healthz" || raw_path == "/openapi.json") {
     if (!read_method) {
       response = ErrorResponse(405, absl::UnimplementedError("method not allowed"));
       response.headers.emplace_back("Allow", "GET");
@@ -315,12 +351,18 @@ HttpResponse GatewayHandler::HandleApi(const HttpRequest& request, absl::string_
   BackendCall call{route.backend, route.grpc_path, *std::move(message), *std::move(metadata),
                    clock_() + timeout};
   if (route.server_streaming) {
+    StreamSlot slot(open_streams_);
+    if (open_streams_.fetch_add(1) >= options_.max_open_streams) {
+      return TooManyRequests("too many open streams on this gateway; retry shortly",
+                             absl::Seconds(5));
+    }
     std::unique_ptr<MessageStream> stream = backends_.ServerStream(call);
     // The first message decides the HTTP status: an immediate failure
     // (PERMISSION_DENIED, NOT_FOUND) gets its own status, not a 200 stream.
     absl::StatusOr<std::optional<std::string>> first = stream->Next();
     if (!first.ok()) return ErrorResponse(first.status());
-    auto source = std::make_unique<NdjsonChunkSource>(std::move(stream), transcoder_, route);
+    auto source =
+        std::make_unique<NdjsonChunkSource>(std::move(stream), transcoder_, route, std::move(slot));
     HttpResponse r;
     r.content_type = "application/x-ndjson";
     if (first->has_value()) r.body = source->Line(**first);

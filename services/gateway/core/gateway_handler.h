@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -14,6 +15,7 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "gateway/core/backend_caller.h"
+#include "gateway/core/client_rate_limiter.h"
 #include "gateway/core/jwt_verifier.h"
 #include "gateway/core/route_table.h"
 #include "gateway/core/transcoder.h"
@@ -64,6 +66,15 @@ struct GatewayOptions {
   size_t max_body_bytes = 1 << 20;
   // Per-backend deadline of the /healthz probe.
   absl::Duration health_timeout = absl::Milliseconds(800);
+  // Sum of the request's header names and values; more answers 431.
+  size_t max_header_bytes = 16 << 10;
+  // Per-client request rate (by peer address); over it answers 429 with
+  // Retry-After. /healthz is exempt (probes).
+  RateLimit rate_limit;
+  // Open server-streaming responses (watches) at once; more answer 429 with
+  // Retry-After. Each holds an HTTP worker thread, so keep it well below the
+  // thread count or watches starve the REST API.
+  int max_open_streams = 32;
   TranscoderOptions transcoder;
   // The OpenAPI document declares bearer auth (set when a verifier is given).
   std::string openapi_title = "rentmesh REST API";
@@ -83,13 +94,16 @@ class GatewayHandler final {
                  std::unique_ptr<JwtVerifier> verifier,
                  std::function<absl::Time()> clock = &absl::Now);
 
-  HttpResponse Handle(const HttpRequest& request);
+  // `client` is the peer's address: the per-client rate limit's key.
+  HttpResponse Handle(const HttpRequest& request, absl::string_view client = "");
 
  private:
   HttpResponse HandleApi(const HttpRequest& request, absl::string_view raw_path,
                          absl::string_view raw_query, const std::string& request_id);
   HttpResponse Healthz();
   std::string NewRequestId();
+  // 429 with Retry-After (whole seconds, at least 1).
+  static HttpResponse TooManyRequests(absl::string_view why, absl::Duration retry_after);
 
   const GatewayOptions options_;
   const RouteTable& routes_;
@@ -98,6 +112,8 @@ class GatewayHandler final {
   const std::function<absl::Time()> clock_;
   const Transcoder transcoder_;
   const std::string openapi_json_;
+  ClientRateLimiter limiter_;
+  std::atomic<int> open_streams_{0};
   absl::Mutex id_mu_;
   absl::BitGen id_gen_ ABSL_GUARDED_BY(id_mu_);
 };

@@ -10,6 +10,7 @@
 #include "absl/strings/str_split.h"
 #include "google/api/annotations.pb.h"
 #include "google/api/http.pb.h"
+#include "rentmesh/common/v1/common.pb.h"
 
 namespace rentmesh::gateway {
 namespace {
@@ -87,6 +88,10 @@ absl::Status AddRule(const MethodDescriptor& method, const google::api::HttpRule
 
 }  // namespace
 
+bool IsInternal(const MethodDescriptor& method) {
+  return method.options().GetExtension(rentmesh::common::v1::internal);
+}
+
 std::string BackendForPackage(absl::string_view package) {
   std::vector<absl::string_view> parts = absl::StrSplit(package, '.');
   if (parts.size() >= 2 && parts[0] == "rentmesh") return std::string(parts[1]);
@@ -118,6 +123,10 @@ absl::StatusOr<RouteTable> RouteTable::FromServices(
   for (const ServiceDescriptor* service : services) {
     for (int m = 0; m < service->method_count(); ++m) {
       const MethodDescriptor& method = *service->method(m);
+      if (IsInternal(method)) {
+        table.internal_methods_.push_back(&method);
+        continue;
+      }
       if (!method.options().HasExtension(google::api::http)) continue;
       const google::api::HttpRule& rule = method.options().GetExtension(google::api::http);
       if (absl::Status s = AddRule(method, rule, 0, table.routes_); !s.ok()) return s;

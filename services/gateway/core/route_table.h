@@ -41,8 +41,10 @@ struct RouteMatch {
 class RouteTable final {
  public:
   // Routes for every method of `services` that carries a google.api.http
-  // option. INVALID_ARGUMENT on a malformed template or a body naming no field,
-  // ALREADY_EXISTS when two rules bind the same method and template.
+  // option, except internal ones ((rentmesh.common.v1.internal) = true:
+  // saga steps no client may call through the edge), which are only listed. INVALID_ARGUMENT on a
+  // malformed template or a body naming no field, ALREADY_EXISTS when two rules bind the same
+  // method and template.
   static absl::StatusOr<RouteTable> FromServices(
       const std::vector<const google::protobuf::ServiceDescriptor*>& services);
 
@@ -67,11 +69,19 @@ class RouteTable final {
   }
   // Distinct backend names, sorted.
   std::vector<std::string> Backends() const;
+  // The internal methods of the services: not routed (404 at the edge).
+  const std::vector<const google::protobuf::MethodDescriptor*>& internal_methods() const {
+    return internal_methods_;
+  }
 
  private:
   std::vector<Route> routes_;
+  std::vector<const google::protobuf::MethodDescriptor*> internal_methods_;
   std::vector<const google::protobuf::ServiceDescriptor*> services_;
 };
+
+// Whether `method` is marked (rentmesh.common.v1.internal) = true.
+bool IsInternal(const google::protobuf::MethodDescriptor& method);
 
 // The backend that serves a service of `package`: the component after
 // "rentmesh." ("rentmesh.rental.v1" -> "rental"), else the first component.

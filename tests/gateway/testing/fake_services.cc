@@ -69,8 +69,7 @@ class FakeRental final : public rv1::RentalService::Service {
 
   Status AddBook(ServerContext* ctx, const rv1::AddBookRequest* req, rv1::Book* out) override {
     rec_.Record(*ctx);
-    if (auto a = CallerIdentity::FromServerContext(*ctx).AuthorizeLibrarian(); !a.ok())
-      return Err(a);
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeLibrarian(); !a.ok()) return Err(a);
     if (req->book_id().empty() || req->copies() < 1)
       return Invalid("book_id and copies >= 1 required");
     absl::MutexLock lock(&s_.mu);
@@ -95,8 +94,7 @@ class FakeRental final : public rv1::RentalService::Service {
   }
   Status StockBook(ServerContext* ctx, const rv1::StockBookRequest* req, rv1::Book* out) override {
     rec_.Record(*ctx);
-    if (auto a = CallerIdentity::FromServerContext(*ctx).AuthorizeLibrarian(); !a.ok())
-      return Err(a);
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeLibrarian(); !a.ok()) return Err(a);
     if (req->copies() < 1) return Invalid("copies must be >= 1");
     absl::MutexLock lock(&s_.mu);
     auto it = s_.books.find(req->book_id());
@@ -140,7 +138,7 @@ class FakeRental final : public rv1::RentalService::Service {
   }
   Status RentBook(ServerContext* ctx, const rv1::RentBookRequest* req, rv1::Rental* out) override {
     rec_.Record(*ctx);
-    if (auto a = CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(req->customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(req->customer_id());
         !a.ok())
       return Err(a);
     if (req->customer_id().empty() || req->days() < 1)
@@ -180,10 +178,19 @@ class FakeRental final : public rv1::RentalService::Service {
   }
   Status ReturnBook(ServerContext* ctx, const rv1::ReturnBookRequest* req,
                     rv1::Rental* out) override {
-    return Transition(ctx, req->rental_id(), out, [](rv1::Rental& r) {
+    // Like the real rental service, recording the return is rental's call to
+    // returns (ProcessReturn is internal), not the client's.
+    return Transition(ctx, req->rental_id(), out, [this, req](rv1::Rental& r) {
       if (r.status() != rv1::RENTAL_STATUS_RENTED) return Precondition("rental is not rented");
       r.set_status(rv1::RENTAL_STATUS_RETURNED);
       r.set_return_id("return-" + r.rental_id());
+      tv1::Return& ret = s_.returns[r.return_id()];
+      ret.set_return_id(r.return_id());
+      ret.set_rental_id(r.rental_id());
+      ret.set_book_id(r.book_id());
+      ret.set_customer_id(r.customer_id());
+      ret.set_condition(req->condition() == rv1::BOOK_CONDITION_DAMAGED ? tv1::CONDITION_DAMAGED
+                                                                        : tv1::CONDITION_GOOD);
       return Status::OK;
     });
   }
@@ -205,8 +212,7 @@ class FakeRental final : public rv1::RentalService::Service {
     absl::MutexLock lock(&s_.mu);
     auto it = s_.rentals.find(id);
     if (it == s_.rentals.end()) return NotFound("no rental " + id);
-    if (auto a =
-            CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(it->second.customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(it->second.customer_id());
         !a.ok()) {
       return Err(a);
     }
@@ -224,7 +230,7 @@ class FakePayment final : public pv1::PaymentService::Service {
   FakePayment(FakeBackends::State& s, MetadataRecorder& r) : s_(s), rec_(r) {}
   Status Pay(ServerContext* ctx, const pv1::PayRequest* req, pv1::Payment* out) override {
     rec_.Record(*ctx);
-    if (auto a = CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(req->customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(req->customer_id());
         !a.ok())
       return Err(a);
     if (req->rental_id().empty()) return Invalid("rental_id required");
@@ -245,8 +251,7 @@ class FakePayment final : public pv1::PaymentService::Service {
     absl::MutexLock lock(&s_.mu);
     auto it = s_.payments.find(req->payment_id());
     if (it == s_.payments.end()) return NotFound("no payment " + req->payment_id());
-    if (auto a =
-            CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(it->second.customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(it->second.customer_id());
         !a.ok()) {
       return Err(a);
     }
@@ -261,8 +266,7 @@ class FakePayment final : public pv1::PaymentService::Service {
     absl::MutexLock lock(&s_.mu);
     auto it = s_.payments.find(req->payment_id());
     if (it == s_.payments.end()) return NotFound("no payment " + req->payment_id());
-    if (auto a =
-            CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(it->second.customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(it->second.customer_id());
         !a.ok()) {
       return Err(a);
     }
@@ -275,7 +279,7 @@ class FakePayment final : public pv1::PaymentService::Service {
     absl::MutexLock lock(&s_.mu);
     for (const auto& [id, p] : s_.payments) {
       if (p.rental_id() != req->rental_id()) continue;
-      if (auto a = CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(p.customer_id());
+      if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(p.customer_id());
           !a.ok())
         return Err(a);
       *out->add_payments() = p;
@@ -294,7 +298,7 @@ class FakeReturns final : public tv1::ReturnService::Service {
   Status ProcessReturn(ServerContext* ctx, const tv1::ProcessReturnRequest* req,
                        tv1::Return* out) override {
     rec_.Record(*ctx);
-    if (auto a = CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(req->customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(req->customer_id());
         !a.ok())
       return Err(a);
     if (req->rental_id().empty()) return Invalid("rental_id required");
@@ -327,8 +331,7 @@ class FakeReturns final : public tv1::ReturnService::Service {
     absl::MutexLock lock(&s_.mu);
     auto it = s_.returns.find(id);
     if (it == s_.returns.end()) return NotFound("no return " + id);
-    if (auto a =
-            CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(it->second.customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(it->second.customer_id());
         !a.ok()) {
       return Err(a);
     }
@@ -345,7 +348,7 @@ class FakeView final : public vv1::ViewService::Service {
   Status GetMyPage(ServerContext* ctx, const vv1::GetMyPageRequest* req,
                    vv1::GetMyPageResponse* out) override {
     rec_.Record(*ctx);
-    if (auto a = CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(req->customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(req->customer_id());
         !a.ok())
       return Err(a);
     absl::MutexLock lock(&s_.mu);
@@ -360,8 +363,7 @@ class FakeView final : public vv1::ViewService::Service {
     absl::MutexLock lock(&s_.mu);
     auto it = s_.rentals.find(req->rental_id());
     if (it == s_.rentals.end()) return NotFound("no rental " + req->rental_id());
-    if (auto a =
-            CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(it->second.customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(it->second.customer_id());
         !a.ok()) {
       return Err(a);
     }
@@ -387,7 +389,7 @@ class FakeView final : public vv1::ViewService::Service {
   Status WatchMyPage(ServerContext* ctx, const vv1::WatchMyPageRequest* req,
                      grpc::ServerWriter<vv1::MyPageChange>* writer) override {
     rec_.Record(*ctx);
-    if (auto a = CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(req->customer_id());
+    if (auto a = CallerIdentity::FromMeshHeaders(*ctx).AuthorizeCustomer(req->customer_id());
         !a.ok())
       return Err(a);
     std::vector<vv1::MyPageChange> changes;
@@ -402,6 +404,11 @@ class FakeView final : public vv1::ViewService::Service {
       }
     }
     for (const auto& c : changes) writer->Write(c);
+    // Customer "holder" keeps the stream open, like a real watch, until the
+    // client goes away (bounded).
+    for (int i = 0; req->customer_id() == "holder" && i < 40 && !ctx->IsCancelled(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
     return Status::OK;
   }
 

@@ -59,7 +59,7 @@ absl::StatusOr<std::unique_ptr<PaymentReplica>> PaymentReplica::Start(const std:
     r->consumers_ = std::move(*consumers);
   }
   r->pool_ = std::make_unique<WorkPool>(options.workers, static_cast<size_t>(options.max_inflight));
-  r->grpc_service_ = std::make_unique<PaymentGrpcService>(*r->service_, *r->pool_);
+  r->grpc_service_ = std::make_unique<PaymentGrpcService>(*r->service_, *r->pool_, *r->auth_);
   absl::StatusOr<std::unique_ptr<GrpcServer>> server =
       GrpcServer::Start("127.0.0.1:0", {r->grpc_service_.get()});
   if (!server.ok()) return server.status();

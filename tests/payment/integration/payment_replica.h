@@ -68,6 +68,9 @@ class PaymentReplica {
   std::unique_ptr<PaymentReactions> reactions_;
   std::unique_ptr<PaymentReactionConsumers> consumers_;
   std::unique_ptr<WorkPool> pool_;
+  // These replicas stand in for payment inside a mesh: a call without
+  // identity headers is a service (the identity checks have their own tests).
+  std::unique_ptr<CallerAuthenticator> auth_ = CallerAuthenticator::TrustingMesh();
   std::unique_ptr<PaymentGrpcService> grpc_service_;
   std::unique_ptr<GrpcServer> server_;
   std::string address_;

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,6 +14,31 @@
 #include "absl/time/time.h"
 
 namespace rentmesh {
+
+// Transport security and limits of a GrpcServer.
+struct GrpcServerOptions {
+  struct Tls {
+    std::string cert_chain_pem;
+    std::string private_key_pem;
+    // Not empty: mTLS, every client must present a certificate signed by it.
+    std::string client_ca_pem;
+  };
+  // Unset: plaintext (loopback, or a mesh's sidecar does mTLS).
+  std::optional<Tls> tls;
+  // Largest message received or sent; larger ones fail RESOURCE_EXHAUSTED.
+  int max_message_bytes = 4 << 20;
+  // Concurrent calls per client connection (HTTP/2 SETTINGS).
+  int max_concurrent_streams = 256;
+  // Keepalive enforcement: a client pinging more often than this (or without
+  // calls in flight) gets GOAWAY "too_many_pings" after two strikes.
+  absl::Duration min_client_ping_interval = absl::Seconds(10);
+  // The server pings an idle connection this often and drops it when no ack
+  // comes within the timeout (dead clients do not hold streams forever).
+  absl::Duration keepalive_time = absl::Minutes(1);
+  absl::Duration keepalive_timeout = absl::Seconds(20);
+  // A connection without calls for this long is closed (clients reconnect).
+  absl::Duration max_connection_idle = absl::Minutes(5);
+};
 
 // A gRPC server with what every rentmesh server has: grpc.health.v1 (overall
 // and per service), server reflection (grpcurl list/describe without proto
@@ -32,7 +58,7 @@ class GrpcServer {
   //               LivenessWatch: work pool not draining, follower stalled).
   static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
       const std::string& address, const std::vector<grpc::Service*>& services,
-      Interceptors interceptors = {});
+      Interceptors interceptors = {}, const GrpcServerOptions& options = {});
   ~GrpcServer();
 
   int port() const { return port_; }

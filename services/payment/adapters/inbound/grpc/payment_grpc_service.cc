@@ -62,10 +62,6 @@ absl::Status AuthorizeFor(const CallerIdentity& caller, const Payment& p) {
   return caller.AuthorizeCustomer(p.customer_id);
 }
 
-bool Restricted(const CallerIdentity& caller) {
-  return caller.present && !caller.HasRole(CallerIdentity::kLibrarianRole);
-}
-
 }  // namespace
 
 grpc::ServerUnaryReactor* PaymentGrpcService::FinishNow(grpc::CallbackServerContext* ctx,
@@ -106,8 +102,9 @@ grpc::ServerUnaryReactor* PaymentGrpcService::Pay(grpc::CallbackServerContext* c
   cmd.amount = Money{request->amount().currency(), request->amount().amount_minor()};
   cmd.description = request->description();
   if (absl::Status s = ValidatePay(cmd); !s.ok()) return FinishNow(ctx, s);
-  if (absl::Status s = CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(cmd.customer_id);
-      !s.ok()) {
+  absl::StatusOr<CallerIdentity> caller = auth_.Identify(*ctx);
+  if (!caller.ok()) return FinishNow(ctx, caller.status());
+  if (absl::Status s = caller->AuthorizeInternal("rental", "PaymentService.Pay"); !s.ok()) {
     return FinishNow(ctx, s);
   }
   return Submit(ctx, [this, cmd = std::move(cmd), response](const RequestContext& rc) {
@@ -123,14 +120,16 @@ grpc::ServerUnaryReactor* PaymentGrpcService::Refund(grpc::CallbackServerContext
                                                      v1::Payment* response) {
   RefundCommand cmd{request->payment_id(), request->reason()};
   if (absl::Status s = ValidateRefund(cmd); !s.ok()) return FinishNow(ctx, s);
-  CallerIdentity caller = CallerIdentity::FromServerContext(*ctx);
-  return Submit(ctx, [this, cmd = std::move(cmd), caller = std::move(caller),
-                      response](const RequestContext& rc) {
-    if (Restricted(caller)) {
-      absl::StatusOr<PaymentView> current = payments_.GetPayment(cmd.payment_id, rc.deadline);
-      if (!current.ok()) return current.status();
-      if (absl::Status s = AuthorizeFor(caller, current->payment); !s.ok()) return s;
-    }
+  absl::StatusOr<CallerIdentity> caller = auth_.Identify(*ctx);
+  if (!caller.ok()) return FinishNow(ctx, caller.status());
+  // A customer refunding their own fee would keep the book: refunds follow a
+  // cancellation (payment's own reaction) or a librarian's decision.
+  if (absl::Status s = caller->AuthorizeInternal("payment", "PaymentService.Refund",
+                                                 /*staff_too=*/true);
+      !s.ok()) {
+    return FinishNow(ctx, s);
+  }
+  return Submit(ctx, [this, cmd = std::move(cmd), response](const RequestContext& rc) {
     absl::StatusOr<PaymentView> view = payments_.Refund(cmd, rc);
     if (!view.ok()) return view.status();
     ToProto(*view, *response);
@@ -143,7 +142,10 @@ grpc::ServerUnaryReactor* PaymentGrpcService::GetPayment(grpc::CallbackServerCon
                                                          v1::Payment* response) {
   std::string payment_id = request->payment_id();
   if (absl::Status s = ValidateKey("payment_id", payment_id); !s.ok()) return FinishNow(ctx, s);
-  CallerIdentity caller = CallerIdentity::FromServerContext(*ctx);
+  absl::StatusOr<CallerIdentity> identified = auth_.Identify(*ctx);
+  if (!identified.ok()) return FinishNow(ctx, identified.status());
+  if (!identified->present) return FinishNow(ctx, identified->AuthorizeCustomer(""));
+  CallerIdentity caller = *std::move(identified);
   return Submit(ctx, [this, payment_id = std::move(payment_id), caller = std::move(caller),
                       response](const RequestContext& rc) {
     absl::StatusOr<PaymentView> view = payments_.GetPayment(payment_id, rc.deadline);
@@ -159,7 +161,10 @@ grpc::ServerUnaryReactor* PaymentGrpcService::ListRentalPayments(
     v1::ListRentalPaymentsResponse* response) {
   std::string rental_id = request->rental_id();
   if (absl::Status s = ValidateKey("rental_id", rental_id); !s.ok()) return FinishNow(ctx, s);
-  CallerIdentity caller = CallerIdentity::FromServerContext(*ctx);
+  absl::StatusOr<CallerIdentity> identified = auth_.Identify(*ctx);
+  if (!identified.ok()) return FinishNow(ctx, identified.status());
+  if (!identified->present) return FinishNow(ctx, identified->AuthorizeCustomer(""));
+  CallerIdentity caller = *std::move(identified);
   return Submit(ctx, [this, rental_id = std::move(rental_id), caller = std::move(caller),
                       response](const RequestContext& rc) {
     absl::StatusOr<std::vector<PaymentView>> views =

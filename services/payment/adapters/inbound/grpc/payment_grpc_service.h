@@ -6,6 +6,7 @@
 
 #include "absl/status/status.h"
 #include "payment/core/payment_service.h"
+#include "rentmesh/common/caller_authenticator.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/payment/v1/payment.grpc.pb.h"
 
@@ -17,11 +18,14 @@ namespace rentmesh::payment {
 // pool answers RESOURCE_EXHAUSTED at once, and a call whose deadline passed
 // while queued is dropped with DEADLINE_EXCEEDED without writing anything.
 //
-// Authorization: a caller with an identity (x-rentmesh-subject) that is not a
-// librarian may only touch its own payments (PERMISSION_DENIED otherwise).
+// Authorization (`auth` says who calls): Pay is an internal saga step that
+// only the rental service may call; Refund only a librarian (payment's own
+// reactions refund without gRPC); a customer may read only their own
+// payments; anonymous callers are refused (UNAUTHENTICATED).
 class PaymentGrpcService final : public v1::PaymentService::CallbackService {
  public:
-  PaymentGrpcService(PaymentService& payments, WorkPool& pool) : payments_(payments), pool_(pool) {}
+  PaymentGrpcService(PaymentService& payments, WorkPool& pool, const CallerAuthenticator& auth)
+      : payments_(payments), pool_(pool), auth_(auth) {}
 
   // v1::PaymentService::CallbackService
   grpc::ServerUnaryReactor* Pay(grpc::CallbackServerContext* ctx, const v1::PayRequest* request,
@@ -46,6 +50,7 @@ class PaymentGrpcService final : public v1::PaymentService::CallbackService {
 
   PaymentService& payments_;
   WorkPool& pool_;
+  const CallerAuthenticator& auth_;
 };
 
 }  // namespace rentmesh::payment

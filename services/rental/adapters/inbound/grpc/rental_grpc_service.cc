@@ -11,14 +11,21 @@ namespace {
 
 constexpr char kStream[] = "RENTAL";
 
-CallContext ContextOf(const grpc::CallbackServerContext& ctx) {
+// The call's context; UNAUTHENTICATED for a bad token, or for an anonymous
+// caller unless `anonymous_ok` (then it is restricted like a customer nobody is).
+absl::StatusOr<CallContext> ContextOf(const CallerAuthenticator& auth,
+                                      const grpc::CallbackServerContext& ctx, bool anonymous_ok) {
+  absl::StatusOr<CallerIdentity> id = auth.Identify(ctx);
+  if (!id.ok()) return id.status();
+  if (!id->present && !anonymous_ok) return id->AuthorizeCustomer("");
   CallContext out;
   out.deadline = DeadlineOf(ctx);
   out.trace = TraceContext::FromServerContext(ctx).Headers();
-  CallerIdentity id = CallerIdentity::FromServerContext(ctx);
-  if (id.present) {
-    out.actor = id.HasRole(CallerIdentity::kLibrarianRole) ? Actor::Librarian(id.subject)
-                                                           : Actor::Customer(id.subject);
+  if (id->IsService()) {
+    out.actor = Actor::Internal();
+  } else {
+    out.actor = id->HasRole(CallerIdentity::kLibrarianRole) ? Actor::Librarian(id->subject)
+                                                            : Actor::Customer(id->subject);
   }
   return out;
 }
@@ -26,9 +33,15 @@ CallContext ContextOf(const grpc::CallbackServerContext& ctx) {
 }  // namespace
 
 template <typename Fn>
-grpc::ServerUnaryReactor* RentalGrpcService::Dispatch(grpc::CallbackServerContext* ctx, Fn fn) {
+grpc::ServerUnaryReactor* RentalGrpcService::Dispatch(grpc::CallbackServerContext* ctx, Fn fn,
+                                                      bool anonymous_ok) {
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
-  CallContext call = ContextOf(*ctx);
+  absl::StatusOr<CallContext> context = ContextOf(auth_, *ctx, anonymous_ok);
+  if (!context.ok()) {
+    reactor->Finish(ToGrpcStatus(context.status()));
+    return reactor;
+  }
+  CallContext call = *std::move(context);
   const absl::Time deadline = call.deadline;
   FinishOnPool(pool_, reactor, deadline, "the rental service is overloaded; please retry shortly",
                [call = std::move(call), fn = std::move(fn)]() mutable { return fn(call); });
@@ -63,24 +76,31 @@ grpc::ServerUnaryReactor* RentalGrpcService::StockBook(grpc::CallbackServerConte
 grpc::ServerUnaryReactor* RentalGrpcService::GetBook(grpc::CallbackServerContext* ctx,
                                                      const v1::GetBookRequest* req,
                                                      v1::Book* resp) {
-  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
-    absl::StatusOr<domain::Book> book = service_.GetBook(req->book_id(), call);
-    if (!book.ok()) return book.status();
-    *resp = mapping::ToProto(*book, kStream);
-    return absl::OkStatus();
-  });
+  return Dispatch(
+      ctx,
+      [this, req, resp](const CallContext& call) -> absl::Status {
+        absl::StatusOr<domain::Book> book = service_.GetBook(req->book_id(), call);
+        if (!book.ok()) return book.status();
+        *resp = mapping::ToProto(*book, kStream);
+        return absl::OkStatus();
+      },
+      /*anonymous_ok=*/true);
 }
 
 grpc::ServerUnaryReactor* RentalGrpcService::ListBooks(grpc::CallbackServerContext* ctx,
                                                        const v1::ListBooksRequest* req,
                                                        v1::ListBooksResponse* resp) {
-  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
-    absl::StatusOr<BookPage> page = service_.ListBooks(req->page_size(), req->page_token(), call);
-    if (!page.ok()) return page.status();
-    for (const auto& b : page->books) *resp->add_books() = mapping::ToProto(b, kStream);
-    resp->set_next_page_token(page->next_page_token);
-    return absl::OkStatus();
-  });
+  return Dispatch(
+      ctx,
+      [this, req, resp](const CallContext& call) -> absl::Status {
+        absl::StatusOr<BookPage> page =
+            service_.ListBooks(req->page_size(), req->page_token(), call);
+        if (!page.ok()) return page.status();
+        for (const auto& b : page->books) *resp->add_books() = mapping::ToProto(b, kStream);
+        resp->set_next_page_token(page->next_page_token);
+        return absl::OkStatus();
+      },
+      /*anonymous_ok=*/true);
 }
 
 grpc::ServerUnaryReactor* RentalGrpcService::RentBook(grpc::CallbackServerContext* ctx,

@@ -1,6 +1,7 @@
 #pragma once
 
 #include "rental/core/rental_service.h"
+#include "rentmesh/common/caller_authenticator.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/rental/v1/rental.grpc.pb.h"
 
@@ -9,10 +10,13 @@ namespace rentmesh::rental {
 // RentalService over gRPC (callback API): maps messages to commands, runs the
 // use case on the work pool (it blocks on JetStream and payment round trips,
 // which gRPC threads must not), and maps absl::Status to grpc::Status. A full
-// pool answers RESOURCE_EXHAUSTED at once.
+// pool answers RESOURCE_EXHAUSTED at once. `auth` says who calls: a customer
+// or librarian becomes the use case's Actor, a service is unrestricted, and
+// an anonymous caller may only read books (UNAUTHENTICATED otherwise).
 class RentalGrpcService final : public v1::RentalService::CallbackService {
  public:
-  RentalGrpcService(RentalService& service, WorkPool& pool) : service_(service), pool_(pool) {}
+  RentalGrpcService(RentalService& service, WorkPool& pool, const CallerAuthenticator& auth)
+      : service_(service), pool_(pool), auth_(auth) {}
 
   // v1::RentalService::CallbackService
   grpc::ServerUnaryReactor* AddBook(grpc::CallbackServerContext* ctx, const v1::AddBookRequest* req,
@@ -36,10 +40,12 @@ class RentalGrpcService final : public v1::RentalService::CallbackService {
 
  private:
   template <typename Fn>
-  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx, Fn fn);
+  grpc::ServerUnaryReactor* Dispatch(grpc::CallbackServerContext* ctx, Fn fn,
+                                     bool anonymous_ok = false);
 
   RentalService& service_;
   WorkPool& pool_;
+  const CallerAuthenticator& auth_;
 };
 
 }  // namespace rentmesh::rental

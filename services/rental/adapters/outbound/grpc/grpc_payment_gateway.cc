@@ -25,20 +25,23 @@ bool TryNext(grpc::StatusCode c) {
 
 }  // namespace
 
-std::vector<std::shared_ptr<grpc::Channel>> PaymentChannels(const std::string& addresses) {
+std::vector<std::shared_ptr<grpc::Channel>> PaymentChannels(
+    const std::string& addresses, const std::shared_ptr<grpc::ChannelCredentials>& credentials) {
   std::vector<std::shared_ptr<grpc::Channel>> out;
   for (absl::string_view a : absl::StrSplit(addresses, ',', absl::SkipWhitespace())) {
     grpc::ChannelArguments args;
     args.SetLoadBalancingPolicyName("round_robin");
     out.push_back(grpc::CreateCustomChannel(std::string(absl::StripAsciiWhitespace(a)),
-                                            grpc::InsecureChannelCredentials(), args));
+                                            credentials, args));
   }
   return out;
 }
 
 GrpcPaymentGateway::GrpcPaymentGateway(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
                                        CircuitBreaker::Options breaker_options,
-                                       const Clock& clock) {
+                                       const Clock& clock,
+                                       std::function<void(grpc::ClientContext&)> authorize)
+    : authorize_(std::move(authorize)) {
   for (const auto& channel : channels) {
     endpoints_.push_back({payment::v1::PaymentService::NewStub(channel),
                           std::make_unique<CircuitBreaker>(breaker_options, clock)});
@@ -70,6 +73,7 @@ absl::StatusOr<PaymentOutcome> GrpcPaymentGateway::Pay(const PaymentRequest& req
     if (!e.breaker->Allow()) continue;
     payment::v1::Payment resp;
     grpc::ClientContext ctx;
+    if (authorize_) authorize_(ctx);
     ctx.set_deadline(absl::ToChronoTime(deadline));
     for (const auto& [k, v] : request.trace) ctx.AddMetadata(k, v);
     grpc::Status st = e.stub->Pay(&ctx, req, &resp);

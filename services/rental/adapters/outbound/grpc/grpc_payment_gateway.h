@@ -1,8 +1,10 @@
 #pragma once
 
 #include <grpcpp/channel.h>
+#include <grpcpp/security/credentials.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -26,8 +28,10 @@ namespace rentmesh::rental {
 // endpoint is open, Pay fails at once with UNAVAILABLE.
 class GrpcPaymentGateway final : public PaymentGateway {
  public:
+  // `authorize` adds this service's credentials to each call (may be empty).
   GrpcPaymentGateway(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
-                     CircuitBreaker::Options breaker_options, const Clock& clock);
+                     CircuitBreaker::Options breaker_options, const Clock& clock,
+                     std::function<void(grpc::ClientContext&)> authorize = {});
 
   // PaymentGateway
   absl::StatusOr<PaymentOutcome> Pay(const PaymentRequest& request, absl::Time deadline) override;
@@ -40,11 +44,13 @@ class GrpcPaymentGateway final : public PaymentGateway {
   };
   std::vector<Endpoint> endpoints_;
   std::atomic<size_t> next_{0};
+  const std::function<void(grpc::ClientContext&)> authorize_;
 };
 
 // Channels for a comma-separated list of payment addresses (each host:port,
 // or a gRPC target such as dns:///payment-headless:50052), balanced
 // round-robin over the addresses a name resolves to.
-std::vector<std::shared_ptr<grpc::Channel>> PaymentChannels(const std::string& addresses);
+std::vector<std::shared_ptr<grpc::Channel>> PaymentChannels(
+    const std::string& addresses, const std::shared_ptr<grpc::ChannelCredentials>& credentials);
 
 }  // namespace rentmesh::rental

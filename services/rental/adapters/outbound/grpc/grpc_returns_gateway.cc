@@ -16,6 +16,7 @@ absl::StatusOr<ReturnOutcome> GrpcReturnsGateway::ProcessReturn(const ReturnRequ
   req.set_condition(request.damaged ? returns::v1::CONDITION_DAMAGED : returns::v1::CONDITION_GOOD);
   returns::v1::Return resp;
   grpc::ClientContext ctx;
+  if (authorize_) authorize_(ctx);
   ctx.set_deadline(absl::ToChronoTime(deadline));
   for (const auto& [k, v] : request.trace) ctx.AddMetadata(k, v);
   grpc::Status st = stub_->ProcessReturn(&ctx, req, &resp);

@@ -2,6 +2,7 @@
 
 #include <grpcpp/channel.h>
 
+#include <functional>
 #include <memory>
 
 #include "rental/core/ports/returns_gateway.h"
@@ -12,8 +13,11 @@ namespace rentmesh::rental {
 // ReturnService over gRPC, with a deadline on every call.
 class GrpcReturnsGateway final : public ReturnsGateway {
  public:
-  explicit GrpcReturnsGateway(std::shared_ptr<grpc::Channel> channel)
-      : stub_(returns::v1::ReturnService::NewStub(std::move(channel))) {}
+  // `authorize` adds this service's credentials to each call (may be empty).
+  explicit GrpcReturnsGateway(std::shared_ptr<grpc::Channel> channel,
+                              std::function<void(grpc::ClientContext&)> authorize = {})
+      : stub_(returns::v1::ReturnService::NewStub(std::move(channel))),
+        authorize_(std::move(authorize)) {}
 
   // ReturnsGateway
   absl::StatusOr<ReturnOutcome> ProcessReturn(const ReturnRequest& request,
@@ -21,6 +25,7 @@ class GrpcReturnsGateway final : public ReturnsGateway {
 
  private:
   std::unique_ptr<returns::v1::ReturnService::Stub> stub_;
+  const std::function<void(grpc::ClientContext&)> authorize_;
 };
 
 }  // namespace rentmesh::rental

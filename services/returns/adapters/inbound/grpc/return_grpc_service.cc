@@ -39,6 +39,13 @@ absl::Time ReturnGrpcService::DeadlineOf(const grpc::CallbackServerContext& ctx)
   return std::min(absl::FromChrono(ctx.deadline()), absl::Now() + max_wait_);
 }
 
+absl::StatusOr<CallerIdentity> ReturnGrpcService::Reader(
+    const grpc::CallbackServerContext& ctx) const {
+  absl::StatusOr<CallerIdentity> caller = auth_.Identify(ctx);
+  if (caller.ok() && !caller->present) return caller->AuthorizeCustomer("");
+  return caller;
+}
+
 grpc::ServerUnaryReactor* ReturnGrpcService::ProcessReturn(grpc::CallbackServerContext* ctx,
                                                            const v1::ProcessReturnRequest* request,
                                                            v1::Return* response) {
@@ -49,8 +56,13 @@ grpc::ServerUnaryReactor* ReturnGrpcService::ProcessReturn(grpc::CallbackServerC
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
-  CallerIdentity caller = CallerIdentity::FromServerContext(*ctx);
-  if (absl::Status allowed = caller.AuthorizeCustomer(command->customer_id); !allowed.ok()) {
+  // A customer recording their own return could choose its due date and
+  // condition; the first return recorded wins, so only rental may.
+  absl::StatusOr<CallerIdentity> caller = auth_.Identify(*ctx);
+  absl::Status allowed = caller.ok()
+                             ? caller->AuthorizeInternal("rental", "ReturnService.ProcessReturn")
+                             : caller.status();
+  if (!allowed.ok()) {
     reactor->Finish(ToGrpcStatus(allowed));
     return reactor;
   }
@@ -75,11 +87,16 @@ grpc::ServerUnaryReactor* ReturnGrpcService::GetReturn(grpc::CallbackServerConte
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
-  FinishOnPool(
-      pool_, reactor, absl::InfiniteFuture(), kOverloaded,
-      [this, return_id = request->return_id(), caller = CallerIdentity::FromServerContext(*ctx),
-       deadline = DeadlineOf(*ctx),
-       response] { return Answer(service_.GetReturn(return_id, deadline), caller, *response); });
+  absl::StatusOr<CallerIdentity> caller = Reader(*ctx);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  FinishOnPool(pool_, reactor, absl::InfiniteFuture(), kOverloaded,
+               [this, return_id = request->return_id(), caller = *std::move(caller),
+                deadline = DeadlineOf(*ctx), response] {
+                 return Answer(service_.GetReturn(return_id, deadline), caller, *response);
+               });
   return reactor;
 }
 
@@ -91,12 +108,16 @@ grpc::ServerUnaryReactor* ReturnGrpcService::GetRentalReturn(
     reactor->Finish(ToGrpcStatus(valid));
     return reactor;
   }
-  FinishOnPool(
-      pool_, reactor, absl::InfiniteFuture(), kOverloaded,
-      [this, rental_id = request->rental_id(), caller = CallerIdentity::FromServerContext(*ctx),
-       deadline = DeadlineOf(*ctx), response] {
-        return Answer(service_.GetRentalReturn(rental_id, deadline), caller, *response);
-      });
+  absl::StatusOr<CallerIdentity> caller = Reader(*ctx);
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  FinishOnPool(pool_, reactor, absl::InfiniteFuture(), kOverloaded,
+               [this, rental_id = request->rental_id(), caller = *std::move(caller),
+                deadline = DeadlineOf(*ctx), response] {
+                 return Answer(service_.GetRentalReturn(rental_id, deadline), caller, *response);
+               });
   return reactor;
 }
 

@@ -173,8 +173,9 @@ class ArenaMessageAllocator final : public grpc::MessageAllocator<Request, Respo
 
 }  // namespace
 
-ViewGrpcService::ViewGrpcService(ViewService& service, WorkPool& pool, Options options)
-    : service_(service), pool_(pool), options_(std::move(options)) {
+ViewGrpcService::ViewGrpcService(ViewService& service, WorkPool& pool, Options options,
+                                 const CallerAuthenticator& auth)
+    : service_(service), pool_(pool), options_(std::move(options)), auth_(auth) {
   my_page_allocator_ =
       std::make_unique<ArenaMessageAllocator<v1::GetMyPageRequest, v1::GetMyPageResponse>>();
   status_allocator_ =
@@ -184,6 +185,13 @@ ViewGrpcService::ViewGrpcService(ViewService& service, WorkPool& pool, Options o
   SetMessageAllocatorFor_GetMyPage(my_page_allocator_.get());
   SetMessageAllocatorFor_GetRentalStatus(status_allocator_.get());
   SetMessageAllocatorFor_ListCatalog(catalog_allocator_.get());
+}
+
+absl::Status ViewGrpcService::AuthorizeCustomer(const grpc::CallbackServerContext& ctx,
+                                                const std::string& customer_id) const {
+  absl::StatusOr<CallerIdentity> caller = auth_.Identify(ctx);
+  if (!caller.ok()) return caller.status();
+  return caller->AuthorizeCustomer(customer_id);
 }
 
 void ToProto(const RentalView& r, v1::RentalSummary* out) {
@@ -268,9 +276,7 @@ grpc::ServerUnaryReactor* ViewGrpcService::GetMyPage(grpc::CallbackServerContext
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  if (absl::Status s =
-          CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(request->customer_id());
-      !s.ok()) {
+  if (absl::Status s = AuthorizeCustomer(*ctx, request->customer_id()); !s.ok()) {
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
@@ -294,8 +300,13 @@ grpc::ServerUnaryReactor* ViewGrpcService::GetRentalStatus(
     reactor->Finish(ToGrpcStatus(s));
     return reactor;
   }
-  auto answer = [this, request, response,
-                 caller = CallerIdentity::FromServerContext(*ctx)]() -> absl::Status {
+  absl::StatusOr<CallerIdentity> caller = auth_.Identify(*ctx);
+  if (caller.ok() && !caller->present) caller = caller->AuthorizeCustomer("");
+  if (!caller.ok()) {
+    reactor->Finish(ToGrpcStatus(caller.status()));
+    return reactor;
+  }
+  auto answer = [this, request, response, caller = *std::move(caller)]() -> absl::Status {
     absl::StatusOr<RentalView> rental = service_.GetRentalStatus(request->rental_id());
     if (!rental.ok()) return rental.status();
     if (absl::Status s = caller.AuthorizeCustomer(rental->customer_id); !s.ok()) return s;
@@ -376,7 +387,7 @@ grpc::ServerUnaryReactor* ViewGrpcService::ListCatalog(grpc::CallbackServerConte
 grpc::ServerWriteReactor<v1::MyPageChange>* ViewGrpcService::WatchMyPage(
     grpc::CallbackServerContext* ctx, const v1::WatchMyPageRequest* request) {
   absl::Status s = ValidateId("customer_id", request->customer_id());
-  if (s.ok()) s = CallerIdentity::FromServerContext(*ctx).AuthorizeCustomer(request->customer_id());
+  if (s.ok()) s = AuthorizeCustomer(*ctx, request->customer_id());
   if (!s.ok()) {
     class Refused final : public grpc::ServerWriteReactor<v1::MyPageChange> {
      public:

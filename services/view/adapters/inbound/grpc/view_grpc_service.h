@@ -12,6 +12,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/view_service.h"
+#include "rentmesh/common/caller_authenticator.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/view/v1/view.grpc.pb.h"
 
@@ -26,8 +27,9 @@ namespace rentmesh::view {
 // or after `max_token_wait`. A rental the view does not know is looked for
 // again after catching up with the streams' heads before NOT_FOUND.
 //
-// Authorization: with a caller identity (x-rentmesh-subject/roles), a customer
-// reads only their own page and rentals; librarians read all.
+// Authorization (`auth` says who calls): a customer reads only their own page
+// and rentals; librarians and services read all; anonymous callers are
+// refused (UNAUTHENTICATED), except for the public catalog.
 class ViewGrpcService final : public v1::ViewService::CallbackService {
  public:
   struct Options {
@@ -40,7 +42,8 @@ class ViewGrpcService final : public v1::ViewService::CallbackService {
     std::function<absl::StatusOr<std::vector<StreamSequence>>()> stream_heads;
   };
 
-  ViewGrpcService(ViewService& service, WorkPool& pool, Options options);
+  ViewGrpcService(ViewService& service, WorkPool& pool, Options options,
+                  const CallerAuthenticator& auth);
 
   // Ends every WatchMyPage stream with UNAVAILABLE; call before the server's
   // Shutdown so it does not wait for them.
@@ -60,6 +63,9 @@ class ViewGrpcService final : public v1::ViewService::CallbackService {
       grpc::CallbackServerContext* ctx, const v1::WatchMyPageRequest* request) override;
 
  private:
+  // The caller, checked to be `customer_id` (or a librarian or service).
+  absl::Status AuthorizeCustomer(const grpc::CallbackServerContext& ctx,
+                                 const std::string& customer_id) const;
   // Answers a call: a status to finish it with, or nullopt when the answer
   // has arranged to finish the call itself later.
   using Answer = std::function<std::optional<absl::Status>()>;
@@ -74,6 +80,7 @@ class ViewGrpcService final : public v1::ViewService::CallbackService {
   ViewService& service_;
   WorkPool& pool_;
   const Options options_;
+  const CallerAuthenticator& auth_;
   // Arena allocation of each unary call's messages.
   std::unique_ptr<grpc::MessageAllocator<v1::GetMyPageRequest, v1::GetMyPageResponse>>
       my_page_allocator_;

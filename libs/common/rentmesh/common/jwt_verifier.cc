@@ -1,4 +1,4 @@
-#include "gateway/core/jwt_verifier.h"
+#include "rentmesh/common/jwt_verifier.h"
 
 #include <jwt.h>
 #include <openssl/bio.h>
@@ -18,7 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
-namespace rentmesh::gateway {
+namespace rentmesh {
 namespace {
 
 using nlohmann::json;
@@ -296,4 +296,4 @@ absl::StatusOr<std::string> BearerToken(absl::string_view authorization) {
   return std::string(token);
 }
 
-}  // namespace rentmesh::gateway
+}  // namespace rentmesh
