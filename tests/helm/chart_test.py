@@ -266,7 +266,15 @@ def check_config(objs, nats_url):
             if want not in flags:
                 problems.append(f"{svc}: flag file lacks {want}")
     rental = cm["data"].get("rental.flags", "")
-    for want in (f"--payment_address={host('payment')}:50052", f"--returns_address={host('returns')}:50053"):
+    payment = f"--payment_address={host('payment')}:50052"
+    headless = find(objs, "Service", f"{RELEASE}-payment-headless")
+    if headless:
+        # Without a mesh rental balances Pay itself over every payment pod.
+        if headless["spec"].get("clusterIP") != "None":
+            problems.append("payment-headless: not a headless Service")
+        name = host("payment").split(".", 1)
+        payment = f"--payment_address=dns:///{name[0]}-headless.{name[1]}:50052"
+    for want in (payment, f"--returns_address={host('returns')}:50053"):
         if want not in rental:
             problems.append(f"rental: lacks {want}")
     gw = cm["data"].get("gateway.flags", "")
