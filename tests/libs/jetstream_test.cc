@@ -82,6 +82,31 @@ TEST_F(JetStreamTest, FollowerAppliesEverythingInOrderFromItsPosition) {
             absl::StatusCode::kDeadlineExceeded);
 }
 
+// Delivery that skips part of the stream (seen from an ordered consumer on a
+// cluster around a partition) must not make the projection skip it: the
+// follower reads what is missing by sequence. A subscription on part of the
+// stream stands in for such a delivery here: t.a is delivered, t.b never is.
+TEST_F(JetStreamTest, FollowerReadsWhatDeliverySkippedAndAStalledTail) {
+  absl::Mutex mu;
+  std::vector<uint64_t> seen;
+  auto follower = StreamFollower::Start(*js_, {"T", "t.a", 0, 8},
+                                        [&](const std::vector<StreamMessage>& batch) {
+                                          absl::MutexLock lock(&mu);
+                                          for (const auto& m : batch) seen.push_back(m.sequence);
+                                          return absl::OkStatus();
+                                        });
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  for (const char* subject : {"t.a", "t.b", "t.b", "t.a", "t.a", "t.b"}) {
+    ASSERT_TRUE(js_->Publish(Msg(subject, "x")).ok());
+  }
+  ASSERT_TRUE((*follower)->WaitApplied(5, absl::Now() + absl::Seconds(5)).ok());
+  // Sequence 6 (t.b) is never delivered: catching up reads the tail.
+  ASSERT_TRUE((*follower)->CatchUp(absl::Now() + absl::Seconds(10)).ok());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ((*follower)->gap_filled(), 3u);
+}
+
 TEST_F(JetStreamTest, DurableConsumerRetriesThenDeadLettersAPoisonMessage) {
   ASSERT_TRUE(js_->Publish(Msg("t.ok", "fine")).ok());
   ASSERT_TRUE(js_->Publish(Msg("t.bad", "poison")).ok());

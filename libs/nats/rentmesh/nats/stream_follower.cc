@@ -1,5 +1,6 @@
 #include "rentmesh/nats/stream_follower.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
@@ -60,29 +61,66 @@ void StreamFollower::OnMessage(natsConnection*, natsSubscription* sub, natsMsg* 
     natsMsg_Destroy(msg);
     return;
   }
-  self->batch_.push_back(ToStreamMessage(msg, self->options_.all_headers));
+  StreamMessage m = ToStreamMessage(msg, self->options_.all_headers);
   natsMsg_Destroy(msg);
   int pending = 0;
   natsSubscription_GetPending(sub, &pending, nullptr);
+  absl::MutexLock lock(&self->apply_mu_);
+  self->Accept(std::move(m));
   if (pending == 0 || self->batch_.size() >= self->options_.max_batch) self->Flush();
 }
 
-void StreamFollower::Flush() {
-  if (batch_.empty()) return;
-  absl::Status st = handler_(batch_);
-  if (!st.ok()) {
-    LogError("cannot apply events to the local store; aborting (the state is rebuilt on restart)",
-             {{"stream", options_.stream}, {"error", st.ToString()}});
-    std::abort();
+void StreamFollower::Accept(StreamMessage m) const {
+  if (m.sequence <= last_accepted_) return;  // delivered again after a reset
+  if (m.sequence > last_accepted_ + 1) {
+    LogWarn("stream follower: delivery skipped messages; reading them by sequence",
+            {{"stream", options_.stream},
+             {"from", absl::StrCat(last_accepted_ + 1)},
+             {"to", absl::StrCat(m.sequence - 1)}});
+    if (!FillGap(last_accepted_ + 1, m.sequence - 1)) return;  // this one waits too
   }
-  uint64_t last = batch_.back().sequence;
-  if (FlowObserver* obs = js_.observer()) {
-    const std::string consumer = absl::StrCat(options_.stream, "-follower");
-    for (const StreamMessage& m : batch_) obs->Consumed(consumer, m.Header(kEventTypeHeader));
+  last_accepted_ = m.sequence;
+  batch_.push_back(std::move(m));
+}
+
+bool StreamFollower::FillGap(uint64_t from, uint64_t to) const {
+  for (uint64_t seq = from; seq <= to; ++seq) {
+    absl::StatusOr<StreamMessage> m = js_.GetMessage(options_.stream, seq);
+    if (absl::IsNotFound(m.status())) {
+      last_accepted_ = seq;  // deleted from the stream: nothing to apply
+      continue;
+    }
+    if (!m.ok()) {
+      LogWarn("stream follower: cannot read a missing message yet",
+              {{"stream", options_.stream},
+               {"sequence", absl::StrCat(seq)},
+               {"error", m.status().ToString()}});
+      return false;
+    }
+    ++gap_filled_;
+    last_accepted_ = seq;
+    batch_.push_back(std::move(*m));
+    if (batch_.size() >= options_.max_batch) Flush();
   }
-  batch_.clear();
+  return true;
+}
+
+void StreamFollower::Flush() const {
+  if (!batch_.empty()) {
+    absl::Status st = handler_(batch_);
+    if (!st.ok()) {
+      LogError("cannot apply events to the local store; aborting (the state is rebuilt on restart)",
+               {{"stream", options_.stream}, {"error", st.ToString()}});
+      std::abort();
+    }
+    if (FlowObserver* obs = js_.observer()) {
+      const std::string consumer = absl::StrCat(options_.stream, "-follower");
+      for (const StreamMessage& m : batch_) obs->Consumed(consumer, m.Header(kEventTypeHeader));
+    }
+    batch_.clear();
+  }
   absl::MutexLock lock(&mu_);
-  if (last > applied_) applied_ = last;
+  if (last_accepted_ > applied_) applied_ = last_accepted_;
 }
 
 uint64_t StreamFollower::applied() const {
@@ -102,7 +140,23 @@ absl::Status StreamFollower::WaitApplied(uint64_t sequence, absl::Time deadline)
 absl::Status StreamFollower::CatchUp(absl::Time deadline) const {
   absl::StatusOr<uint64_t> last = js_.LastSequence(options_.stream);
   if (!last.ok()) return last.status();
-  return WaitApplied(*last, deadline);
+  for (;;) {
+    const uint64_t before = applied();
+    absl::Time step = std::min(deadline, absl::Now() + absl::Seconds(1));
+    absl::Status s = WaitApplied(*last, step);
+    if (s.ok() || absl::Now() >= deadline) return s;
+    if (applied() != before) continue;  // delivery is moving: let it
+    // Delivery stalled short of the stream's end: read the tail ourselves.
+    absl::MutexLock lock(&apply_mu_);
+    if (last_accepted_ < *last) {
+      LogWarn("stream follower: delivery stalled; reading the tail by sequence",
+              {{"stream", options_.stream},
+               {"from", absl::StrCat(last_accepted_ + 1)},
+               {"to", absl::StrCat(*last)}});
+      FillGap(last_accepted_ + 1, std::min(*last, last_accepted_ + 10000));
+    }
+    Flush();
+  }
 }
 
 }  // namespace rentmesh::nats

@@ -20,7 +20,15 @@ namespace rentmesh::nats {
 // Follows a whole stream in order, from a stored position, for a projection
 // that this replica holds by itself (each replica follows on its own: nothing
 // is shared or acknowledged). Built on an ordered consumer, which NATS.c
-// re-creates on any gap, so messages arrive exactly in stream order.
+// re-creates on a gap it sees. That is not relied on: on a JetStream cluster
+// an ordered consumer was seen to skip a stretch of the stream around a
+// partition, and to stall short of the stream's end (docs/chaos.md). So the
+// follower checks the stream sequences itself: a message whose sequence is
+// not the next one is preceded by the missing ones, read by sequence (a
+// message that cannot be read yet is not applied out of order: it is read
+// again later), duplicates are dropped, and CatchUp reads a stalled tail.
+// The handler therefore sees every message of the stream exactly once and in
+// order; `subject` must cover the whole stream.
 //
 // Messages are handed over in batches (a batch ends when nothing more is
 // pending or `max_batch` is reached); the handler must make the batch and the
@@ -59,15 +67,24 @@ class StreamFollower {
   // catches up before it answers NOT_FOUND or decides on stale state.
   absl::Status CatchUp(absl::Time deadline) const;
 
+  // Messages read by sequence because delivery skipped or stalled on them.
+  uint64_t gap_filled() const { return gap_filled_.load(); }
+
  private:
   StreamFollower(JetStream& js, Options options, BatchHandler handler)
       : js_(js),
         options_(std::move(options)),
         handler_(std::move(handler)),
+        last_accepted_(options_.applied),
         applied_(options_.applied) {}
   static void OnMessage(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   static void OnComplete(void* closure);
-  void Flush();
+  // Under apply_mu_: takes one delivered message in stream order.
+  void Accept(StreamMessage msg) const;
+  // Under apply_mu_: reads [from, to] by sequence into the batch. False when
+  // a message could not be read (the rest waits for a later attempt).
+  bool FillGap(uint64_t from, uint64_t to) const;
+  void Flush() const;
 
   JetStream& js_;
   const Options options_;
@@ -78,10 +95,15 @@ class StreamFollower {
   // notified once the last one returned, and only then is this destroyed.
   std::atomic<bool> stopping_{false};
   absl::Notification done_;
-  // Touched only by the subscription's delivery thread.
-  std::vector<StreamMessage> batch_;
+  // Applying: the delivery thread, or CatchUp reading a stalled tail. (CatchUp
+  // is const to its callers: it changes nothing they can see but progress.)
+  mutable absl::Mutex apply_mu_;
+  mutable std::vector<StreamMessage> batch_ ABSL_GUARDED_BY(apply_mu_);
+  // The last sequence in the batch or applied: the next must follow it.
+  mutable uint64_t last_accepted_ ABSL_GUARDED_BY(apply_mu_);
+  mutable std::atomic<uint64_t> gap_filled_{0};
   mutable absl::Mutex mu_;
-  uint64_t applied_ ABSL_GUARDED_BY(mu_);
+  mutable uint64_t applied_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace rentmesh::nats
