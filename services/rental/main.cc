@@ -29,8 +29,10 @@ ABSL_FLAG(std::string, returns_address, "127.0.0.1:50053", "returns service addr
 ABSL_FLAG(int, payment_deadline_ms, 2000, "deadline of each PaymentService.Pay call");
 ABSL_FLAG(int, returns_deadline_ms, 2000, "deadline of each ReturnService.ProcessReturn call");
 ABSL_FLAG(int, cancel_window_hours, 24, "how long after renting a rental may be cancelled");
-ABSL_FLAG(int, reconcile_after_ms, 10000,
-          "a reservation still awaiting payment after this long is settled by the reconciler");
+ABSL_FLAG(int, reconcile_after_ms, 3000,
+          "a reservation still awaiting payment after this long is settled by the reconciler "
+          "(must exceed --payment_deadline_ms: the copy is free again soon after a payment "
+          "outage unless the same request is retried and paid)");
 ABSL_FLAG(int, reconcile_interval_ms, 1000,
           "how often the reconciler looks for stale reservations");
 ABSL_FLAG(int, breaker_failures, 5, "consecutive payment failures that open the circuit");
@@ -86,10 +88,10 @@ struct Config {
         cancel_window_hours < 0 || drain_ms < 0) {
       return absl::InvalidArgumentError("durations and sizes must be positive");
     }
-    if (reconcile_after_ms < 2 * payment_deadline_ms) {
+    if (reconcile_after_ms <= payment_deadline_ms) {
       return absl::InvalidArgumentError(
-          "--reconcile_after_ms must be at least twice --payment_deadline_ms, so the reconciler "
-          "never races the request that made a reservation");
+          "--reconcile_after_ms must exceed --payment_deadline_ms, so the reconciler never "
+          "races the payment call of the request that made a reservation");
     }
     return absl::OkStatus();
   }
@@ -134,7 +136,17 @@ int Run() {
     LogError("cannot open the state store", {{"error", store.status().ToString()}});
     return 1;
   }
-  RocksDbRentalState state(**store);
+  telemetry::CounterFamily& ignored = (*telemetry)->registry().AddCounter(
+      "rentmesh_events_ignored_total",
+      "Stream messages a fold set aside because they do not apply to the aggregate's state or "
+      "are not our events (by stream, event type and reason); they change nothing",
+      {"stream", "event_type", "reason"});
+  RocksDbRentalState state(**store, [&ignored](absl::string_view type, absl::string_view reason) {
+    ignored
+        .WithLabels({JetStreamBookLog::kStream, std::string_view(type.data(), type.size()),
+                     std::string_view(reason.data(), reason.size())})
+        .Increment();
+  });
   absl::StatusOr<uint64_t> applied = state.AppliedPosition();
   if (!applied.ok()) {
     LogError("cannot read the stored position", {{"error", applied.status().ToString()}});

@@ -34,6 +34,11 @@ absl::Status StatusOfFinishedRental(const Rental& r) {
     case RentalStatus::kRejected:
       return absl::FailedPreconditionError(
           absl::StrCat("payment declined for rental ", r.rental_id, ": ", r.failure_reason));
+    case RentalStatus::kRefused:
+      return absl::FailedPreconditionError(
+          absl::StrCat(r.failure_reason, " (rental attempt ", r.rental_id,
+                       " was refused; nothing was reserved or charged. Rent again with a new "
+                       "request_id)"));
     case RentalStatus::kAborted:
       return absl::FailedPreconditionError(
           absl::StrCat("rental attempt ", r.rental_id, " was abandoned (", r.failure_reason,
@@ -154,13 +159,22 @@ absl::StatusOr<Book> RentalService::AddBook(const AddBookCommand& in, const Call
           }
           return d;
         }
+        absl::StatusOr<uint64_t> subject = state_.SubjectPosition(cmd.book_id);
+        if (!subject.ok()) return subject.status();
         d.event = domain::BookAdded{cmd.book_id, cmd.title, cmd.copies, cmd.daily_fee};
-        d.expected_position = 0;
+        // Not 0: a message that is not ours may sit on the subject already.
+        d.expected_position = *subject;
         return d;
       },
       ctx);
   if (!pos.ok()) return pos.status();
-  return ReadBook(cmd.book_id);
+  absl::StatusOr<Book> book = ReadBook(cmd.book_id);
+  if (book.ok() && (book->title != cmd.title || book->daily_fee != cmd.daily_fee)) {
+    // Another writer's BookAdded took effect first.
+    return absl::AlreadyExistsError(
+        absl::StrCat("book \"", cmd.book_id, "\" already exists with other details"));
+  }
+  return book;
 }
 
 absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const CallContext& ctx) {
@@ -198,6 +212,12 @@ absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const
       },
       ctx);
   if (!pos.ok()) return pos.status();
+  absl::StatusOr<bool> took = state_.HasStockRequest(cmd.book_id, cmd.request_id);
+  if (!took.ok()) return took.status();
+  if (!*took) {
+    return absl::UnavailableError(absl::StrCat("book \"", cmd.book_id,
+                                               "\" changed meanwhile; please try again"));
+  }
   return ReadBook(cmd.book_id);
 }
 
@@ -260,7 +280,8 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
         if (!existing.ok()) return existing.status();
         if (existing->has_value()) {
           const Rental& r = **existing;
-          if (r.customer_id != cmd.customer_id || r.book_id != cmd.book_id || r.days != cmd.days) {
+          if (r.customer_id != cmd.customer_id || r.book_id != cmd.book_id ||
+              (r.status != RentalStatus::kRefused && r.days != cmd.days)) {
             d.rejection = absl::AlreadyExistsError(absl::StrCat(
                 "request_id \"", cmd.request_id, "\" was already used for another rental"));
           }
@@ -274,8 +295,21 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
         }
         const Book& b = **book;
         if (b.copies_available() <= 0) {
-          d.rejection = absl::FailedPreconditionError(
-              absl::StrCat("no copy of \"", b.title, "\" is available right now"));
+          std::string reason = absl::StrCat("no copy of \"", b.title, "\" is available right now");
+          if (cmd.request_id.empty()) {
+            // Nobody can retry this request: there is no earlier attempt to
+            // account for.
+            d.rejection = absl::FailedPreconditionError(reason);
+            return d;
+          }
+          // A retried request may have an earlier attempt whose reservation
+          // is still on its way into the log. Record the refusal first: in
+          // stream order, whichever of the two lands first takes effect, so
+          // the answer given is the one the log keeps.
+          d.event = domain::RentalRefused{rental_id, cmd.book_id, cmd.customer_id,
+                                          std::move(reason), cmd.request_id};
+          d.expected_position = b.last_position;
+          d.event_id = ids_.DerivedId("evt-", {rental_id, "refused"});
           return d;
         }
         d.event = domain::RentalRequested{rental_id,
@@ -293,6 +327,12 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
   if (!reserved.ok()) return reserved.status();
 
   absl::StatusOr<Rental> rental = ReadRental(rental_id);
+  if (absl::IsNotFound(rental.status())) {
+    // Our reservation was appended but did not take effect (another writer's
+    // event landed first in stream order): nothing is reserved; decide anew.
+    return absl::UnavailableError(
+        "the book changed while reserving; nothing was reserved or charged, please try again");
+  }
   if (!rental.ok()) return rental.status();
   if (rental->status == RentalStatus::kPendingPayment) {
     // 2. Take the payment, 3. record its outcome.
@@ -313,9 +353,11 @@ absl::StatusOr<Rental> RentalService::CompletePayment(const Rental& rental, cons
   failpoints_.Hit("rental.after_payment");
 
   if (!outcome.ok()) {
-    if (OutcomeUnknown(outcome.status()) && !abandon_if_unknown) {
+    if (OutcomeUnknown(outcome.status()) && !abandon_if_unknown && !rental.request_id.empty()) {
       // The reservation stays: a retry with the same request_id resumes it,
-      // and the reconciler settles it if nobody does.
+      // and the reconciler settles it soon after the payment deadline if
+      // nobody does. (Without a request_id nobody can resume it: it is
+      // abandoned at once below, and the copy is free again.)
       return absl::UnavailableError(
           absl::StrCat("payment is unavailable right now; please try again shortly (",
                        outcome.status().message(), ")"));
@@ -331,6 +373,12 @@ absl::StatusOr<Rental> RentalService::CompletePayment(const Rental& rental, cons
         },
         ctx);
     if (!s.ok()) return s;
+    if (OutcomeUnknown(outcome.status()) && !abandon_if_unknown) {
+      return absl::UnavailableError(absl::StrCat(
+          "payment is unavailable right now; nothing was reserved, and any charge is voided. "
+          "Please try again shortly (",
+          outcome.status().message(), ")"));
+    }
     return ReadRental(rental.rental_id);
   }
 
@@ -394,7 +442,14 @@ absl::StatusOr<Rental> RentalService::CommitTransition(
       },
       ctx);
   if (!pos.ok()) return pos.status();
-  return ReadRental(rental_id);
+  absl::StatusOr<Rental> after = ReadRental(rental_id);
+  if (!after.ok() || *pos == 0 || after->last_position == *pos) return after;
+  // Our event was recorded but did not take effect: another transition of
+  // this rental landed first in stream order. Answer what the rental now is.
+  if (done(*after)) return after;
+  if (absl::Status s = allowed(*after); !s.ok()) return s;
+  return absl::UnavailableError(
+      absl::StrCat("rental ", rental_id, " changed meanwhile; please try again"));
 }
 
 absl::StatusOr<Rental> RentalService::LoadRental(const std::string& rental_id,

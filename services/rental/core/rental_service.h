@@ -29,9 +29,10 @@ struct RentalServiceConfig {
   // How long after renting a customer may still cancel.
   absl::Duration cancel_window = absl::Hours(24);
   // A reservation still awaiting its payment after this long is completed or
-  // abandoned by the reconciler (well above payment_timeout, so it never races
-  // the request that made it).
-  absl::Duration reconcile_after = absl::Seconds(10);
+  // abandoned by the reconciler (above payment_timeout, so it never races the
+  // payment call of the request that made it; a retry racing the reconciler
+  // is safe: Pay is idempotent and the first recorded outcome wins).
+  absl::Duration reconcile_after = absl::Seconds(3);
   // Bound on catching up with the log before answering.
   absl::Duration catch_up_timeout = absl::Seconds(3);
   // Appends that lose to a concurrent writer are decided again this often.
