@@ -12,6 +12,7 @@
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rental/v1/rental.grpc.pb.h"
+#include "rentmesh/rules/rental_stream_rules.h"
 #include "rentmesh/view/v1/view.grpc.pb.h"
 
 namespace rentmesh::chaos {
@@ -35,14 +36,16 @@ constexpr char kReplicaWrong[] = "replica state != stream truth";
 constexpr char kReplicasDisagree[] = "replicas disagreeing";
 constexpr char kViewMismatch[] = "view mismatches";
 
-// A rental's state in the truth. kNone: no applicable reservation.
-enum class St { kNone, kPending, kRented, kReturned, kCancelled, kRejected, kAborted };
+using rules::RentalEventKind;
+using rules::RentalPhase;
+using rules::Verdict;
+using St = RentalPhase;
 
 const char* Name(St s) {
   switch (s) {
-    case St::kNone:
-      return "NONE";
-    case St::kPending:
+    case St::kAbsent:
+      return "ABSENT";
+    case St::kPendingPayment:
       return "PENDING_PAYMENT";
     case St::kRented:
       return "RENTED";
@@ -54,16 +57,19 @@ const char* Name(St s) {
       return "REJECTED";
     case St::kAborted:
       return "ABORTED";
+    case St::kRefused:
+      return "REFUSED";
   }
   return "?";
 }
 
+// The rental took a copy and was paid for.
 bool Held(St s) { return s == St::kRented || s == St::kReturned || s == St::kCancelled; }
 
 St FromProto(rental::v1::RentalStatus s) {
   switch (s) {
     case rental::v1::RENTAL_STATUS_PENDING_PAYMENT:
-      return St::kPending;
+      return St::kPendingPayment;
     case rental::v1::RENTAL_STATUS_RENTED:
       return St::kRented;
     case rental::v1::RENTAL_STATUS_RETURNED:
@@ -74,14 +80,18 @@ St FromProto(rental::v1::RentalStatus s) {
       return St::kRejected;
     case rental::v1::RENTAL_STATUS_ABORTED:
       return St::kAborted;
+    case rental::v1::RENTAL_STATUS_REFUSED:
+      return St::kRefused;
     default:
-      return St::kNone;
+      return St::kAbsent;
   }
 }
 
+// The view's state for a rental in `s`; UNSPECIFIED where the view may show
+// it as failed or not at all (absent, refused), but never as held or pending.
 view::v1::RentalState ViewStateOf(St s) {
   switch (s) {
-    case St::kPending:
+    case St::kPendingPayment:
       return view::v1::RENTAL_STATE_PENDING;
     case St::kRented:
       return view::v1::RENTAL_STATE_RENTED;
@@ -92,16 +102,70 @@ view::v1::RentalState ViewStateOf(St s) {
     case St::kRejected:
     case St::kAborted:
       return view::v1::RENTAL_STATE_FAILED;
-    case St::kNone:
+    case St::kAbsent:
+    case St::kRefused:
       break;
   }
   return view::v1::RENTAL_STATE_UNSPECIFIED;
 }
 
+// The kind, book and rental of a RENTAL event; false for anything else.
+bool Classify(const ev::Envelope& e, RentalEventKind& kind, std::string& book,
+              std::string& rental) {
+  switch (e.payload_case()) {
+    case ev::Envelope::kBookAdded:
+      kind = RentalEventKind::kBookAdded;
+      book = e.book_added().book_id();
+      return true;
+    case ev::Envelope::kBookStocked:
+      kind = RentalEventKind::kBookStocked;
+      book = e.book_stocked().book_id();
+      return true;
+    case ev::Envelope::kRentalRequested:
+      kind = RentalEventKind::kRentalRequested;
+      book = e.rental_requested().book_id();
+      rental = e.rental_requested().rental_id();
+      return true;
+    case ev::Envelope::kRentalRefused:
+      kind = RentalEventKind::kRentalRefused;
+      book = e.rental_refused().book_id();
+      rental = e.rental_refused().rental_id();
+      return true;
+    case ev::Envelope::kBookRented:
+      kind = RentalEventKind::kBookRented;
+      book = e.book_rented().book_id();
+      rental = e.book_rented().rental_id();
+      return true;
+    case ev::Envelope::kRentalRejected:
+      kind = RentalEventKind::kRentalRejected;
+      book = e.rental_rejected().book_id();
+      rental = e.rental_rejected().rental_id();
+      return true;
+    case ev::Envelope::kRentalAborted:
+      kind = RentalEventKind::kRentalAborted;
+      book = e.rental_aborted().book_id();
+      rental = e.rental_aborted().rental_id();
+      return true;
+    case ev::Envelope::kBookReturned:
+      kind = RentalEventKind::kBookReturned;
+      book = e.book_returned().book_id();
+      rental = e.book_returned().rental_id();
+      return true;
+    case ev::Envelope::kRentalCancelled:
+      kind = RentalEventKind::kRentalCancelled;
+      book = e.rental_cancelled().book_id();
+      rental = e.rental_cancelled().rental_id();
+      return true;
+    default:
+      return false;
+  }
+}
+
 struct Rental {
   std::string id, book, customer, request_id;
-  St st = St::kNone;
-  // Its reservation met no free copy: it does not exist in the truth.
+  St st = St::kAbsent;
+  // Its reservation met no free copy and nothing applied to it since: it
+  // does not exist in the truth (st is kAbsent).
   bool beyond_copies = false;
   uint64_t requested_seq = 0;
   // Request id and sequence of the applicable return or cancel.
@@ -111,10 +175,10 @@ struct Rental {
 };
 
 struct Book {
-  int copies = 0;
-  int active = 0;
-  // Every event applied, as today's replicas fold.
-  int raw_active = 0;
+  rules::BookCounts counts;
+  // Every event applied, as the replicas folded before the rules.
+  int64_t raw_active = 0;
+  int64_t raw_copies = 0;
   bool raw_over = false;
 };
 
@@ -235,88 +299,78 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
   std::map<std::string, Book> books;
   std::map<std::string, Rental> rentals;
   std::map<std::string, std::vector<std::string>> rentals_of_request;  // customer/request -> ids
+  std::set<std::string> event_ids, stock_requests;
   for (const Seen& s : *rental_events) {
     const ev::Envelope& e = s.env;
     const std::string type = events::EventTypeOf(e);
-    auto transition = [&](const std::string& rental_id, std::initializer_list<St> from, St to,
-                          const std::string& request_id) {
-      auto it = rentals.find(rental_id);
-      Book* book = it == rentals.end() ? nullptr : &books[it->second.book];
-      if (book != nullptr && to != St::kRented) --book->raw_active;
-      if (it == rentals.end() || it->second.beyond_copies) {
-        c.Inapplicable(type, s.seq, rental_id, "no applicable reservation");
-        return;
+    RentalEventKind kind;
+    std::string book_id, rental_id;
+    if (!Classify(e, kind, book_id, rental_id)) {
+      c.Inapplicable(type, s.seq, rental_id, "not a RENTAL event");
+      continue;
+    }
+    Book& b = books[book_id];
+    // What the replicas folded before the rules: every event counts.
+    b.raw_active += rules::ActiveDelta(kind);
+    if (kind == RentalEventKind::kBookAdded) b.raw_copies = e.book_added().copies();
+    if (kind == RentalEventKind::kBookStocked) b.raw_copies = e.book_stocked().copies_total();
+    if (b.raw_active > b.raw_copies) b.raw_over = true;
+
+    Rental* r = nullptr;
+    if (!rental_id.empty()) {
+      r = &rentals[rental_id];
+      r->id = rental_id;
+      r->book = book_id;
+    }
+    if (kind == RentalEventKind::kRentalRequested && r->requested_seq == 0) {
+      const ev::RentalRequested& p = e.rental_requested();
+      r->customer = p.customer_id();
+      r->request_id = p.request_id();
+      r->requested_seq = s.seq;
+      rentals_of_request[absl::StrCat(p.customer_id(), "/", p.request_id())].push_back(r->id);
+    }
+    Verdict v = rules::Check(b.counts, r ? r->st : St::kAbsent, kind);
+    if (!event_ids.insert(e.event_id()).second ||
+        (kind == RentalEventKind::kBookStocked &&
+         !stock_requests.insert(absl::StrCat(book_id, "/", e.book_stocked().request_id()))
+              .second)) {
+      v = Verdict::kDuplicate;
+    }
+    if (v != Verdict::kApplies) {
+      std::string why(rules::VerdictName(v));
+      if (v == Verdict::kNoCopyFree) {
+        r->beyond_copies = true;
+        absl::StrAppend(&why, " (", b.counts.active, " of ", b.counts.copies, " held)");
+      } else if (r != nullptr) {
+        absl::StrAppend(&why, " (rental is ", Name(r->st), ")");
       }
-      Rental& r = it->second;
-      if (std::find(from.begin(), from.end(), r.st) == from.end()) {
-        c.Inapplicable(type, s.seq, rental_id, absl::StrCat("rental is ", Name(r.st)));
-        return;
-      }
-      r.st = to;
-      if (to != St::kRented) --book->active;
-      if (to == St::kReturned || to == St::kCancelled) {
-        r.transition_request_id = request_id;
-        r.transition_seq = s.seq;
-      }
-    };
-    switch (e.payload_case()) {
-      case ev::Envelope::kBookAdded: {
-        Book& b = books[e.book_added().book_id()];
-        b.copies = e.book_added().copies();
+      c.Inapplicable(type, s.seq, rental_id, why);
+      continue;
+    }
+    switch (kind) {
+      case RentalEventKind::kBookAdded:
+        b.counts.exists = true;
+        b.counts.copies = e.book_added().copies();
         break;
-      }
-      case ev::Envelope::kBookStocked:
-        books[e.book_stocked().book_id()].copies = e.book_stocked().copies_total();
+      case RentalEventKind::kBookStocked:
+        b.counts.copies = e.book_stocked().copies_total();
         break;
-      case ev::Envelope::kRentalRequested: {
-        const ev::RentalRequested& p = e.rental_requested();
-        Book& b = books[p.book_id()];
-        ++b.raw_active;
-        if (b.raw_active > b.copies) b.raw_over = true;
-        if (rentals.count(p.rental_id()) > 0) {
-          c.Inapplicable(type, s.seq, p.rental_id(), "rental already requested");
-          break;
-        }
-        Rental& r = rentals[p.rental_id()];
-        r.id = p.rental_id();
-        r.book = p.book_id();
-        r.customer = p.customer_id();
-        r.request_id = p.request_id();
-        r.requested_seq = s.seq;
-        rentals_of_request[absl::StrCat(p.customer_id(), "/", p.request_id())].push_back(r.id);
-        if (b.active >= b.copies) {
-          r.beyond_copies = true;
-          c.Inapplicable(type, s.seq, p.rental_id(),
-                         absl::StrCat("no free copy (", b.active, " of ", b.copies, " held)"));
-          break;
-        }
-        r.st = St::kPending;
-        ++b.active;
+      case RentalEventKind::kBookReturned:
+        r->transition_request_id = e.book_returned().request_id();
+        r->transition_seq = s.seq;
+        r->return_fee_minor = e.book_returned().late_fee().amount_minor();
         break;
-      }
-      case ev::Envelope::kBookRented:
-        transition(e.book_rented().rental_id(), {St::kPending}, St::kRented, "");
-        break;
-      case ev::Envelope::kRentalRejected:
-        transition(e.rental_rejected().rental_id(), {St::kPending}, St::kRejected, "");
-        break;
-      case ev::Envelope::kRentalAborted:
-        transition(e.rental_aborted().rental_id(), {St::kPending}, St::kAborted, "");
-        break;
-      case ev::Envelope::kBookReturned:
-        transition(e.book_returned().rental_id(), {St::kRented}, St::kReturned,
-                   e.book_returned().request_id());
-        if (auto it = rentals.find(e.book_returned().rental_id());
-            it != rentals.end() && it->second.transition_seq == s.seq) {
-          it->second.return_fee_minor = e.book_returned().late_fee().amount_minor();
-        }
-        break;
-      case ev::Envelope::kRentalCancelled:
-        transition(e.rental_cancelled().rental_id(), {St::kRented}, St::kCancelled,
-                   e.rental_cancelled().request_id());
+      case RentalEventKind::kRentalCancelled:
+        r->transition_request_id = e.rental_cancelled().request_id();
+        r->transition_seq = s.seq;
         break;
       default:
         break;
+    }
+    b.counts.active += rules::ActiveDelta(kind);
+    if (r != nullptr) {
+      r->st = rules::PhaseAfter(r->st, kind);
+      r->beyond_copies = false;
     }
   }
   for (const auto& [id, b] : books) report.books_over_copies_in_raw_fold += b.raw_over;
@@ -365,7 +419,7 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
   }
   for (const auto& [id, p] : payments) {
     auto it = rentals.find(id);
-    const St st = it == rentals.end() || it->second.beyond_copies ? St::kNone : it->second.st;
+    const St st = it == rentals.end() || it->second.beyond_copies ? St::kAbsent : it->second.st;
     const int reversed = p.refunds + p.voids;
     const std::string where =
         absl::StrCat(id, " (truth ", Name(st), "; PAYMENT seqs ", absl::StrJoin(p.seqs, ","), ")");
@@ -385,7 +439,7 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
     if (Held(r.st) && payments[id].approvals == 0) {
       c.Add(kRentalWithoutCharge, absl::StrCat(id, " is ", Name(r.st), " with no PaymentApproved"));
     }
-    if (r.st == St::kPending) {
+    if (r.st == St::kPendingPayment) {
       c.Add(kLeftPending,
             absl::StrCat(id, " (request ", r.request_id, ", RENTAL seq ", r.requested_seq, ")"));
     }
@@ -450,7 +504,7 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
         grpc::CreateChannel(a, grpc::InsecureChannelCredentials())));
   }
   for (const auto& [id, r] : rentals) {
-    const St truth = r.beyond_copies ? St::kNone : r.st;
+    const St truth = r.beyond_copies ? St::kAbsent : r.st;
     std::vector<St> seen;
     for (size_t i = 0; i < stubs.size(); ++i) {
       rental::v1::GetRentalRequest req;
@@ -458,7 +512,7 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
       rental::v1::Rental out;
       grpc::Status st = CallWithRetries(
           [&](grpc::ClientContext& ctx) { return stubs[i]->GetRental(&ctx, req, &out); });
-      St got = st.ok() ? FromProto(out.status()) : St::kNone;
+      St got = st.ok() ? FromProto(out.status()) : St::kAbsent;
       if (!st.ok() && st.error_code() != grpc::StatusCode::NOT_FOUND) {
         c.Add(kReplicaWrong, absl::StrCat("replica ", i, " GetRental ", id, ": ", st.error_code(),
                                           " ", st.error_message()));
@@ -490,11 +544,12 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
       rental::v1::Book out;
       grpc::Status st = CallWithRetries(
           [&](grpc::ClientContext& ctx) { return stubs[i]->GetBook(&ctx, req, &out); });
-      if (!st.ok() || out.copies_available() != b.copies - b.active || out.copies() != b.copies) {
+      if (!st.ok() || out.copies_available() != b.counts.copies - b.counts.active ||
+          out.copies() != b.counts.copies) {
         c.Add(kCopiesWrong,
               absl::StrCat("replica ", i, " book ", id, ": copies_available ",
                            st.ok() ? absl::StrCat(out.copies_available()) : st.error_message(),
-                           ", truth ", b.copies - b.active));
+                           ", truth ", b.counts.copies - b.counts.active));
       }
     }
   }
@@ -507,7 +562,7 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
   do {
     mismatches.clear();
     for (const auto& [id, r] : rentals) {
-      const St truth = r.beyond_copies ? St::kNone : r.st;
+      const St truth = r.beyond_copies ? St::kAbsent : r.st;
       view::v1::GetRentalStatusRequest req;
       req.set_rental_id(id);
       view::v1::RentalStatusView out;
@@ -516,12 +571,17 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
       const auto want = ViewStateOf(truth);
       const auto got = st.ok() ? out.rental().status() : view::v1::RENTAL_STATE_UNSPECIFIED;
       const int64_t refund = payments.count(id) ? payments[id].refunded_minor : 0;
-      if ((truth != St::kNone && got != want) ||
-          (truth != St::kNone && out.rental().refund().amount_minor() != refund)) {
+      const bool shown =
+          got == view::v1::RENTAL_STATE_PENDING || got == view::v1::RENTAL_STATE_RENTED ||
+          got == view::v1::RENTAL_STATE_RETURNED || got == view::v1::RENTAL_STATE_CANCELLED;
+      const bool wrong =
+          want == view::v1::RENTAL_STATE_UNSPECIFIED
+              ? shown
+              : got != want || (st.ok() && out.rental().refund().amount_minor() != refund);
+      if (wrong) {
         mismatches.push_back(absl::StrCat(id, ": view ", view::v1::RentalState_Name(got),
                                           " refund ", out.rental().refund().amount_minor(),
-                                          ", truth ", view::v1::RentalState_Name(want), " refund ",
-                                          refund));
+                                          ", truth ", Name(truth), " refund ", refund));
       }
     }
     view::v1::ListCatalogRequest req;
@@ -532,10 +592,11 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
     std::map<std::string, int> available;
     for (const auto& e : out.books()) available[e.book_id()] = e.copies_available();
     for (const auto& [id, b] : books) {
-      if (!st.ok() || available.count(id) == 0 || available[id] != b.copies - b.active) {
+      if (!st.ok() || available.count(id) == 0 ||
+          available[id] != b.counts.copies - b.counts.active) {
         mismatches.push_back(absl::StrCat("catalog ", id, ": view ",
                                           available.count(id) ? available[id] : -1, ", truth ",
-                                          b.copies - b.active));
+                                          b.counts.copies - b.counts.active));
       }
     }
     if (mismatches.empty()) {

@@ -35,9 +35,7 @@ absl::StatusOr<std::unique_ptr<ChaosSystem>> ChaosSystem::Start(Nats nats, Netns
   auto& pay1 = s->Add("payment", "payment-1", {r});
   auto& pay2 = s->Add("payment", "payment-2", {r});
   auto& returns = s->Add("returns", "returns", {r});
-  // A short reconcile delay, so that the settle period after the faults is short.
-  const std::vector<std::string> rental_args = {r, "--returns_address=" + returns.address(),
-                                                "--reconcile_after_ms=4000"};
+  const std::vector<std::string> rental_args = {r, "--returns_address=" + returns.address()};
   auto with = [&](const std::string& payment) {
     std::vector<std::string> a = rental_args;
     a.push_back("--payment_address=" + payment);

@@ -116,7 +116,7 @@ class ChaosTest : public ::testing::Test {
     faults(sys, absl::Now() + FaultTime(), injected);
 
     // Faults stopped: everything back up, the load drained, a settle period
-    // for the reconcilers (4 s delay) and the reactions.
+    // for the reconcilers (3 s delay by default) and the reactions.
     absl::Status up = sys.EnsureAllUp(absl::Seconds(60));
     driver.Stop();
     ASSERT_TRUE(up.ok()) << up << " (logs in " << sys.logs() << ")";
