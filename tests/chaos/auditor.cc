@@ -278,7 +278,8 @@ int AuditReport::total() const {
   return n;
 }
 
-absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
+absl::StatusOr<AuditReport> AuditOnce(const AuditInput& in, absl::Time started,
+                                      absl::Duration view_wait) {
   AuditReport report;
   Collector c(report);
   auto js = nats::JetStream::Connect(in.nats_urls, "chaos-auditor", absl::Seconds(30));
@@ -382,6 +383,11 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
   }
 
   // 2. Payments and returns, per rental.
+  std::map<std::string, std::vector<uint64_t>> returns_of;
+  for (const Seen& s : *returns_events) {
+    if (s.env.has_return_completed())
+      returns_of[s.env.return_completed().rental_id()].push_back(s.seq);
+  }
   std::map<std::string, Payments> payments;
   // Rentals beyond the copies that a client, a replica or payment took as real.
   std::map<std::string, std::string> acted_beyond;
@@ -600,13 +606,27 @@ absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
       }
     }
     if (mismatches.empty()) {
-      report.view_match_seconds = absl::ToDoubleSeconds(absl::Now() - start);
+      report.view_match_seconds = absl::ToDoubleSeconds(absl::Now() - started);
       break;
     }
     absl::SleepFor(absl::Milliseconds(500));
-  } while (absl::Now() - start < in.view_wait);
+  } while (absl::Now() - start < view_wait);
   for (std::string& m : mismatches) c.Add(kViewMismatch, std::move(m));
   return report;
+}
+
+absl::StatusOr<AuditReport> Audit(const AuditInput& in) {
+  const absl::Time started = absl::Now();
+  while (true) {
+    absl::StatusOr<AuditReport> report = AuditOnce(in, started, absl::Seconds(5));
+    if (!report.ok()) return report;
+    if (report->total() == 0) {
+      report->clean_after_seconds = absl::ToDoubleSeconds(absl::Now() - started);
+      return report;
+    }
+    if (absl::Now() - started + absl::Seconds(3) > in.settle) return report;
+    absl::SleepFor(absl::Seconds(3));
+  }
 }
 
 }  // namespace rentmesh::chaos

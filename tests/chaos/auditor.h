@@ -18,8 +18,10 @@ struct AuditInput {
   std::vector<std::string> rental_addresses;
   std::string view_address;
   std::vector<OpRecord> records;
-  // How long the view may take to reflect the streams.
-  absl::Duration view_wait = absl::Seconds(30);
+  // How long the system may take to converge once the faults stopped (the
+  // reconciler, the reactions, the view): the audit is repeated until it
+  // finds nothing or this runs out, and reports its last pass.
+  absl::Duration settle = absl::Seconds(45);
 };
 
 // The names of the violations, in the order the table prints them.
@@ -42,9 +44,12 @@ struct AuditReport {
   int books_over_copies_in_raw_fold = 0;
   int rental_events = 0, payment_events = 0, returns_events = 0;
   int rentals = 0;
-  // Seconds from the start of the audit until the view matched (-1: never
-  // within view_wait).
+  // Seconds from the start of the audit until the view matched the streams
+  // (-1: never within AuditInput::settle).
   double view_match_seconds = -1;
+  // Seconds from the start of the audit until a pass found nothing (-1: never
+  // within AuditInput::settle).
+  double clean_after_seconds = -1;
   int total() const;
 };
 

@@ -79,6 +79,9 @@ std::string Table(const std::string& title, const std::vector<OpRecord>& records
   row("inapplicable RENTAL events (info)", join(report.inapplicable));
   row("books over their copies in every-event fold (info)",
       absl::StrCat(report.books_over_copies_in_raw_fold));
+  row("audit clean after", report.clean_after_seconds < 0
+                               ? std::string("never (within the settle bound)")
+                               : absl::StrFormat("%.1f s", report.clean_after_seconds));
   row("view matched after", report.view_match_seconds < 0
                                 ? std::string("never (within the bound)")
                                 : absl::StrFormat("%.1f s", report.view_match_seconds));
@@ -116,11 +119,12 @@ class ChaosTest : public ::testing::Test {
     faults(sys, absl::Now() + FaultTime(), injected);
 
     // Faults stopped: everything back up, the load drained, a settle period
-    // for the reconcilers (3 s delay by default) and the reactions.
+    // for the reconciler (3 s delay by default) and the reactions; the audit
+    // then repeats until clean or its own bound.
     absl::Status up = sys.EnsureAllUp(absl::Seconds(60));
     driver.Stop();
     ASSERT_TRUE(up.ok()) << up << " (logs in " << sys.logs() << ")";
-    absl::SleepFor(absl::Seconds(10));
+    absl::SleepFor(absl::Seconds(5));
 
     AuditInput in;
     in.nats_urls = sys.nats_urls();
