@@ -293,6 +293,11 @@ absl::StatusOr<AuditReport> AuditOnce(const AuditInput& in, absl::Time started,
   report.rental_events = rental_events->size();
   report.payment_events = payment_events->size();
   report.returns_events = returns_events->size();
+  // Messages set aside by the consumers (informational: a reaction parked
+  // there was not done).
+  if (absl::StatusOr<uint64_t> dead = (*js)->LastSequence("DEADLETTER"); dead.ok()) {
+    report.dead_letters = *dead;
+  }
 
   // 1. The truth: RENTAL folded in stream order, where only the first
   // applicable transition of a rental counts and an event that does not apply
@@ -428,7 +433,11 @@ absl::StatusOr<AuditReport> AuditOnce(const AuditInput& in, absl::Time started,
     const St st = it == rentals.end() || it->second.beyond_copies ? St::kAbsent : it->second.st;
     const int reversed = p.refunds + p.voids;
     const std::string where =
-        absl::StrCat(id, " (truth ", Name(st), "; PAYMENT seqs ", absl::StrJoin(p.seqs, ","), ")");
+        absl::StrCat(id, " (truth ", Name(st), "; RENTAL seqs ",
+                     it == rentals.end() ? 0 : it->second.requested_seq, "..",
+                     it == rentals.end() ? 0 : it->second.transition_seq, "; PAYMENT seqs ",
+                     absl::StrJoin(p.seqs, ","), "; RETURNS seqs ",
+                     absl::StrJoin(returns_of[id], ","), ")");
     if (st == St::kRented || st == St::kReturned) {
       if (p.approvals - reversed > 1) c.Add(kChargeWithoutRental, "charged twice: " + where);
       if (p.refunds > 0) c.Add(kRefundWithoutCancel, where);

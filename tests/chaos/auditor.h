@@ -43,6 +43,8 @@ struct AuditReport {
   // the copies at some point: informational, the stream's own record.
   int books_over_copies_in_raw_fold = 0;
   int rental_events = 0, payment_events = 0, returns_events = 0;
+  // Messages in the DEADLETTER stream (0 when it does not exist).
+  uint64_t dead_letters = 0;
   int rentals = 0;
   // Seconds from the start of the audit until the view matched the streams
   // (-1: never within AuditInput::settle).

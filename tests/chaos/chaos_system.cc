@@ -36,13 +36,15 @@ absl::StatusOr<std::unique_ptr<ChaosSystem>> ChaosSystem::Start(Nats nats, Netns
   auto& pay2 = s->Add("payment", "payment-2", {r});
   auto& returns = s->Add("returns", "returns", {r});
   const std::vector<std::string> rental_args = {r, "--returns_address=" + returns.address()};
-  auto with = [&](const std::string& payment) {
+  // Each rental replica spreads Pay over both payment replicas (in a
+  // different order, so each prefers its own).
+  auto with = [&](const std::string& payments) {
     std::vector<std::string> a = rental_args;
-    a.push_back("--payment_address=" + payment);
+    a.push_back("--payment_address=" + payments);
     return a;
   };
-  s->Add("rental", "rental-1", with(pay1.address()));
-  s->Add("rental", "rental-2", with(pay2.address()));
+  s->Add("rental", "rental-1", with(pay1.address() + "," + pay2.address()));
+  s->Add("rental", "rental-2", with(pay2.address() + "," + pay1.address()));
   s->Add("view", "view", {r});
   for (const std::string& name : s->order_) {
     if (auto st = s->services_[name]->Start(); !st.ok()) {

@@ -13,8 +13,8 @@
 
 namespace rentmesh::chaos {
 
-// The system under test: two rental replicas (each with its own payment
-// replica), two payment replicas, returns and view, as real binaries, on one
+// The system under test: two rental replicas (each spreading Pay over both
+// payment replicas), two payment replicas, returns and view, as real binaries, on one
 // nats-server or on a 3-node JetStream cluster with R3 streams (on loopback,
 // or one node per network namespace of a NetnsLab).
 //

@@ -76,6 +76,7 @@ std::string Table(const std::string& title, const std::vector<OpRecord>& records
       absl::StrCat(report.rental_events, " / ", report.payment_events, " / ",
                    report.returns_events));
   row("rentals in the stream", absl::StrCat(report.rentals));
+  row("messages in DEADLETTER (info)", absl::StrCat(report.dead_letters));
   row("inapplicable RENTAL events (info)", join(report.inapplicable));
   row("books over their copies in every-event fold (info)",
       absl::StrCat(report.books_over_copies_in_raw_fold));
