@@ -6,7 +6,8 @@
 #   2. the Helm chart checks (lint, template, schema validation, policies, and
 #      the chart's flag files against the binaries' flags), and every Grafana
 #      dashboard query against a real Prometheus scraping the services,
-#   3. the gateway's OpenAPI validation and a bounded fuzzing run (when built),
+#   3. the gateway's OpenAPI validation and bounded fuzzing runs of the
+#      gateway and of the event folds (rental's RENTAL projection, the view),
 #   4. a smoke run of tools/run.sh (the README's first command).
 # Ends with "N passed, M failed" (suites) and exits non-zero on any failure.
 set -uo pipefail
@@ -38,6 +39,7 @@ fi
 if [[ -f tools/fuzz/gateway_fuzz.sh ]]; then
   suite "gateway fuzzing (bounded)" bash tools/fuzz/gateway_fuzz.sh
 fi
+suite "event-fold fuzzing: any bytes on any subject (bounded)" bash tools/fuzz/event_fuzz.sh 60
 suite "run.sh smoke (start the system, run the demo, stop)" bash tools/smoke_run.sh
 
 echo

@@ -17,6 +17,7 @@
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
 #include "rentmesh/nats/stream_follower.h"
+#include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address");
@@ -24,7 +25,10 @@ ABSL_FLAG(std::string, admin_address, "127.0.0.1:9451", "admin HTTP address (met
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
 ABSL_FLAG(std::string, data_dir, "var/data/rental", "RocksDB folder (rebuildable from JetStream)");
 ABSL_FLAG(int, stream_replicas, 1, "replicas of the RENTAL stream (3 in a cluster)");
-ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052", "payment service address");
+ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052",
+          "payment service address(es), comma-separated: each replica, or a name gRPC resolves "
+          "to several (dns:///payment-headless:50052); calls spread over them, each with its "
+          "own circuit breaker, and move to another when one is down");
 ABSL_FLAG(std::string, returns_address, "127.0.0.1:50053", "returns service address");
 ABSL_FLAG(int, payment_deadline_ms, 2000, "deadline of each PaymentService.Pay call");
 ABSL_FLAG(int, returns_deadline_ms, 2000, "deadline of each ReturnService.ProcessReturn call");
@@ -35,7 +39,8 @@ ABSL_FLAG(int, reconcile_after_ms, 3000,
           "outage unless the same request is retried and paid)");
 ABSL_FLAG(int, reconcile_interval_ms, 1000,
           "how often the reconciler looks for stale reservations");
-ABSL_FLAG(int, breaker_failures, 5, "consecutive payment failures that open the circuit");
+ABSL_FLAG(int, breaker_failures, 5,
+          "consecutive failures of one payment endpoint that open its circuit");
 ABSL_FLAG(int, breaker_open_ms, 3000, "how long the payment circuit stays open before a probe");
 ABSL_FLAG(int, workers, 64, "threads running requests (they block on JetStream and payment)");
 ABSL_FLAG(int, max_queued, 2048, "requests waiting for a worker before RESOURCE_EXHAUSTED");
@@ -136,16 +141,9 @@ int Run() {
     LogError("cannot open the state store", {{"error", store.status().ToString()}});
     return 1;
   }
-  telemetry::CounterFamily& ignored = (*telemetry)->registry().AddCounter(
-      "rentmesh_events_ignored_total",
-      "Stream messages a fold set aside because they do not apply to the aggregate's state or "
-      "are not our events (by stream, event type and reason); they change nothing",
-      {"stream", "event_type", "reason"});
+  telemetry::IgnoredEventFn ignored = telemetry::IgnoredEventsCounter((*telemetry)->registry());
   RocksDbRentalState state(**store, [&ignored](absl::string_view type, absl::string_view reason) {
-    ignored
-        .WithLabels({JetStreamBookLog::kStream, std::string_view(type.data(), type.size()),
-                     std::string_view(reason.data(), reason.size())})
-        .Increment();
+    ignored(JetStreamBookLog::kStream, type, reason);
   });
   absl::StatusOr<uint64_t> applied = state.AppliedPosition();
   if (!applied.ok()) {
@@ -162,11 +160,10 @@ int Run() {
   }
 
   SystemClock clock;
-  CircuitBreaker breaker({config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)},
-                         clock);
   JetStreamBookLog log(**js, **follower);
   GrpcPaymentGateway payment(
-      grpc::CreateChannel(config.payment_address, grpc::InsecureChannelCredentials()), breaker);
+      PaymentChannels(config.payment_address),
+      {config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)}, clock);
   GrpcReturnsGateway returns(
       grpc::CreateChannel(config.returns_address, grpc::InsecureChannelCredentials()));
   Sha256IdGenerator ids;

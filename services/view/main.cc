@@ -21,6 +21,7 @@
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/rocksdb/state_store.h"
+#include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50054", "Where the gRPC server listens.");
@@ -87,6 +88,7 @@ int Run(const Config& config) {
   for (const FollowedStream& s : streams) names.push_back(s.name);
   absl::StatusOr<std::unique_ptr<ViewService>> service = ViewService::Create(store, names);
   if (!service.ok()) return Fail("cannot read the stored positions", service.status());
+  (*service)->SetIgnoredObserver(telemetry::IgnoredEventsCounter((*telemetry)->registry()));
 
   const absl::Time catch_up_start = absl::Now();
   absl::StatusOr<std::unique_ptr<ViewFollowers>> followers =

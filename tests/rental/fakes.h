@@ -24,6 +24,11 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
                                   uint64_t expected_position, const EventContext&) override {
     absl::MutexLock lock(&mu_);
     if (!append_error_.ok()) return append_error_;
+    if (before_append_) {
+      auto hook = std::move(before_append_);
+      before_append_ = nullptr;
+      hook(*this);
+    }
     const std::string& book_id = domain::BookIdOf(event);
     if (!ignore_expected_sequence_ && books_[book_id].last_position != expected_position) {
       return absl::AbortedError("wrong last sequence");
@@ -35,6 +40,34 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
   uint64_t AppendUnchecked(const domain::BookEvent& event, absl::Time occurred_at) {
     absl::MutexLock lock(&mu_);
     return AppendLocked(event, occurred_at);
+  }
+  // Runs `hook` (under the store's lock: use AppendLocked through it) just
+  // before the next Append is stored: another writer that got in first.
+  void BeforeNextAppend(std::function<void(InMemoryRentalStore&)> hook) {
+    absl::MutexLock lock(&mu_);
+    before_append_ = std::move(hook);
+  }
+  // Stores `event` and folds it (the store's lock held).
+  uint64_t AppendLocked(const domain::BookEvent& event, absl::Time occurred_at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const std::string& book_id = domain::BookIdOf(event);
+    uint64_t pos = ++position_;
+    domain::Rental none;
+    std::string rental_id = domain::RentalIdOf(event);
+    domain::Rental& rental = rental_id.empty() ? none : rentals_[rental_id];
+    const auto* stocked = std::get_if<domain::BookStocked>(&event);
+    rules::Verdict v = rules::Verdict::kDuplicate;
+    if (stocked == nullptr || !stock_requests_.count(book_id + "/" + stocked->request_id)) {
+      v = domain::Fold(books_[book_id], rental, event, pos, occurred_at);
+    } else {
+      books_[book_id].last_position = pos;
+    }
+    if (v == rules::Verdict::kApplies && stocked != nullptr) {
+      stock_requests_.insert(book_id + "/" + stocked->request_id);
+    }
+    if (v != rules::Verdict::kApplies) ++ignored_;
+    events_.push_back(event);
+    return pos;
   }
   absl::Status CatchUp(absl::Time) override { return absl::OkStatus(); }
   absl::Status WaitApplied(uint64_t, absl::Time) override { return absl::OkStatus(); }
@@ -104,27 +137,7 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
   }
 
  private:
-  uint64_t AppendLocked(const domain::BookEvent& event, absl::Time occurred_at)
-      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
-    const std::string& book_id = domain::BookIdOf(event);
-    uint64_t pos = ++position_;
-    domain::Rental none;
-    std::string rental_id = domain::RentalIdOf(event);
-    domain::Rental& rental = rental_id.empty() ? none : rentals_[rental_id];
-    const auto* stocked = std::get_if<domain::BookStocked>(&event);
-    rules::Verdict v = rules::Verdict::kDuplicate;
-    if (stocked == nullptr || !stock_requests_.count(book_id + "/" + stocked->request_id)) {
-      v = domain::Fold(books_[book_id], rental, event, pos, occurred_at);
-    } else {
-      books_[book_id].last_position = pos;
-    }
-    if (v == rules::Verdict::kApplies && stocked != nullptr) {
-      stock_requests_.insert(book_id + "/" + stocked->request_id);
-    }
-    if (v != rules::Verdict::kApplies) ++ignored_;
-    events_.push_back(event);
-    return pos;
-  }
+  std::function<void(InMemoryRentalStore&)> before_append_ ABSL_GUARDED_BY(mu_);
 
   absl::Mutex mu_;
   size_t ignored_ ABSL_GUARDED_BY(mu_) = 0;

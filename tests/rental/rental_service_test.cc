@@ -391,5 +391,43 @@ TEST_F(RentalServiceTest, WithARequestIdTheReservationWaitsForTheRetryThenTheRec
   EXPECT_EQ(*settled, 1);
   EXPECT_EQ(Available("dune"), 1);
 }
+// Another replica's reservation of the last copy lands first, and the
+// cluster stores ours too: ours does not take effect, and the request is
+// decided again on the new state (a definite, recorded "no copy").
+TEST_F(RentalServiceTest, AReservationThatLostTheRaceIsDecidedAgainNotAnsweredAsDone) {
+  AddBook("dune", 1);
+  store_.set_ignore_expected_sequence(true);
+  store_.BeforeNextAppend([&](testing::InMemoryRentalStore& s) {
+    s.AppendLocked(
+        domain::RentalRequested{"rent-other", "dune", "bob", 3, {"KRW", 3000}, "b", "Title dune"},
+        clock_.Now());
+  });
+  auto r = Rent("alice", "dune", 3, "a-1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_EQ(store_.ignored_count(), 1u);
+  EXPECT_EQ(Available("dune"), 0);
+  EXPECT_EQ(payment_.calls(), 0);
+  auto refused = store_.GetRental(ids_.DerivedId("rent-", {"alice", "a-1"}));
+  ASSERT_TRUE(refused.ok() && refused->has_value());
+  EXPECT_EQ((*refused)->status, RentalStatus::kRefused);
+}
+
+TEST_F(RentalServiceTest, ACancelThatLostTheRaceToAReturnIsRefusedAndRefundsNothing) {
+  AddBook("dune", 1);
+  auto r = Rent("alice", "dune", 3, "a");
+  ASSERT_TRUE(r.ok());
+  store_.set_ignore_expected_sequence(true);
+  store_.BeforeNextAppend([&](testing::InMemoryRentalStore& s) {
+    s.AppendLocked(domain::BookReturned{r->rental_id, "dune", "alice", "ret-1", clock_.Now(),
+                                        {"KRW", 0}, "ret-req"},
+                   clock_.Now());
+  });
+  auto cancelled = service_.CancelRental({r->rental_id, "x", "c-1"}, ctx_);
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kFailedPrecondition)
+      << cancelled.status();
+  EXPECT_EQ(service_.GetRental(r->rental_id, ctx_)->status, RentalStatus::kReturned);
+  EXPECT_EQ(Available("dune"), 1);
+}
+
 }  // namespace
 }  // namespace rentmesh::rental

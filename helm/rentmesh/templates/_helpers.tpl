@@ -67,7 +67,14 @@ version: {{ .root.Values.version | quote }}
 --stream_replicas={{ $root.Values.nats.streamReplicas }}
 {{- end }}
 {{- if eq $svc "rental" }}
+{{- if $root.Values.mesh.enabled }}
+{{- /* Envoy balances over the payment pods, with outlier detection. */}}
 --payment_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "payment") }}:{{ $root.Values.services.payment.grpcPort }}
+{{- else }}
+{{- /* No sidecar: gRPC itself balances round-robin over every ready payment
+       pod of the headless Service, skipping one that is down. */}}
+--payment_address=dns:///{{ include "rentmesh.svcName" (dict "root" $root "svc" "payment") }}-headless.{{ $root.Release.Namespace }}.svc.cluster.local:{{ $root.Values.services.payment.grpcPort }}
+{{- end }}
 --returns_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "returns") }}:{{ $root.Values.services.returns.grpcPort }}
 {{- end }}
 {{- if eq $svc "gateway" }}

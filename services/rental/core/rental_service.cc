@@ -79,6 +79,7 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
                                                const CallContext& ctx) {
   absl::MutexLock book_lock(&book_locks_[absl::HashOf(book_id) % kBookLockStripes]);
   bool caught_up = false;
+  int ineffective_appends = 0;
   for (int attempt = 0; attempt < config_.max_conflict_retries; ++attempt) {
     absl::StatusOr<Decision> d = decide();
     if (!d.ok()) return d.status();
@@ -89,6 +90,11 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
       continue;
     }
     if (!d->event.has_value()) return uint64_t{0};
+    // After an append that did not take effect, the same derived event id
+    // would be dropped by the server as a duplicate of it: number the retry.
+    if (ineffective_appends > 0 && !d->event_id.empty()) {
+      absl::StrAppend(&d->event_id, "-", ineffective_appends);
+    }
     EventContext ectx{"", ctx.trace, d->event_id};
     absl::StatusOr<uint64_t> pos = log_.Append(*d->event, clock_.Now(), d->expected_position, ectx);
     if (pos.ok()) {
@@ -99,7 +105,12 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
             absl::StrCat("the change was recorded but is not visible yet; retry to read it: ",
                          applied.message()));
       }
-      return *pos;
+      if (!d->took_effect || d->took_effect(*pos)) return *pos;
+      // Recorded, but another writer's event came first in stream order and
+      // ours did not apply: decide again on the state as it now is.
+      ++ineffective_appends;
+      caught_up = true;
+      continue;
     }
     if (pos.status().code() != absl::StatusCode::kAborted) {
       if (pos.status().code() == absl::StatusCode::kUnavailable) {
@@ -113,6 +124,11 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
     caught_up = true;
   }
   return absl::UnavailableError("too many concurrent changes to this book; try again shortly");
+}
+
+bool RentalService::RentalKnown(const std::string& rental_id) {
+  absl::StatusOr<std::optional<Rental>> r = state_.GetRental(rental_id);
+  return !r.ok() || r->has_value();  // a read error is not a lost race
 }
 
 absl::StatusOr<Book> RentalService::ReadBook(const std::string& book_id) {
@@ -208,6 +224,10 @@ absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const
         d.event =
             domain::BookStocked{cmd.book_id, cmd.copies, b.copies + cmd.copies, cmd.request_id};
         d.expected_position = b.last_position;
+        d.took_effect = [this, &cmd](uint64_t) {
+          absl::StatusOr<bool> took = state_.HasStockRequest(cmd.book_id, cmd.request_id);
+          return !took.ok() || *took;
+        };
         return d;
       },
       ctx);
@@ -310,6 +330,7 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
                                           std::move(reason), cmd.request_id};
           d.expected_position = b.last_position;
           d.event_id = ids_.DerivedId("evt-", {rental_id, "refused"});
+          d.took_effect = [this, &rental_id](uint64_t) { return RentalKnown(rental_id); };
           return d;
         }
         d.event = domain::RentalRequested{rental_id,
@@ -321,6 +342,7 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
                                           b.title};
         d.expected_position = b.last_position;
         if (!cmd.request_id.empty()) d.event_id = ids_.DerivedId("evt-", {rental_id, "requested"});
+        d.took_effect = [this, &rental_id](uint64_t) { return RentalKnown(rental_id); };
         return d;
       },
       ctx);
@@ -438,6 +460,10 @@ absl::StatusOr<Rental> RentalService::CommitTransition(
         if (!b.ok()) return b.status();
         d.event = make(*r);
         d.expected_position = b->last_position;
+        d.took_effect = [this, &rental_id](uint64_t position) {
+          absl::StatusOr<Rental> now = ReadRental(rental_id);
+          return !now.ok() || now->last_position == position;
+        };
         return d;
       },
       ctx);
@@ -499,6 +525,7 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
                     rental->due_at,    cmd.damaged,     ctx.trace};
   absl::StatusOr<ReturnOutcome> outcome =
       returns_.ProcessReturn(req, std::min(ctx.deadline, absl::Now() + config_.returns_timeout));
+  failpoints_.Hit("rental.after_return_processed");
   if (!outcome.ok()) {
     if (OutcomeUnknown(outcome.status())) {
       return absl::UnavailableError(absl::StrCat(

@@ -117,6 +117,11 @@ class RentalService {
     uint64_t expected_position = 0;
     absl::Status rejection;
     std::string event_id;
+    // Whether the appended event (at the given position) took effect in the
+    // local state. On a JetStream cluster an append can be stored although
+    // another writer's event landed first (docs/cluster.md); the fold then
+    // ignores ours, and the command is decided again. Unset: assume it did.
+    std::function<bool(uint64_t position)> took_effect;
   };
   using Decide = std::function<absl::StatusOr<Decision>()>;
 
@@ -150,6 +155,8 @@ class RentalService {
   absl::StatusOr<domain::Rental> LoadRental(const std::string& rental_id, const CallContext& ctx);
   absl::StatusOr<domain::Rental> ReadRental(const std::string& rental_id);
   absl::StatusOr<domain::Book> ReadBook(const std::string& book_id);
+  // Whether the local state knows the rental (in any status).
+  bool RentalKnown(const std::string& rental_id);
 
   const RentalServiceConfig config_;
   BookLog& log_;
