@@ -15,6 +15,7 @@ namespace rentmesh::chaos {
 // were answered.
 struct AuditInput {
   std::string nats_urls;
+  // Empty: that part of the audit is skipped (the auditor's own test).
   std::vector<std::string> rental_addresses;
   std::string view_address;
   std::vector<OpRecord> records;
