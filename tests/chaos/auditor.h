@@ -44,6 +44,9 @@ struct AuditReport {
   // the copies at some point: informational, the stream's own record.
   int books_over_copies_in_raw_fold = 0;
   int rental_events = 0, payment_events = 0, returns_events = 0;
+  // Sequences of RENTAL/PAYMENT/RETURNS (up to each stream's last sequence)
+  // that could be read neither by a consumer nor by a direct get.
+  int unreadable_sequences = 0;
   // Messages in the DEADLETTER stream (0 when it does not exist).
   uint64_t dead_letters = 0;
   int rentals = 0;

@@ -76,6 +76,7 @@ std::string Table(const std::string& title, const std::vector<OpRecord>& records
       absl::StrCat(report.rental_events, " / ", report.payment_events, " / ",
                    report.returns_events));
   row("rentals in the stream", absl::StrCat(report.rentals));
+  row("stream sequences unreadable (info)", absl::StrCat(report.unreadable_sequences));
   row("messages in DEADLETTER (info)", absl::StrCat(report.dead_letters));
   row("inapplicable RENTAL events (info)", join(report.inapplicable));
   row("books over their copies in every-event fold (info)",
@@ -124,7 +125,9 @@ class ChaosTest : public ::testing::Test {
     // then repeats until clean or its own bound.
     absl::Status up = sys.EnsureAllUp(absl::Seconds(60));
     driver.Stop();
-    ASSERT_TRUE(up.ok()) << up << " (logs in " << sys.logs() << ")";
+    // Not back up is a failure, but the audit still runs: its table says
+    // what the system looks like in that state.
+    EXPECT_TRUE(up.ok()) << up;
     absl::SleepFor(absl::Seconds(5));
 
     AuditInput in;

@@ -47,16 +47,21 @@ bool Accepting(const std::string& host, int port) {
   return true;
 }
 
-// GET /healthz on the monitoring port; true on HTTP 200.
-bool Healthy(const std::string& host, int port) {
+// GET /healthz on the monitoring port; true on HTTP 200. `body` gets the
+// answer's body (why a node is not healthy).
+bool Healthy(const std::string& host, int port, std::string& body) {
+  body = "no answer";
   int fd = ConnectTo(host, port);
   if (fd < 0) return false;
   std::string req = absl::StrCat("GET /healthz HTTP/1.0\r\nHost: ", host, "\r\n\r\n");
   bool ok = write(fd, req.data(), req.size()) == static_cast<ssize_t>(req.size());
-  char buf[256] = {};
-  ssize_t n = ok ? read(fd, buf, sizeof buf - 1) : -1;
+  std::string answer;
+  char buf[1024];
+  ssize_t n;
+  while (ok && (n = read(fd, buf, sizeof buf)) > 0) answer.append(buf, n);
   close(fd);
-  return n > 0 && absl::string_view(buf, n).find(" 200 ") != absl::string_view::npos;
+  if (size_t at = answer.find("\r\n\r\n"); at != std::string::npos) body = answer.substr(at + 4);
+  return answer.find(" 200 ") != std::string::npos && answer.find(" 200 ") < answer.find("\r\n");
 }
 
 }  // namespace
@@ -164,9 +169,11 @@ absl::Status NatsCluster::WaitHealthy(absl::Duration timeout) {
   for (int i = 0; i < size(); ++i) {
     if (!Running(i)) continue;
     const NatsNodeAddress& a = nodes_[i].address;
-    while (!Healthy(a.host, a.monitor_port)) {
+    std::string body;
+    while (!Healthy(a.host, a.monitor_port, body)) {
       if (absl::Now() > deadline) {
-        return absl::DeadlineExceededError(absl::StrCat("nats-server n", i, " is not healthy"));
+        return absl::DeadlineExceededError(
+            absl::StrCat("nats-server n", i, " is not healthy: /healthz says ", body));
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
