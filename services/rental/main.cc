@@ -47,6 +47,12 @@ ABSL_FLAG(int, max_queued, 2048, "requests waiting for a worker before RESOURCE_
 ABSL_FLAG(std::string, currency, "KRW", "currency of requests that name none");
 ABSL_FLAG(int, drain_ms, 5000, "on SIGTERM, how long in-flight calls may finish");
 ABSL_FLAG(std::string, failpoints, "", "chaos testing: name=crash;... (see failpoints.h)");
+ABSL_FLAG(int64_t, stream_max_bytes, 0,
+          "byte limit of the RENTAL stream (0: not set here; a limit set by hand is kept); "
+          "full, it refuses new events: history is never deleted");
+ABSL_FLAG(int64_t, stream_max_msgs, 0, "message limit of the RENTAL stream (0: not set here)");
+ABSL_FLAG(absl::Duration, stream_max_age, absl::ZeroDuration(),
+          "age limit of the RENTAL stream (0: not set here)");
 
 namespace rentmesh::rental {
 namespace {
@@ -128,11 +134,14 @@ int Run() {
     return 1;
   }
   (*js)->SetObserver(telemetry->get());
-  if (absl::Status s = (*js)->EnsureStream({JetStreamBookLog::kStream,
-                                            {JetStreamBookLog::kSubjects},
-                                            config.stream_replicas,
-                                            absl::Minutes(2)});
-      !s.ok()) {
+  nats::StreamSpec rental_stream{JetStreamBookLog::kStream,
+                                 {JetStreamBookLog::kSubjects},
+                                 config.stream_replicas,
+                                 absl::Minutes(2)};
+  rental_stream.max_bytes = absl::GetFlag(FLAGS_stream_max_bytes);
+  rental_stream.max_msgs = absl::GetFlag(FLAGS_stream_max_msgs);
+  rental_stream.max_age = absl::GetFlag(FLAGS_stream_max_age);
+  if (absl::Status s = (*js)->EnsureStream(rental_stream); !s.ok()) {
     LogError("cannot create the RENTAL stream", {{"error", s.ToString()}});
     return 1;
   }

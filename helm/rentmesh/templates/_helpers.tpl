@@ -66,6 +66,29 @@ version: {{ .root.Values.version | quote }}
 --data_dir={{ $root.Values.state.mountPath }}/{{ $svc }}
 --stream_replicas={{ $root.Values.nats.streamReplicas }}
 {{- end }}
+{{- if has $svc (list "rental" "payment" "returns") }}
+{{- with $root.Values.nats.streamLimits }}
+{{- if .maxBytes }}
+--stream_max_bytes={{ .maxBytes | int64 }}
+{{- end }}
+{{- if .maxMsgs }}
+--stream_max_msgs={{ .maxMsgs | int64 }}
+{{- end }}
+{{- if and .maxAge (ne (toString .maxAge) "0s") }}
+--stream_max_age={{ .maxAge }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if eq $svc "payment" }}
+{{- with $root.Values.nats.deadLetters }}
+{{- if and .maxAge (ne (toString .maxAge) "0s") }}
+--deadletter_max_age={{ .maxAge }}
+{{- end }}
+{{- if .maxBytes }}
+--deadletter_max_bytes={{ .maxBytes | int64 }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if eq $svc "rental" }}
 {{- if $root.Values.mesh.enabled }}
 {{- /* Envoy balances over the payment pods, with outlier detection. */}}

@@ -3,6 +3,7 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
@@ -19,11 +20,35 @@ struct MsgDeleter {
 
 }  // namespace
 
+bool IsStoreFull(jsErrCode js_error, absl::string_view text) {
+  switch (static_cast<int>(js_error)) {
+    case JSInsufficientResourcesErr:
+    case JSStorageResourcesExceededErr:
+    case JSMemoryResourcesExceededErr:
+      return true;
+    case JSStreamStoreFailedErr:
+      return absl::StrContains(text, "maximum messages") ||
+             absl::StrContains(text, "maximum bytes") || absl::StrContains(text, "exceeded") ||
+             absl::StrContains(text, "insufficient");
+    default:
+      return false;
+  }
+}
+
 absl::Status FromNatsStatus(natsStatus s, jsErrCode js_error, absl::string_view what) {
   if (s == NATS_OK) return absl::OkStatus();
   std::string text = absl::StrCat(what, ": ", natsStatus_GetText(s));
-  if (js_error != 0) absl::StrAppend(&text, " (JetStream error ", static_cast<int>(js_error), ")");
+  // The server's description, kept by NATS.c for this thread.
+  const char* last = js_error != 0 ? nats_GetLastError(nullptr) : nullptr;
+  const std::string detail = last != nullptr ? last : "";
+  if (js_error != 0) {
+    absl::StrAppend(&text, " (JetStream error ", static_cast<int>(js_error),
+                    detail.empty() ? "" : ": ", detail, ")");
+  }
   if (js_error == kWrongLastSequence) return absl::AbortedError(text);
+  if (IsStoreFull(js_error, detail)) {
+    return absl::UnavailableError(absl::StrCat("stream full, nothing more can be stored: ", text));
+  }
   switch (s) {
     case NATS_TIMEOUT:
     case NATS_CONNECTION_CLOSED:
@@ -70,6 +95,10 @@ StreamMessage ToStreamMessage(natsMsg* msg, bool all_headers) {
     out.num_delivered = meta->NumDelivered;
     out.timestamp_ns = meta->Timestamp;
     jsMsgMetaData_Destroy(meta);
+  } else {
+    // A stored message read by sequence (js_GetMsg): no delivery metadata.
+    out.sequence = natsMsg_GetSequence(msg);
+    out.timestamp_ns = natsMsg_GetTime(msg);
   }
   return out;
 }
@@ -138,6 +167,50 @@ JetStream::~JetStream() {
 absl::Status JetStream::EnsureStream(const StreamSpec& spec) {
   std::vector<const char*> subjects;
   for (const auto& s : spec.subjects) subjects.push_back(s.c_str());
+  const jsDiscardPolicy discard = spec.discard_new ? js_DiscardNew : js_DiscardOld;
+  const int64_t max_age_ns = absl::ToInt64Nanoseconds(spec.max_age);
+  const int64_t duplicates_ns = absl::ToInt64Nanoseconds(spec.duplicate_window);
+
+  jsStreamInfo* current = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&current, context(), spec.name.c_str(), nullptr, &jerr);
+  if (s == NATS_OK && current != nullptr && current->Config != nullptr) {
+    // Existing: start from its own settings and change only what the spec
+    // says and differs.
+    jsStreamConfig cfg = *current->Config;
+    bool same_subjects = cfg.SubjectsLen == static_cast<int>(subjects.size());
+    for (int i = 0; same_subjects && i < cfg.SubjectsLen; ++i) {
+      same_subjects = std::string(cfg.Subjects[i]) == spec.subjects[i];
+    }
+    bool changed = !same_subjects;
+    cfg.Subjects = subjects.data();
+    cfg.SubjectsLen = static_cast<int>(subjects.size());
+    auto set = [&changed](auto& field, auto value) {
+      if (field != value) {
+        field = value;
+        changed = true;
+      }
+    };
+    set(cfg.Replicas, static_cast<int64_t>(spec.replicas));
+    set(cfg.Duplicates, duplicates_ns);
+    set(cfg.Discard, discard);
+    if (spec.max_bytes > 0) set(cfg.MaxBytes, spec.max_bytes);
+    if (spec.max_msgs > 0) set(cfg.MaxMsgs, spec.max_msgs);
+    if (max_age_ns > 0) set(cfg.MaxAge, max_age_ns);
+    if (!cfg.AllowDirect) set(cfg.AllowDirect, true);
+    if (!changed) {
+      jsStreamInfo_Destroy(current);
+      return absl::OkStatus();
+    }
+    jsStreamInfo* info = nullptr;
+    jerr = static_cast<jsErrCode>(0);
+    s = js_UpdateStream(&info, context(), &cfg, nullptr, &jerr);
+    if (info != nullptr) jsStreamInfo_Destroy(info);
+    jsStreamInfo_Destroy(current);
+    return FromNatsStatus(s, jerr, absl::StrCat("update stream ", spec.name));
+  }
+  if (current != nullptr) jsStreamInfo_Destroy(current);
+
   jsStreamConfig cfg;
   jsStreamConfig_Init(&cfg);
   cfg.Name = spec.name.c_str();
@@ -145,18 +218,26 @@ absl::Status JetStream::EnsureStream(const StreamSpec& spec) {
   cfg.SubjectsLen = static_cast<int>(subjects.size());
   cfg.Storage = js_FileStorage;
   cfg.Replicas = spec.replicas;
-  cfg.Duplicates = absl::ToInt64Nanoseconds(spec.duplicate_window);
+  cfg.Duplicates = duplicates_ns;
   cfg.AllowDirect = true;
+  cfg.Discard = discard;
+  if (spec.max_bytes > 0) cfg.MaxBytes = spec.max_bytes;
+  if (spec.max_msgs > 0) cfg.MaxMsgs = spec.max_msgs;
+  if (max_age_ns > 0) cfg.MaxAge = max_age_ns;
 
   jsStreamInfo* info = nullptr;
-  jsErrCode jerr = static_cast<jsErrCode>(0);
-  natsStatus s = js_AddStream(&info, context(), &cfg, nullptr, &jerr);
-  if (s != NATS_OK) {
-    // Already there (possibly with other settings): bring it to this spec.
-    jerr = static_cast<jsErrCode>(0);
-    s = js_UpdateStream(&info, context(), &cfg, nullptr, &jerr);
-  }
+  jerr = static_cast<jsErrCode>(0);
+  s = js_AddStream(&info, context(), &cfg, nullptr, &jerr);
   if (info != nullptr) jsStreamInfo_Destroy(info);
+  if (s != NATS_OK) {
+    // Created meanwhile by another process: bring that one to the spec.
+    jsStreamInfo* again = nullptr;
+    jsErrCode jerr2 = static_cast<jsErrCode>(0);
+    if (js_GetStreamInfo(&again, context(), spec.name.c_str(), nullptr, &jerr2) == NATS_OK) {
+      jsStreamInfo_Destroy(again);
+      return EnsureStream(spec);
+    }
+  }
   return FromNatsStatus(s, jerr, absl::StrCat("ensure stream ", spec.name));
 }
 
@@ -179,9 +260,16 @@ absl::StatusOr<PubAck> JetStream::Publish(const PublishRequest& req) {
   jsPubAck* ack = nullptr;
   jsErrCode jerr = static_cast<jsErrCode>(0);
   s = js_PublishMsg(&ack, context(), msg.get(), &opts, &jerr);
-  if (s != NATS_OK) return FromNatsStatus(s, jerr, absl::StrCat("publish to ", req.subject));
+  if (s != NATS_OK) {
+    absl::Status st = FromNatsStatus(s, jerr, absl::StrCat("publish to ", req.subject));
+    if (absl::IsUnavailable(st) && absl::StrContains(st.message(), "stream full")) {
+      NoteStoreFull(req.subject, true, std::string(st.message()));
+    }
+    return st;
+  }
   PubAck out{ack->Stream, ack->Sequence, ack->Duplicate};
   jsPubAck_Destroy(ack);
+  if (full_count_.load(std::memory_order_relaxed) > 0) NoteStoreFull(req.subject, false, "");
   if (observer_ != nullptr && !out.duplicate) {
     auto type = req.headers.find(kEventTypeHeader);
     observer_->Published(out.stream, type == req.headers.end() ? "" : type->second);
@@ -198,6 +286,74 @@ absl::StatusOr<uint64_t> JetStream::LastSequence(absl::string_view stream) {
   uint64_t last = info->State.LastSeq;
   jsStreamInfo_Destroy(info);
   return last;
+}
+
+namespace {
+std::string ScopeOf(absl::string_view subject) {
+  return std::string(subject.substr(0, subject.find('.')));
+}
+}  // namespace
+
+void JetStream::NoteStoreFull(const std::string& subject, bool full, std::string text) {
+  const std::string scope = ScopeOf(subject);
+  bool changed = false;
+  {
+    absl::MutexLock lock(&full_mu_);
+    if (full) {
+      changed = full_.find(scope) == full_.end();
+      full_[scope] = std::move(text);
+    } else {
+      changed = full_.erase(scope) > 0;
+    }
+    full_count_.store(static_cast<int>(full_.size()), std::memory_order_relaxed);
+  }
+  if (changed && observer_ != nullptr) observer_->StoreFull(scope, full);
+}
+
+absl::Status JetStream::StoreHealth() const {
+  absl::MutexLock lock(&full_mu_);
+  if (full_.empty()) return absl::OkStatus();
+  return absl::UnavailableError(
+      absl::StrCat("store full for \"", full_.begin()->first, ".>\": ", full_.begin()->second));
+}
+
+absl::StatusOr<StreamMessage> JetStream::GetMessage(absl::string_view stream, uint64_t sequence) {
+  std::string name(stream);
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetMsg(&raw, context(), name.c_str(), sequence, nullptr, &jerr);
+  if (s != NATS_OK) {
+    if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr) {
+      return absl::NotFoundError(absl::StrCat("stream ", name, " has no message ", sequence));
+    }
+    return FromNatsStatus(s, jerr, absl::StrCat("get message ", sequence, " of ", name));
+  }
+  std::unique_ptr<natsMsg, MsgDeleter> msg(raw);
+  StreamMessage out = ToStreamMessage(msg.get());
+  if (out.sequence == 0) out.sequence = sequence;
+  return out;
+}
+
+absl::Status JetStream::DeleteMessage(absl::string_view stream, uint64_t sequence) {
+  std::string name(stream);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_DeleteMsg(context(), name.c_str(), sequence, nullptr, &jerr);
+  if (s != NATS_OK &&
+      (s == NATS_NOT_FOUND || jerr == JSSequenceNotFoundErr || jerr == JSNoMessageFoundErr)) {
+    return absl::NotFoundError(absl::StrCat("stream ", name, " has no message ", sequence));
+  }
+  return FromNatsStatus(s, jerr, absl::StrCat("delete message ", sequence, " of ", name));
+}
+
+absl::StatusOr<std::pair<uint64_t, uint64_t>> JetStream::SequenceRange(absl::string_view stream) {
+  std::string name(stream);
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&info, context(), name.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) return FromNatsStatus(s, jerr, absl::StrCat("stream info ", name));
+  std::pair<uint64_t, uint64_t> range{info->State.FirstSeq, info->State.LastSeq};
+  jsStreamInfo_Destroy(info);
+  return range;
 }
 
 bool JetStream::Connected() const {
