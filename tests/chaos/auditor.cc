@@ -476,7 +476,9 @@ absl::StatusOr<AuditReport> AuditOnce(const AuditInput& in, absl::Time started,
   for (const auto& [id, r] : rentals) {
     if (r.beyond_copies) continue;
     if (Held(r.st) && payments[id].approvals == 0) {
-      c.Add(kRentalWithoutCharge, absl::StrCat(id, " is ", Name(r.st), " with no PaymentApproved"));
+      c.Add(kRentalWithoutCharge,
+            absl::StrCat(id, " is ", Name(r.st), " with no PaymentApproved (RENTAL seqs ",
+                         r.requested_seq, "..", r.transition_seq, ")"));
     }
     if (r.st == St::kPendingPayment) {
       c.Add(kLeftPending,
