@@ -37,6 +37,12 @@ ABSL_FLAG(std::string, admin_address, "127.0.0.1:9452",
           "Admin HTTP endpoint: /metrics, /healthz, /admin/deadletters (list) and "
           "/admin/deadletters/replay?seq=N (POST).");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server(s), comma-separated.");
+ABSL_FLAG(std::string, nats_credentials, "",
+          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
+ABSL_FLAG(std::string, nats_tls_ca, "",
+          "CA of the NATS servers' certificates; turns on TLS to NATS");
+ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
+ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/payment", "RocksDB folder of this instance's local state.");
 ABSL_FLAG(int, stream_replicas, 1, "JetStream replicas of the streams payment declares.");
 ABSL_FLAG(int, workers, 32, "Threads that run calls (JetStream round trips).");
@@ -173,8 +179,10 @@ int Run() {
       telemetry::ServiceTelemetry::Start(config.admin_address, readiness, dead_letters.Routes());
   if (!telemetry.ok()) Die("cannot start the admin server", telemetry.status());
 
-  absl::StatusOr<std::unique_ptr<nats::JetStream>> js =
-      nats::JetStream::Connect(config.nats_url, "payment", kConnectTimeout);
+  absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
+      config.nats_url, "payment", kConnectTimeout,
+      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
+                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
   if (!js.ok()) Die("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
   nats_ptr = js->get();

@@ -18,11 +18,18 @@
 #include "rentmesh/common/log.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/telemetry/ignored_events.h"
+#include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9451", "admin HTTP address (metrics)");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
+ABSL_FLAG(std::string, nats_credentials, "",
+          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
+ABSL_FLAG(std::string, nats_tls_ca, "",
+          "CA of the NATS servers' certificates; turns on TLS to NATS");
+ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
+ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/data/rental", "RocksDB folder (rebuildable from JetStream)");
 ABSL_FLAG(int, stream_replicas, 1, "replicas of the RENTAL stream (3 in a cluster)");
 ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052",
@@ -128,7 +135,10 @@ int Run() {
     LogError("cannot start the admin server", {{"error", telemetry.status().ToString()}});
     return 1;
   }
-  auto js = nats::JetStream::Connect(config.nats_url, "rental", absl::Seconds(30));
+  auto js = nats::JetStream::Connect(
+      config.nats_url, "rental", absl::Seconds(30),
+      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
+                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
   if (!js.ok()) {
     LogError("cannot connect to NATS", {{"error", js.status().ToString()}});
     return 1;
@@ -211,22 +221,33 @@ int Run() {
   }
   (*server)->SetServing(true);
   ready = true;
+  // Liveness goes NOT_SERVING when wedged (the work pool not draining, the
+  // follower stalled with messages pending); readiness while NATS is
+  // unreachable or the RENTAL stream is full (writes would fail anyway).
+  auto liveness = std::make_unique<telemetry::LivenessWatch>(
+      telemetry::LivenessWatch::Options{absl::Seconds(30), absl::Seconds(60), absl::Seconds(1)},
+      &(*telemetry)->events());
+  liveness->WatchWorkPool(*pool, "grpc");
+  liveness->WatchFollower(**js, **follower, JetStreamBookLog::kStream);
+  liveness->WatchReadiness([&js, &ready]() -> absl::Status {
+    if (!ready) return absl::UnavailableError("shutting down");
+    if (!(*js)->Connected()) return absl::UnavailableError("NATS unreachable");
+    return (*js)->StoreHealth();
+  });
+  liveness->Start(server->get());
   LogInfo("rental service listening", {{"grpc", config.grpc_address},
                                        {"port", absl::StrCat((*server)->port())},
                                        {"admin_port", absl::StrCat((*telemetry)->admin_port())}});
 
-  // Background upkeep: settle stale reservations; report NOT_SERVING while
-  // NATS is unreachable (writes would fail anyway).
+  // Background upkeep: settle stale reservations.
   std::atomic<bool> stopping{false};
   std::thread upkeep([&] {
-    bool serving = true;
+    bool connected_before = true;
     while (!stopping) {
       bool connected = (*js)->Connected();
-      if (connected != serving) {
-        (*server)->SetServing(connected);
-        ready = connected;
-        serving = connected;
-        LogWarn(connected ? "NATS reachable again: SERVING" : "NATS unreachable: NOT_SERVING");
+      if (connected != connected_before) {
+        connected_before = connected;
+        LogWarn(connected ? "NATS reachable again" : "NATS unreachable: NOT_SERVING");
       }
       if (connected) {
         CallContext ctx;
@@ -248,6 +269,7 @@ int Run() {
   stopping = true;
   ready = false;
   upkeep.join();
+  liveness.reset();
   (*server)->Shutdown(absl::Milliseconds(config.drain_ms));
   pool.reset();  // finishes queued work
   return 0;

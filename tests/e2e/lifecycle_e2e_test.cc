@@ -50,6 +50,13 @@ class LifecycleTest : public ::testing::Test {
     WithDeadline(ctx, absl::Seconds(10));
     ASSERT_TRUE(stub_->AddBook(&ctx, add, &book).ok());
   }
+  // Every service did all it needed with its own NATS user's permissions:
+  // the server refused nothing (a missing permission shows up here first).
+  void TearDown() override {
+    if (system_ == nullptr) return;
+    system_->StopAll();
+    EXPECT_EQ(system_->nats().PermissionViolations(), "") << "see " << system_->dir();
+  }
 
   rental::v1::Rental Rent(const std::string& customer, const std::string& request_id) {
     rental::v1::RentBookRequest req;

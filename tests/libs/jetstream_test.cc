@@ -209,9 +209,13 @@ TEST_F(JetStreamTest, DurableConsumerDeadLettersAPermanentErrorAtOnceWithItsOrig
 
 TEST_F(JetStreamTest, DurableConsumerKeepsAMessageWhoseDeadLetterCannotBeStored) {
   std::atomic<int> attempts{0};
-  auto consumer = DurableConsumer::Start(*js_, QuickOptions("keep"), [&](const StreamMessage&) {
+  // Past its own bound after two deliveries: the server must not stop
+  // delivering it either while its dead letter cannot be stored.
+  DurableConsumer::Options opts = QuickOptions("keep");
+  opts.max_deliver = 2;
+  auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage&) {
     ++attempts;
-    return absl::FailedPreconditionError("refused");
+    return absl::UnavailableError("dependency down");
   });
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   // The dead-letter stream goes away: storing a dead letter fails.
@@ -278,17 +282,29 @@ TEST_F(JetStreamTest, ABatchInHandDoesNotOutliveAckWait) {
   opts.batch = 6;
   std::atomic<int> calls{0};
   std::atomic<int> redelivered_seen{0};
-  auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage& m) {
-    ++calls;
-    if (m.num_delivered > 1) ++redelivered_seen;
-    absl::SleepFor(absl::Milliseconds(400));  // 6 x 400 ms > AckWait
-    return absl::OkStatus();
-  });
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  ASSERT_TRUE(Eventually([&] { return (*consumer)->handled() >= 6; }));
+  auto handler = [&](absl::Duration takes) {
+    return [&, takes](const StreamMessage& m) {
+      ++calls;
+      if (m.num_delivered > 1) ++redelivered_seen;
+      absl::SleepFor(takes);
+      return absl::OkStatus();
+    };
+  };
+  // One replica takes the whole batch and handles it slowly (6 x 400 ms >
+  // AckWait); a second replica of the same durable is idle and would be
+  // handed every message whose AckWait ran out while still in the first's hand.
+  auto slow = DurableConsumer::Start(*js_, opts, handler(absl::Milliseconds(400)));
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  ASSERT_TRUE(Eventually([&] { return calls.load() >= 1; }));
+  DurableConsumer::Options fast_opts = opts;
+  fast_opts.batch = 1;
+  auto fast = DurableConsumer::Start(*js_, fast_opts, handler(absl::ZeroDuration()));
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  ASSERT_TRUE(Eventually([&] { return (*slow)->handled() + (*fast)->handled() >= 6; }));
   absl::SleepFor(absl::Milliseconds(1500));
   EXPECT_EQ(calls.load(), 6);
   EXPECT_EQ(redelivered_seen.load(), 0);
+  EXPECT_EQ((*slow)->handled(), 6u);
 }
 
 TEST_F(JetStreamTest, AnOlderDurableIsBroughtToUnlimitedServerDeliveries) {

@@ -63,6 +63,16 @@ version: {{ .root.Values.version | quote }}
 --admin_address=0.0.0.0:{{ $cfg.adminPort }}
 {{- if ne $svc "gateway" }}
 --nats_url={{ $root.Values.nats.url }}
+{{- if $root.Values.nats.auth.enabled }}
+--nats_credentials={{ $root.Values.podDefaults.configPath }}/nats/{{ $svc }}.creds
+{{- end }}
+{{- if $root.Values.nats.tls.enabled }}
+--nats_tls_ca={{ $root.Values.podDefaults.configPath }}/nats-tls/ca.crt
+{{- if $root.Values.nats.tls.clientCertificate }}
+--nats_tls_cert={{ $root.Values.podDefaults.configPath }}/nats-tls/tls.crt
+--nats_tls_key={{ $root.Values.podDefaults.configPath }}/nats-tls/tls.key
+{{- end }}
+{{- end }}
 --data_dir={{ $root.Values.state.mountPath }}/{{ $svc }}
 --stream_replicas={{ $root.Values.nats.streamReplicas }}
 {{- end }}
@@ -273,4 +283,9 @@ returns:
   rental: [ProcessReturn, GetRentalReturn]
 view:
   gateway: ["*"]
+{{- end -}}
+
+{{/* The Secret with the services' NATS credentials (<svc>.creds). */}}
+{{- define "rentmesh.natsCredentialsSecretName" -}}
+{{- default (printf "%s-nats-credentials" .Release.Name) .Values.nats.auth.existingSecret -}}
 {{- end -}}

@@ -82,6 +82,17 @@ absl::Status PublishEvent(nats::JetStream& js, ev::Envelope envelope, const std:
   return absl::OkStatus();
 }
 
+ev::Envelope BookAddedEvent(const std::string& book_id, int copies) {
+  ev::Envelope e;
+  ev::BookAdded* b = e.mutable_book_added();
+  b->set_book_id(book_id);
+  b->set_title("A test book");
+  b->set_copies(copies);
+  b->mutable_daily_fee()->set_currency("KRW");
+  b->mutable_daily_fee()->set_amount_minor(1000);
+  return e;
+}
+
 ev::Envelope RentalRequestedEvent(const std::string& rental_id, int64_t fee) {
   ev::Envelope e;
   ev::RentalRequested* r = e.mutable_rental_requested();

@@ -38,6 +38,7 @@ absl::Status PublishEvent(nats::JetStream& js, events::v1::Envelope envelope,
                           bool copy = false);
 // The rental's own history before a cancel, abort or return (payment reacts
 // only to events effective on it).
+events::v1::Envelope BookAddedEvent(const std::string& book_id, int copies);
 events::v1::Envelope RentalRequestedEvent(const std::string& rental_id, int64_t fee);
 events::v1::Envelope BookRentedEvent(const std::string& rental_id);
 events::v1::Envelope BookReturnedEvent(const std::string& rental_id, const std::string& return_id,

@@ -1,10 +1,12 @@
 #include "rentmesh/nats/jetstream.h"
 
+#include <fstream>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 
@@ -103,9 +105,73 @@ StreamMessage ToStreamMessage(natsMsg* msg, bool all_headers) {
   return out;
 }
 
+absl::StatusOr<NatsCredentials> ReadCredentialsFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::InvalidArgumentError(absl::StrCat("cannot read NATS credentials ", path));
+  NatsCredentials out;
+  std::string line;
+  while (std::getline(in, line)) {
+    absl::string_view l = absl::StripAsciiWhitespace(line);
+    if (l.empty() || l.front() == '#') continue;
+    size_t eq = l.find('=');
+    if (eq == absl::string_view::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("NATS credentials ", path, ": a line is not key=value"));
+    }
+    absl::string_view key = absl::StripAsciiWhitespace(l.substr(0, eq));
+    absl::string_view value = absl::StripAsciiWhitespace(l.substr(eq + 1));
+    if (key == "user") {
+      out.user = std::string(value);
+    } else if (key == "password") {
+      out.password = std::string(value);
+    } else if (key == "inbox") {
+      out.inbox_prefix = std::string(value);
+    } else {
+      return absl::InvalidArgumentError(
+          absl::StrCat("NATS credentials ", path, ": unknown key \"", key, "\""));
+    }
+  }
+  if (out.user.empty() || out.password.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("NATS credentials ", path, " need a user= and a password= line"));
+  }
+  auto token = [](absl::string_view t) {
+    for (char c : t) {
+      if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+    }
+    return !t.empty();
+  };
+  if (!token(out.user)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "NATS credentials ", path, ": the user may have only letters, digits, - and _"));
+  }
+  if (out.inbox_prefix.empty()) out.inbox_prefix = absl::StrCat("_INBOX_", out.user);
+  if (!token(out.inbox_prefix)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "NATS credentials ", path, ": the inbox may have only letters, digits, - and _"));
+  }
+  return out;
+}
+
+std::string RedactUrl(absl::string_view url) {
+  std::vector<std::string> out;
+  for (absl::string_view server : absl::StrSplit(url, ',')) {
+    size_t scheme = server.find("://");
+    size_t start = scheme == absl::string_view::npos ? 0 : scheme + 3;
+    size_t at = server.find('@', start);
+    if (at == absl::string_view::npos) {
+      out.emplace_back(server);
+    } else {
+      out.push_back(absl::StrCat(server.substr(0, start), server.substr(at + 1)));
+    }
+  }
+  return absl::StrJoin(out, ",");
+}
+
 absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(const std::string& url,
                                                               const std::string& name,
-                                                              absl::Duration connect_timeout) {
+                                                              absl::Duration connect_timeout,
+                                                              const ConnectOptions& options) {
   // NATS.c spins on its mutexes by default; on a small, busy machine that
   // burns ~10% of the CPU per rental (measured by tools/bench/rent_bench).
   // The setting takes effect only before the library's first use.
@@ -128,9 +194,41 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(const std::string&
                                             static_cast<int>(server_ptrs.size()));
       s != NATS_OK) {
     return absl::InvalidArgumentError(
-        absl::StrCat("NATS server URLs \"", url, "\": ", natsStatus_GetText(s)));
+        absl::StrCat("NATS server URLs \"", RedactUrl(url), "\": ", natsStatus_GetText(s)));
   }
   natsOptions_SetName(opts.get(), name.c_str());
+  if (!options.credentials_file.empty()) {
+    absl::StatusOr<NatsCredentials> creds = ReadCredentialsFile(options.credentials_file);
+    if (!creds.ok()) return creds.status();
+    natsOptions_SetUserInfo(opts.get(), creds->user.c_str(), creds->password.c_str());
+    // Replies and push deliveries come to this user's own inboxes, the only
+    // subjects its NATS permissions let it subscribe to.
+    natsOptions_SetCustomInboxPrefix(opts.get(), creds->inbox_prefix.c_str());
+  }
+  if (!options.tls_ca_file.empty()) {
+    natsStatus t = natsOptions_SetSecure(opts.get(), true);
+    if (t == NATS_OK)
+      t = natsOptions_LoadCATrustedCertificates(opts.get(), options.tls_ca_file.c_str());
+    if (t != NATS_OK) {
+      return absl::InvalidArgumentError(absl::StrCat("NATS TLS CA ", options.tls_ca_file, ": ",
+                                                     natsStatus_GetText(t), " ",
+                                                     nats_GetLastError(nullptr)));
+    }
+  } else if (!options.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError("a NATS client certificate needs the CA (--nats_tls_ca)");
+  }
+  if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+    return absl::InvalidArgumentError("a NATS client certificate needs both the cert and the key");
+  }
+  if (!options.tls_cert_file.empty()) {
+    if (natsStatus t = natsOptions_LoadCertificatesChain(opts.get(), options.tls_cert_file.c_str(),
+                                                         options.tls_key_file.c_str());
+        t != NATS_OK) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("NATS TLS client certificate ", options.tls_cert_file, ": ",
+                       natsStatus_GetText(t), " ", nats_GetLastError(nullptr)));
+    }
+  }
   natsOptions_SetTimeout(opts.get(), 2000);
   natsOptions_SetMaxReconnect(opts.get(), -1);
   natsOptions_SetReconnectWait(opts.get(), 250);
@@ -142,10 +240,18 @@ absl::StatusOr<std::unique_ptr<JetStream>> JetStream::Connect(const std::string&
   for (;;) {
     s = natsConnection_Connect(&conn, opts.get());
     if (s == NATS_OK || absl::Now() >= deadline) break;
+    // Refused credentials or a bad certificate do not get better by waiting.
+    if (s == NATS_CONNECTION_AUTH_FAILED || s == NATS_SSL_ERROR) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
+  if (s == NATS_CONNECTION_AUTH_FAILED) {
+    return absl::UnauthenticatedError(absl::StrCat(
+        "connect to ", RedactUrl(url), ": NATS refused the credentials (",
+        options.credentials_file.empty() ? "none given" : options.credentials_file, ")"));
+  }
   if (s != NATS_OK) {
-    return FromNatsStatus(s, static_cast<jsErrCode>(0), absl::StrCat("connect to ", url));
+    return FromNatsStatus(s, static_cast<jsErrCode>(0),
+                          absl::StrCat("connect to ", RedactUrl(url)));
   }
   jsOptions js_opts;
   jsOptions_Init(&js_opts);

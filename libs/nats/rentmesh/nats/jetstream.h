@@ -117,16 +117,47 @@ struct StreamMessage {
 // all of them, or only the event type, which is cheaper on hot paths).
 StreamMessage ToStreamMessage(natsMsg* msg, bool all_headers = true);
 
+// Who the client is to NATS, and how it reaches the server. All empty: an
+// anonymous plain-text connection (a server with authorization refuses it).
+struct ConnectOptions {
+  // A file of "user=NAME", "password=SECRET" and optionally "inbox=PREFIX"
+  // lines ('#' starts a comment), as tools/nats_auth.sh writes them and the
+  // chart mounts them. Replies and push deliveries come to subjects under the
+  // inbox prefix (default _INBOX_<user>), the only ones the service's NATS
+  // user may subscribe to.
+  std::string credentials_file;
+  // TLS: the CA that signed the server's certificate (turns TLS on), and
+  // optionally a client certificate chain and key for servers that verify
+  // clients.
+  std::string tls_ca_file;
+  std::string tls_cert_file;
+  std::string tls_key_file;
+};
+
+struct NatsCredentials {
+  std::string user;
+  std::string password;
+  std::string inbox_prefix;  // _INBOX_<user> unless the file names one
+};
+
+// Reads a credentials file; INVALID_ARGUMENT naming the file (never the
+// secret) when it cannot be read or lacks a user or a password.
+absl::StatusOr<NatsCredentials> ReadCredentialsFile(const std::string& path);
+
+// "nats://user:secret@host:4222" -> "nats://host:4222", for logs and errors.
+std::string RedactUrl(absl::string_view url);
+
 // A connection to NATS with its JetStream context. Thread-safe: NATS.c
 // connections may be shared by threads.
 class JetStream {
  public:
   // Connects to `url` (comma-separated for a cluster), retrying for up to
   // `connect_timeout` (the server may still be starting). Once connected, it
-  // reconnects forever in the background.
-  static absl::StatusOr<std::unique_ptr<JetStream>> Connect(const std::string& url,
-                                                            const std::string& name,
-                                                            absl::Duration connect_timeout);
+  // reconnects forever in the background. A server that refuses the
+  // credentials is UNAUTHENTICATED, at once (no retrying).
+  static absl::StatusOr<std::unique_ptr<JetStream>> Connect(
+      const std::string& url, const std::string& name, absl::Duration connect_timeout,
+      const ConnectOptions& options = ConnectOptions());
   ~JetStream();
   JetStream(const JetStream&) = delete;
   JetStream& operator=(const JetStream&) = delete;
