@@ -3,14 +3,28 @@
 #include <signal.h>
 
 #include <algorithm>
+#include <fstream>
 
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "rentmesh/rental/v1/rental.grpc.pb.h"
 
 namespace rentmesh::chaos {
+namespace {
+
+std::string LastLine(const std::string& path) {
+  std::ifstream in(path);
+  std::string line, last;
+  while (std::getline(in, line)) {
+    if (!line.empty()) last = line;
+  }
+  return last;
+}
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<ChaosSystem>> ChaosSystem::Start(Nats nats, NetnsLab* lab) {
   std::unique_ptr<ChaosSystem> s(new ChaosSystem());
@@ -21,13 +35,17 @@ absl::StatusOr<std::unique_ptr<ChaosSystem>> ChaosSystem::Start(Nats nats, Netns
     s->nats_ = std::move(*server);
   } else {
     replicas = 3;
+    // The users and permissions of a real run, on every node.
+    absl::StatusOr<testing::NatsAuth> auth = testing::MakeNatsAuth(s->dir_.Sub("nats-auth"));
+    if (!auth.ok()) return auth.status();
+    s->auth_ = std::move(*auth);
     absl::StatusOr<std::unique_ptr<testing::NatsCluster>> cluster;
     if (lab == nullptr) {
-      cluster = testing::NatsCluster::StartOnLoopback(3);
+      cluster = testing::NatsCluster::StartOnLoopback(3, s->auth_.block);
     } else {
       std::vector<testing::NatsNodeAddress> nodes(3);
       for (int i = 0; i < 3; ++i) nodes[i] = {lab->Host(i), 4222, 6222, 8222, lab->Namespace(i)};
-      cluster = testing::NatsCluster::Start(std::move(nodes));
+      cluster = testing::NatsCluster::Start(std::move(nodes), s->auth_.block);
     }
     if (!cluster.ok()) return cluster.status();
     s->cluster_ = std::move(*cluster);
@@ -48,9 +66,13 @@ absl::StatusOr<std::unique_ptr<ChaosSystem>> ChaosSystem::Start(Nats nats, Netns
   s->Add("rental", "rental-1", with(pay1.address() + "," + pay2.address()));
   s->Add("rental", "rental-2", with(pay2.address() + "," + pay1.address()));
   s->Add("view", "view", {r});
+  // Payment follows RENTAL, which rental creates: rental starts first (it
+  // serves before payment is reachable).
+  s->order_ = {"returns", "rental-1", "rental-2", "payment-1", "payment-2", "view"};
   for (const std::string& name : s->order_) {
     if (auto st = s->services_[name]->Start(); !st.ok()) {
-      return absl::Status(st.code(), absl::StrCat(name, ": ", st.message()));
+      return absl::Status(st.code(), absl::StrCat(name, ": ", st.message(), "; its log ends: ",
+                                                  LastLine(s->dir_.Sub(name + ".log"))));
     }
   }
   return s;
@@ -58,8 +80,16 @@ absl::StatusOr<std::unique_ptr<ChaosSystem>> ChaosSystem::Start(Nats nats, Netns
 
 e2e::ServiceProcess& ChaosSystem::Add(const std::string& service, const std::string& name,
                                       std::vector<std::string> args) {
-  auto p = std::make_unique<e2e::ServiceProcess>(service, name, nats_urls(), dir_.Sub(name),
-                                                 dir_.path(), std::move(args));
+  // Each service connects as its own NATS user.
+  std::vector<std::string> nats_flags;
+  if (nats_) {
+    nats_flags = nats_->ServiceFlags(service);
+  } else {
+    nats_flags = {"--nats_url=" + cluster_->urls(),
+                  "--nats_credentials=" + auth_.CredentialsFile(service)};
+  }
+  auto p = std::make_unique<e2e::ServiceProcess>(service, name, std::move(nats_flags),
+                                                 dir_.Sub(name), dir_.path(), std::move(args));
   order_.push_back(name);
   return *(services_[name] = std::move(p));
 }
@@ -169,7 +199,16 @@ absl::StatusOr<std::vector<std::string>> ChaosSystem::AddBooks(int books, int co
   return ids;
 }
 
-std::string ChaosSystem::nats_urls() const { return nats_ ? nats_->url() : cluster_->urls(); }
+std::string ChaosSystem::nats_urls() const {
+  if (nats_) return nats_->url();
+  std::vector<std::string> urls;
+  for (int i = 0; i < cluster_->size(); ++i) {
+    const testing::NatsNodeAddress& a = cluster_->address(i);
+    urls.push_back(absl::StrCat("nats://", auth_.client_user, ":", auth_.client_password, "@",
+                                a.host, ":", a.client_port));
+  }
+  return absl::StrJoin(urls, ",");
+}
 
 std::vector<std::string> ChaosSystem::rental_addresses() const {
   return {services_.at("rental-1")->address(), services_.at("rental-2")->address()};

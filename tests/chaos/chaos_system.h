@@ -43,6 +43,7 @@ class ChaosSystem {
   // Adds a few books with few copies on a rental replica; returns their ids.
   absl::StatusOr<std::vector<std::string>> AddBooks(int books, int copies);
 
+  // For the test's own connections (the auditor): an unrestricted user.
   std::string nats_urls() const;
   std::vector<std::string> rental_addresses() const;
   std::string view_address() const;
@@ -56,6 +57,7 @@ class ChaosSystem {
 
   testing::TempDir dir_;
   std::unique_ptr<testing::NatsServer> nats_;
+  testing::NatsAuth auth_;  // cluster only; a single server has its own
   std::unique_ptr<testing::NatsCluster> cluster_;
   std::map<std::string, std::unique_ptr<e2e::ServiceProcess>> services_;
   std::vector<std::string> order_;

@@ -66,19 +66,21 @@ bool Healthy(const std::string& host, int port, std::string& body) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::StartOnLoopback(int nodes) {
+absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::StartOnLoopback(
+    int nodes, std::string authorization) {
   std::vector<NatsNodeAddress> addresses(nodes);
   for (NatsNodeAddress& a : addresses) {
     a.client_port = PickFreePort();
     a.cluster_port = PickFreePort();
     a.monitor_port = PickFreePort();
   }
-  return Start(std::move(addresses));
+  return Start(std::move(addresses), std::move(authorization));
 }
 
-absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(
-    std::vector<NatsNodeAddress> nodes) {
+absl::StatusOr<std::unique_ptr<NatsCluster>> NatsCluster::Start(std::vector<NatsNodeAddress> nodes,
+                                                                std::string authorization) {
   std::unique_ptr<NatsCluster> c(new NatsCluster());
+  c->authorization_ = std::move(authorization);
   for (NatsNodeAddress& a : nodes) c->nodes_.push_back(Node{std::move(a), "", nullptr});
   for (int i = 0; i < c->size(); ++i) {
     Node& n = c->nodes_[i];
@@ -111,7 +113,8 @@ std::string NatsCluster::Config(int node) const {
                       "jetstream { store_dir: \"", dir_.Sub(absl::StrCat("n", node)),  //
                       "\" }\n",                                                        //
                       "cluster {\n  name: rentmesh-test\n  listen: \"", me.host, ":",
-                      me.cluster_port, "\"\n  routes: [", absl::StrJoin(routes, ", "), "]\n}\n");
+                      me.cluster_port, "\"\n  routes: [", absl::StrJoin(routes, ", "), "]\n}\n",
+                      authorization_, "\n");
 }
 
 std::string NatsCluster::urls() const {

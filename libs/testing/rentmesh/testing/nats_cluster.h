@@ -29,10 +29,14 @@ struct NatsNodeAddress {
 // short (2 s) so that a partitioned or killed peer is noticed within seconds.
 class NatsCluster {
  public:
-  // `nodes` nodes on 127.0.0.1, free ports.
-  static absl::StatusOr<std::unique_ptr<NatsCluster>> StartOnLoopback(int nodes = 3);
+  // `nodes` nodes on 127.0.0.1, free ports. `authorization`: a nats-server
+  // `authorization { ... }` block for the client port of every node (e.g.
+  // NatsAuth::block), empty for none.
+  static absl::StatusOr<std::unique_ptr<NatsCluster>> StartOnLoopback(
+      int nodes = 3, std::string authorization = "");
   // One node per address; waits until each node accepts clients.
-  static absl::StatusOr<std::unique_ptr<NatsCluster>> Start(std::vector<NatsNodeAddress> nodes);
+  static absl::StatusOr<std::unique_ptr<NatsCluster>> Start(std::vector<NatsNodeAddress> nodes,
+                                                            std::string authorization = "");
   ~NatsCluster();
   NatsCluster(const NatsCluster&) = delete;
   NatsCluster& operator=(const NatsCluster&) = delete;
@@ -66,6 +70,7 @@ class NatsCluster {
   std::string Config(int node) const;
 
   TempDir dir_;
+  std::string authorization_;
   std::vector<Node> nodes_;
 };
 
