@@ -471,6 +471,7 @@ absl::StatusOr<AuditReport> AuditOnce(const AuditInput& in, absl::Time started,
       c.Add(kChargeWithoutRental, where);
       if (it != rentals.end() && it->second.beyond_copies) acted_beyond[id] += "charged; ";
     }
+    if (reversed > p.approvals) c.Add(kRefundWithoutCancel, "reversed more than charged: " + where);
     if (p.late_fees > 0 && st != St::kReturned) c.Add(kFeeWithoutReturn, where);
   }
   for (const auto& [id, r] : rentals) {
