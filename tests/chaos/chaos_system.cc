@@ -88,6 +88,13 @@ e2e::ServiceProcess& ChaosSystem::Add(const std::string& service, const std::str
     nats_flags = {"--nats_url=" + cluster_->urls(),
                   "--nats_credentials=" + auth_.CredentialsFile(service)};
   }
+  // Callers are verified as in a real run without a mesh: the clients send a
+  // librarian's token, rental signs its calls to payment and returns.
+  std::vector<std::string> identity = e2e::Identity().VerifyFlags();
+  if (service == "rental") {
+    for (std::string& f : e2e::Identity().SignFlags()) identity.push_back(std::move(f));
+  }
+  args.insert(args.begin(), identity.begin(), identity.end());
   auto p = std::make_unique<e2e::ServiceProcess>(service, name, std::move(nats_flags),
                                                  dir_.Sub(name), dir_.path(), std::move(args));
   order_.push_back(name);

@@ -5,6 +5,7 @@
 #include "absl/random/random.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "system.h"
 
 namespace rentmesh::chaos {
 
@@ -112,7 +113,7 @@ void LoadDriver::WithRetries(OpRecord& rec, Attempt attempt) {
   while (true) {
     auto& stub = *stubs_[absl::Uniform<size_t>(gen, 0, stubs_.size())];
     grpc::ClientContext ctx;
-    ctx.set_deadline(absl::ToChronoTime(absl::Now() + options_.attempt_deadline));
+    e2e::WithDeadline(ctx, options_.attempt_deadline);  // with a librarian's token
     grpc::Status st = attempt(stub, ctx);
     ++rec.attempts;
     rec.final_code = st.error_code();

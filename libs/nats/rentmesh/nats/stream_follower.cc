@@ -85,11 +85,10 @@ void StreamFollower::Accept(StreamMessage m) const {
 
 bool StreamFollower::FillGap(uint64_t from, uint64_t to) const {
   for (uint64_t seq = from; seq <= to; ++seq) {
+    // NOT_FOUND is not taken as "deleted": on a cluster a server that has
+    // not caught up (or was cut off) answers so for a message the stream
+    // holds. Our streams never delete; a follower waits rather than skip.
     absl::StatusOr<StreamMessage> m = js_.GetMessage(options_.stream, seq);
-    if (absl::IsNotFound(m.status())) {
-      last_accepted_ = seq;  // deleted from the stream: nothing to apply
-      continue;
-    }
     if (!m.ok()) {
       LogWarn("stream follower: cannot read a missing message yet",
               {{"stream", options_.stream},
