@@ -8,13 +8,15 @@
 # The `testtools` target adds curl and a grpcurl-compatible wrapper of rentctl
 # for the chart's `helm test` pods where no public images can be pulled.
 
-FROM debian:12 AS build
+FROM debian:12 AS build-deps
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config ca-certificates ccache \
       libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler libabsl-dev \
       librocksdb-dev libnats-dev libgtest-dev golang-github-gogo-googleapis-dev \
       libcpp-httplib-dev libjwt-dev libssl-dev nlohmann-json3-dev \
     && rm -rf /var/lib/apt/lists/*
+
+FROM build-deps AS build
 # Compiles go through ccache. tools/build-image.sh mounts a cache directory at
 # /ccache (podman build -v DIR:/ccache), so a rebuild after one service changed
 # recompiles only that service; without the mount the cache is simply cold.
@@ -36,7 +38,7 @@ RUN cmake --preset default -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     && install -m 0755 build/tools/rentctl/rentctl /out/ \
     && strip --strip-all /out/*
 
-FROM debian:12-slim AS runtime
+FROM debian:12-slim AS runtime-base
 # Runtime libraries only (no compilers, no -dev packages, no docs).
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       ca-certificates libgrpc++1.51 libgrpc29 libprotobuf32 librocksdb7.8 libnats3.4 \
@@ -46,6 +48,8 @@ RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-ins
     && groupadd --system --gid 10001 rentmesh \
     && useradd --system --uid 10001 --gid 10001 --home-dir /var/lib/rentmesh --shell /usr/sbin/nologin rentmesh \
     && mkdir -p /var/lib/rentmesh && chown 10001:10001 /var/lib/rentmesh
+
+FROM runtime-base AS runtime
 COPY --from=build /out/ /usr/local/bin/
 USER 10001:10001
 WORKDIR /var/lib/rentmesh

@@ -8,6 +8,8 @@
 #   tools/build-image.sh [--tag TAG] [--testtools]
 #     TAG defaults to localhost/rentmesh:local; --testtools also builds
 #     localhost/rentmesh-testtools:local (curl + grpcurl wrapper for helm test).
+#   tools/build-image.sh --prune
+#     removes every image but the base and the dependency stages' cache.
 # Environment: RENTMESH_IMAGE_CCACHE (default build/containers/ccache),
 #   JOBS (default 2).
 # Prints the image size and the build time.
@@ -22,7 +24,13 @@ while [ $# -gt 0 ]; do
   case $1 in
     --tag) tag=$2; shift 2 ;;
     --testtools) testtools=1; shift ;;
-    *) echo "usage: $0 [--tag TAG] [--testtools]" >&2; exit 2 ;;
+    --prune)
+      for i in $(pm images --format '{{.Repository}}:{{.Tag}}' | grep -vE '^(localhost/debian:12|localhost/debian:12-slim|localhost/rentmesh-cache:.*|<none>:<none>)$'); do
+        pm rmi -f "$i" >/dev/null
+      done
+      pm image prune -f >/dev/null
+      exit 0 ;;
+    *) echo "usage: $0 [--tag TAG] [--testtools] | --prune" >&2; exit 2 ;;
   esac
 done
 
@@ -39,6 +47,13 @@ ctr_log "building $tag (ccache: $ccache_dir)"
 # --layers keeps the apt layers cached between runs; the compile layer reruns
 # when sources change, with ccache hits for everything unchanged.
 buildlog="$CTR_DIR/image-build.log"
+# The two dependency stages are tagged (localhost/rentmesh-cache:*) so that
+# their layers outlive the removal of the image and a prune of old layers.
+for stage in build-deps runtime-base; do
+  pm build --layers --pull=never --target "$stage" -t "localhost/rentmesh-cache:$stage" -f Dockerfile . \
+    >"$CTR_DIR/image-build-$stage.log" 2>&1 ||
+    { tail -n 30 "$CTR_DIR/image-build-$stage.log" >&2; ctr_log "stage $stage failed"; exit 1; }
+done
 pm build --layers --pull=never -v "$ccache_dir:/ccache:z" \
   --build-arg JOBS="${JOBS:-2}" -t "$tag" -f Dockerfile . >"$buildlog" 2>&1
 rc=$?

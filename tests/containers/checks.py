@@ -304,7 +304,8 @@ class Load:
         self.client, self.books, self.rate, self.workers = client, books, rate, workers
         self.stop = threading.Event()
         self.lock = threading.Lock()
-        self.ops = self.ok = self.first_try = self.failed = 0
+        self.ops = self.ok = self.first_try = self.failed = self.renewed = 0
+        self.renew_reasons = []
         self.acked = acked  # rental_id -> (book_id, status), shared by every load of the run
         self.errors = []
         self.threads = []
@@ -316,15 +317,26 @@ class Load:
         while not self.stop.is_set():
             t0 = time.time()
             n += 1
-            rid = f"ct-{self.client.c.run_id}-{wid}-{n}-{random.randrange(1 << 30)}"
             book = random.choice(self.books)
-            req = pb.RentBookRequest(customer_id=f"cust-{wid}-{n % 7}", book_id=book, days=3, request_id=rid)
             try:
-                r, tries = self.client.call("RentBook", req)
+                for renew in range(4):
+                    rid = f"ct-{self.client.c.run_id}-{wid}-{n}-{random.randrange(1 << 30)}"
+                    req = pb.RentBookRequest(customer_id=f"cust-{wid}-{n % 7}", book_id=book, days=3, request_id=rid)
+                    try:
+                        r, tries = self.client.call("RentBook", req)
+                        break
+                    except grpc.RpcError as e:
+                        # The API's word: "abandoned ... nothing was charged. Rent
+                        # again with a new request_id".
+                        if renew == 3 or e.code() != grpc.StatusCode.FAILED_PRECONDITION or "abandoned" not in (e.details() or ""):
+                            raise
+                        with self.lock:
+                            self.renewed += 1
+                            self.renew_reasons.append(e.details())
                 with self.lock:
                     self.ops += 1
                     self.ok += 1
-                    self.first_try += tries == 1
+                    self.first_try += tries == 1 and renew == 0
                     self.acked[r.rental_id] = (book, r.status)
             except Exception as e:
                 with self.lock:
@@ -348,7 +360,80 @@ class Load:
     def summary(self):
         ratio = self.ok / self.ops if self.ops else 0.0
         return (f"{self.ok}/{self.ops} succeeded after retries ({ratio:.2%}), {self.first_try} on the first try, "
-                f"{self.failed} failed" + (f" (e.g. {self.errors[:3]})" if self.errors else ""))
+                f"{self.failed} failed" + (f" (e.g. {self.errors[:3]})" if self.errors else "")
+                + (f"; {self.renewed} attempts abandoned by rental and rented again with a new request_id"
+                   f" (e.g. {self.renew_reasons[0][:160]!r})" if self.renewed else ""))
+
+
+class RestLoad(Load):
+    """The same rent load through the REST gateway with a customer JWT (gateway ->
+    rental -> payment), each followed by a read of the customer's page (view)."""
+
+    def __init__(self, cluster, gateway, token, customer, books, acked, rate=2.0, workers=1):
+        super().__init__(None, books, acked, rate, workers)
+        self.c, self.gw, self.token, self.customer = cluster, gateway, token, customer
+
+    def _http(self, method, path, body=None, attempts=12, budget=60.0):
+        import urllib.error
+        import urllib.request
+        end = time.time() + budget
+        last = None
+        for i in range(attempts):
+            eps = self.c.endpoints(self.gw, 8080)
+            if not eps:
+                time.sleep(0.5)
+                continue
+            req = urllib.request.Request(f"http://{random.choice(eps)}{path}", method=method,
+                                         data=json.dumps(body).encode() if body is not None else None,
+                                         headers={"Authorization": f"Bearer {self.token}",
+                                                  "Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=8) as r:
+                    return json.load(r), i + 1
+            except urllib.error.HTTPError as e:
+                last = f"HTTP {e.code} {e.read()[:200]!r}"
+                if e.code not in (429, 500, 502, 503, 504) or time.time() > end:
+                    raise RuntimeError(last)
+            except (OSError, ValueError) as e:  # refused, reset, timed out
+                last = repr(e)
+                if time.time() > end:
+                    raise RuntimeError(last)
+            time.sleep(min(2.0, 0.2 * (2 ** i)) * random.uniform(0.5, 1.0))
+        raise RuntimeError(last or "no ready gateway endpoints")
+
+    def _worker(self, wid):
+        n = 0
+        period = self.workers / self.rate
+        while not self.stop.is_set():
+            t0 = time.time()
+            n += 1
+            book = random.choice(self.books)
+            try:
+                for renew in range(4):
+                    rid = f"ctr-{self.c.run_id}-{wid}-{n}-{random.randrange(1 << 30)}"
+                    try:
+                        r, tries = self._http("POST", "/v1/rentals", {"customerId": self.customer, "bookId": book,
+                                                                      "days": 3, "requestId": rid})
+                        break
+                    except RuntimeError as e:
+                        if renew == 3 or "abandoned" not in str(e) or '"code":9' not in str(e):
+                            raise
+                        with self.lock:
+                            self.renewed += 1
+                            self.renew_reasons.append(str(e))
+                tries += renew
+                _, tries2 = self._http("GET", f"/v1/customers/{self.customer}/rentals?pageSize=5")
+                with self.lock:
+                    self.ops += 1
+                    self.ok += 1
+                    self.first_try += tries == 1 and tries2 == 1
+                    self.acked[r["rentalId"]] = (book, None)
+            except Exception as e:
+                with self.lock:
+                    self.ops += 1
+                    self.failed += 1
+                    self.errors.append(str(e))
+            self.stop.wait(max(0.0, period - (time.time() - t0)))
 
 
 def audit(client, books, acked, copies):
@@ -578,6 +663,9 @@ def main():
         copies = 100000
         books = [f"ct-book-{i}" for i in range(4)]
         acked = {}
+        cust_token = subprocess.run(["bash", os.path.join(a.repo, "tools/dev/jwt.sh"), "customer", "ct-rest"],
+                                    env=dict(os.environ, JWT_DIR=a.jwt_dir), capture_output=True, text=True,
+                                    check=True).stdout.strip()
         for b in books:
             try:
                 client.call("AddBook", pb.AddBookRequest(book_id=b, title=b, copies=copies,
@@ -647,17 +735,21 @@ def main():
             def c_rolling():
                 load = Load(client, books, acked)
                 load.start()
+                rest = RestLoad(cluster, f"{rel}-gateway", cust_token, "ct-rest", books, acked)
+                rest.start()
                 n_del = len(cluster.deletions)
                 t0 = time.time()
                 for d in objects.workloads():
                     log(f"rolling {d['metadata']['name']}")
                     cluster.rolling_replace(d)
                 load.finish()
+                rest.finish()
                 took = time.time() - t0
                 figure("rolling_update_seconds (all 5 Deployments, one pod at a time)", round(took))
-                figure("rolling_update_success", load.summary())
-                if load.failed or not load.ops:
-                    raise RuntimeError(load.summary())
+                figure("rolling_update_success (gRPC RentBook to rental)", load.summary())
+                figure("rolling_update_success (REST rent + my-page read through the gateway)", rest.summary())
+                if load.failed or not load.ops or rest.failed or not rest.ops:
+                    raise RuntimeError(f"gRPC: {load.summary()}; REST: {rest.summary()}")
                 a_ = audit(client, books, load.acked, copies)
                 # Each replaced pod: preStop sleep, then SIGTERM and a clean exit
                 # (0) well inside the grace period, not a SIGKILL (137).
@@ -669,7 +761,7 @@ def main():
                     raise RuntimeError(f"deletions: {dels}")
                 secs = sorted(round(x[1], 1) for x in dels)
                 figure("pod_delete_seconds (preStop + SIGTERM drain; min/max)", f"{secs[0]}/{secs[-1]}")
-                return f"{load.summary()}; {len(dels)} pods left with exit 0 after preStop {pre}s + SIGTERM in {secs[0]}-{secs[-1]}s; {a_}"
+                return f"gRPC: {load.summary()}; REST: {rest.summary()}; {len(dels)} pods left with exit 0 after preStop {pre}s + SIGTERM in {secs[0]}-{secs[-1]}s; {a_}"
 
             c_rolling()
     except Exception as e:

@@ -7,7 +7,8 @@
 # with a JWT, gRPC reflection on every container, liveness restart, a killed
 # service and NATS container under load with an audit, and a rolling
 # replacement of every Deployment under load. Cleans up after itself: only the
-# cached base image and build layers stay (under build/containers/).
+# cached base image and the dependency stages' layers stay (localhost/debian:12,
+# localhost/rentmesh-cache:*, under build/containers/).
 #
 #   tests/containers/run.sh [--skip liveness,chaos,rolling] [--keep-images]
 # Exits 0 and prints a skip line when podman cannot be had.
@@ -87,12 +88,12 @@ PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$HERE" "$PY" -u "$HERE/checks.py" --render
 rc=$?
 
 # Clean up: no containers or networks of ours; images only the cached base
-# and build layers (unless --keep-images).
+# and the dependency stages' layers (unless --keep-images).
 left=$(pm ps -a -q --filter label=rentmesh.run 2>/dev/null)
 [ -n "$left" ] && pm rm -f -t 0 $left >/dev/null 2>&1
 for n in $(pm network ls -q --filter label=rentmesh.run 2>/dev/null); do pm network rm -f "$n" >/dev/null 2>&1; done
 if [ "$keep" -eq 0 ]; then
-  pm rmi localhost/rentmesh:local localhost/rentmesh-testtools:local localhost/rentmesh-nats:local >/dev/null 2>&1
+  bash tools/build-image.sh --prune
 fi
 rm -rf "$work"
 echo "containers: image build ${build_s}s, total $(( $(date +%s) - t0 ))s; left: $(pm ps -a -q | wc -l) containers, $(pm network ls -q | grep -vc '^podman$') networks, images: $(pm images --format '{{.Repository}}:{{.Tag}}' | sort -u | tr '\n' ' ')"

@@ -126,8 +126,7 @@ int Call(const std::string& target, const std::string& json) {
     std::cerr << "method must look like package.Service/Method\n";
     return 2;
   }
-  const pb::MethodDescriptor* method =
-      Pool().FindMethodByName(parts[0] + "." + parts[1]);
+  const pb::MethodDescriptor* method = Pool().FindMethodByName(parts[0] + "." + parts[1]);
   if (method == nullptr) {
     std::cerr << "unknown method " << target << " (see: rentctl list)\n";
     return 2;
