@@ -4,8 +4,11 @@
 # settings) and `ensure_podman` / `ensure_base_image`.
 REPO="${REPO:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}"
 CTR_DIR="${RENTMESH_CONTAINERS_DIR:-$REPO/build/containers}"
-export CONTAINERS_CONF="$REPO/tools/containers/containers.conf"
-mkdir -p "$CTR_DIR"
+mkdir -p "$CTR_DIR/networks"
+# The project's settings, plus where network definitions go (not /etc/containers).
+{ cat "$REPO/tools/containers/containers.conf"
+  echo "network_config_dir = \"$CTR_DIR/networks\""; } >"$CTR_DIR/containers.conf"
+export CONTAINERS_CONF="$CTR_DIR/containers.conf"
 # A storage.conf of our own so that no system storage.conf applies.
 cat >"$CTR_DIR/storage.conf" <<CONF
 [storage]
