@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Starts the whole of rentmesh on this machine (loopback only), shows it
 # working, and stays up until Ctrl-C.
-#   nats-server -js   store under var/nats
+#   nats-server -js   store under var/nats; authorization on: one NATS user per
+#                     service, credentials under var/nats-auth (made on first
+#                     run by tools/nats_auth.sh, random passwords, mode 0600)
 #   payment, returns, rental, view, gateway   RocksDB under var/data/<svc>, logs under var/log
 # Options: --no-demo (just run), --no-build (use what is built).
+# NATS_TLS=1: TLS to NATS too (a local CA and certificates under var/nats-tls).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -50,15 +53,40 @@ cleanup() {
 }
 trap cleanup INT TERM EXIT
 
+# NATS users and permissions (the tests use the same generator). "admin" is
+# unrestricted, for an operator's own nats CLI; no service uses it.
+auth="$var/nats-auth"
+bash tools/nats_auth.sh "$auth" --client admin
+nats_conf="$var/nats.conf"
+nats_scheme=nats
+nats_tls_flags=()
+{
+  # All in the file, JetStream too: a reload (nats-server --signal reload,
+  # e.g. after rotating credentials) applies the file alone.
+  echo "# Made by tools/run.sh on every start."
+  echo "listen: 127.0.0.1:$NATS_PORT"
+  echo "jetstream { store_dir: \"$var/nats\" }"
+  echo "include \"nats-auth/auth.conf\""
+  if [[ ${NATS_TLS:-0} == 1 ]]; then
+    bash tools/nats_tls.sh "$var/nats-tls"
+    printf 'tls {\n  cert_file: "%s"\n  key_file: "%s"\n  timeout: 5\n}\n' \
+      "$var/nats-tls/server-cert.pem" "$var/nats-tls/server-key.pem"
+  fi
+} >"$nats_conf"
+if [[ ${NATS_TLS:-0} == 1 ]]; then
+  nats_scheme=tls
+  nats_tls_flags=(--nats_tls_ca="$var/nats-tls/ca.pem")
+fi
 nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
-"$nats_bin" -js -a 127.0.0.1 -p "$NATS_PORT" -sd "$var/nats" >"$var/log/nats.log" 2>&1 &
+"$nats_bin" -c "$nats_conf" -P "$var/nats.pid" >"$var/log/nats.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do port_busy "$NATS_PORT" && break; sleep 0.1; done
-nats_url="nats://127.0.0.1:$NATS_PORT"
+nats_url="$nats_scheme://127.0.0.1:$NATS_PORT"
 
 start() {  # start <service> [flags...]
   local svc=$1; shift
-  "$bin/$svc/${svc}_server" --nats_url="$nats_url" --data_dir="$var/data/$svc" \
+  "$bin/$svc/${svc}_server" --nats_url="$nats_url" --nats_credentials="$auth/$svc.creds" \
+    "${nats_tls_flags[@]}" --data_dir="$var/data/$svc" \
     --admin_address="127.0.0.1:${ADMIN[$svc]}" "$@" >"$var/log/$svc.log" 2>&1 &
   pids+=($!)
 }
@@ -96,7 +124,7 @@ fi
 cat <<INFO
 
 rentmesh is running (logs in var/log/, state in var/):
-  nats-server (JetStream)   nats://127.0.0.1:$NATS_PORT
+  nats-server (JetStream)   $nats_url   (users and passwords: var/nats-auth/*.creds)
   rental   gRPC 127.0.0.1:${GRPC[rental]}   metrics http://127.0.0.1:${ADMIN[rental]}/metrics
   payment  gRPC 127.0.0.1:${GRPC[payment]}   metrics http://127.0.0.1:${ADMIN[payment]}/metrics
   returns  gRPC 127.0.0.1:${GRPC[returns]}   metrics http://127.0.0.1:${ADMIN[returns]}/metrics

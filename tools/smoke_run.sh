@@ -17,6 +17,18 @@ for _ in $(seq 240); do
 done
 if ! grep -q "rentmesh is up" "$log"; then ok=0; fi
 if grep "^ERROR" "$log" | grep -vq "INVALID_ARGUMENT"; then echo "smoke: the demo hit an error"; ok=0; fi
+# NATS refuses anonymous clients, and the credentials are private files.
+if grep -q "rentmesh is up" "$log"; then
+  anon=$(timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/'"${NATS_PORT:-4222}"'
+    read -r -t 2 _ <&3; printf "CONNECT {\"verbose\":false}\r\nPING\r\n" >&3
+    read -r -t 2 reply <&3; printf "%s" "$reply"' 2>/dev/null || true)
+  if [[ $anon != *"Authorization Violation"* ]]; then
+    echo "smoke: an anonymous NATS client was not refused (got: ${anon:-nothing})"; ok=0
+  fi
+  for f in var/nats-auth/*.creds; do
+    [[ $(stat -c %a "$f") == 600 ]] || { echo "smoke: $f is not mode 0600"; ok=0; }
+  done
+fi
 for expected in RENTAL_STATUS_RENTED PAYMENT_STATUS_REFUNDED RENTAL_STATUS_RETURNED PAYMENT_KIND_LATE_FEE; do
   grep -q "$expected" "$log" || { echo "smoke: demo output lacks $expected"; ok=0; }
 done

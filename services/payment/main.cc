@@ -17,6 +17,7 @@
 #include "payment/adapters/outbound/ids/derived_payment_ids.h"
 #include "payment/adapters/outbound/nats/jetstream_payment_event_log.h"
 #include "payment/adapters/outbound/rocksdb/rocksdb_payment_repository.h"
+#include "payment/adapters/outbound/rocksdb/rocksdb_rental_status.h"
 #include "payment/core/payment_service.h"
 #include "rentmesh/common/clock.h"
 #include "rentmesh/common/failpoints.h"
@@ -27,12 +28,21 @@
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
+#include "rentmesh/telemetry/dead_letter_admin.h"
+#include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50052", "Where the gRPC server listens.");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9452",
-          "Admin HTTP endpoint (metrics, health); accepted, served once metrics are wired.");
+          "Admin HTTP endpoint: /metrics, /healthz, /admin/deadletters (list) and "
+          "/admin/deadletters/replay?seq=N (POST).");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server(s), comma-separated.");
+ABSL_FLAG(std::string, nats_credentials, "",
+          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
+ABSL_FLAG(std::string, nats_tls_ca, "",
+          "CA of the NATS servers' certificates; turns on TLS to NATS");
+ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
+ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/payment", "RocksDB folder of this instance's local state.");
 ABSL_FLAG(int, stream_replicas, 1, "JetStream replicas of the streams payment declares.");
 ABSL_FLAG(int, workers, 32, "Threads that run calls (JetStream round trips).");
@@ -42,12 +52,29 @@ ABSL_FLAG(int64_t, max_amount_minor, 1000000, "Rental fees above this (minor uni
 ABSL_FLAG(std::string, failpoints, "", "Chaos failpoints, e.g. payment.after_append=crash.");
 ABSL_FLAG(bool, reactions, true,
           "Run the event reactions (refund on cancel, void on abort, late fees).");
+ABSL_FLAG(int64_t, stream_max_bytes, 0,
+          "Byte limit of the PAYMENT stream (0: not set here; a limit set by hand is kept). "
+          "Full, it refuses new events (discard=new): history is never deleted.");
+ABSL_FLAG(int64_t, stream_max_msgs, 0, "Message limit of the PAYMENT stream (0: not set here).");
+ABSL_FLAG(absl::Duration, stream_max_age, absl::ZeroDuration(),
+          "Age limit of the PAYMENT stream (0: not set here).");
+ABSL_FLAG(absl::Duration, deadletter_max_age, absl::ZeroDuration(),
+          "Age after which dead letters are deleted (0: kept).");
+ABSL_FLAG(int64_t, deadletter_max_bytes, 0,
+          "Byte limit of the DEADLETTER stream; the oldest go first (0: none).");
+ABSL_FLAG(absl::Duration, liveness_pool_bound, absl::Seconds(30),
+          "Liveness goes NOT_SERVING when a queued call waited longer than this.");
+ABSL_FLAG(absl::Duration, liveness_follower_bound, absl::Seconds(60),
+          "Liveness goes NOT_SERVING when a follower had messages to apply and applied none "
+          "for this long.");
+ABSL_FLAG(absl::Duration, rebuild_flush_interval, absl::Seconds(10),
+          "While catching up at start, how often the local state is made durable, so that a "
+          "restart resumes the rebuild instead of starting over.");
 
 namespace rentmesh::payment {
 namespace {
 
 constexpr absl::Duration kConnectTimeout = absl::Seconds(30);
-constexpr absl::Duration kCatchUpTimeout = absl::Seconds(60);
 constexpr absl::Duration kShutdownGrace = absl::Seconds(5);
 
 struct Config {
@@ -61,6 +88,14 @@ struct Config {
   int64_t max_amount_minor = 1000000;
   std::string failpoints;
   bool reactions = true;
+  int64_t stream_max_bytes = 0;
+  int64_t stream_max_msgs = 0;
+  absl::Duration stream_max_age;
+  absl::Duration deadletter_max_age;
+  int64_t deadletter_max_bytes = 0;
+  absl::Duration rebuild_flush_interval = absl::Seconds(10);
+  absl::Duration liveness_pool_bound = absl::Seconds(30);
+  absl::Duration liveness_follower_bound = absl::Seconds(60);
 
   static Config FromFlags() {
     Config c;
@@ -74,6 +109,14 @@ struct Config {
     c.max_amount_minor = absl::GetFlag(FLAGS_max_amount_minor);
     c.failpoints = absl::GetFlag(FLAGS_failpoints);
     c.reactions = absl::GetFlag(FLAGS_reactions);
+    c.stream_max_bytes = absl::GetFlag(FLAGS_stream_max_bytes);
+    c.stream_max_msgs = absl::GetFlag(FLAGS_stream_max_msgs);
+    c.stream_max_age = absl::GetFlag(FLAGS_stream_max_age);
+    c.deadletter_max_age = absl::GetFlag(FLAGS_deadletter_max_age);
+    c.deadletter_max_bytes = absl::GetFlag(FLAGS_deadletter_max_bytes);
+    c.rebuild_flush_interval = absl::GetFlag(FLAGS_rebuild_flush_interval);
+    c.liveness_pool_bound = absl::GetFlag(FLAGS_liveness_pool_bound);
+    c.liveness_follower_bound = absl::GetFlag(FLAGS_liveness_follower_bound);
     return c;
   }
 
@@ -90,7 +133,25 @@ struct Config {
     if (max_amount_minor < 1) {
       return absl::InvalidArgumentError("--max_amount_minor must be at least 1");
     }
+    if (stream_max_bytes < 0 || stream_max_msgs < 0 || deadletter_max_bytes < 0 ||
+        stream_max_age < absl::ZeroDuration() || deadletter_max_age < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError("stream limits must not be negative");
+    }
+    if (liveness_pool_bound < absl::Seconds(1) || liveness_follower_bound < absl::Seconds(1)) {
+      return absl::InvalidArgumentError("liveness bounds must be at least 1s");
+    }
+    if (rebuild_flush_interval < absl::Seconds(1)) {
+      return absl::InvalidArgumentError("--rebuild_flush_interval must be at least 1s");
+    }
     return Failpoints::Parse(failpoints).status();
+  }
+
+  nats::StreamSpec PaymentStream() const {
+    nats::StreamSpec spec = PaymentStreamSpec(stream_replicas);
+    spec.max_bytes = stream_max_bytes;
+    spec.max_msgs = stream_max_msgs;
+    spec.max_age = stream_max_age;
+    return spec;
   }
 };
 
@@ -106,17 +167,26 @@ int Run() {
   if (!failpoints.ok()) Die("invalid failpoints", failpoints.status());
 
   std::atomic<bool> ready{false};
+  std::atomic<nats::JetStream*> nats_ptr{nullptr};
+  // Ready: caught up, and no store refusing our events for being full.
+  auto readiness = [&ready, &nats_ptr] {
+    if (!ready) return absl::UnavailableError("not ready");
+    nats::JetStream* j = nats_ptr.load();
+    return j != nullptr ? j->StoreHealth() : absl::OkStatus();
+  };
+  telemetry::DeadLetterAdmin dead_letters;
   absl::StatusOr<std::unique_ptr<telemetry::ServiceTelemetry>> telemetry =
-      telemetry::ServiceTelemetry::Start(config.admin_address, [&ready] {
-        return ready ? absl::OkStatus() : absl::UnavailableError("not ready");
-      });
+      telemetry::ServiceTelemetry::Start(config.admin_address, readiness, dead_letters.Routes());
   if (!telemetry.ok()) Die("cannot start the admin server", telemetry.status());
 
-  absl::StatusOr<std::unique_ptr<nats::JetStream>> js =
-      nats::JetStream::Connect(config.nats_url, "payment", kConnectTimeout);
+  absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
+      config.nats_url, "payment", kConnectTimeout,
+      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
+                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
   if (!js.ok()) Die("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
-  if (absl::Status s = (*js)->EnsureStream(PaymentStreamSpec(config.stream_replicas)); !s.ok()) {
+  nats_ptr = js->get();
+  if (absl::Status s = (*js)->EnsureStream(config.PaymentStream()); !s.ok()) {
     Die("cannot declare the PAYMENT stream", s);
   }
 
@@ -138,19 +208,58 @@ int Run() {
   SystemClock clock;
   PaymentService payments(log, repository, ids, clock, PaymentPolicy{config.max_amount_minor});
 
-  if (absl::Status s = (*follower)->CatchUp(absl::Now() + kCatchUpTimeout); !s.ok()) {
-    Die("cannot catch up with the PAYMENT stream", s);
+  // Catches up for as long as it takes (not ready meanwhile), making the
+  // progress durable every interval: with the WAL off, a crash would
+  // otherwise lose the whole rebuild and start it over.
+  for (;;) {
+    absl::Status s = (*follower)->CatchUp(absl::Now() + config.rebuild_flush_interval);
+    if (s.ok()) break;
+    if (absl::Status f = (*store)->Flush(); !f.ok()) Die("cannot flush the local state", f);
+    absl::StatusOr<uint64_t> last = (*js)->LastSequence(events::kPaymentStream);
+    const uint64_t applied = (*follower)->applied();
+    if (last.ok() && *last > 0) {
+      (*telemetry)->SetRebuildProgress(static_cast<double>(applied) / static_cast<double>(*last));
+    }
+    LogInfo("still catching up; progress stored",
+            {{"stream", events::kPaymentStream},
+             {"applied", absl::StrCat(applied)},
+             {"last", last.ok() ? absl::StrCat(*last) : "unknown"},
+             {"why", s.ToString()}});
   }
+  if (absl::Status f = (*store)->Flush(); !f.ok()) Die("cannot flush the local state", f);
   LogInfo("caught up",
           {{"stream", events::kPaymentStream}, {"applied", absl::StrCat((*follower)->applied())}});
 
-  PaymentReactions reactions(payments);
+  // Payment's own fold of RENTAL: a reaction acts only on an effective event.
+  RocksDbRentalStatus rental_status(**store);
+  std::unique_ptr<nats::StreamFollower> rental_follower;
+  std::unique_ptr<FollowedRentalEffects> effects;
+  std::unique_ptr<PaymentReactions> reactions;
   std::unique_ptr<PaymentReactionConsumers> consumers;
   if (config.reactions) {
+    if (absl::Status s = (*js)->EnsureStream(RentalStreamSpec(config.stream_replicas)); !s.ok()) {
+      Die("cannot declare the RENTAL stream", s);
+    }
+    absl::StatusOr<uint64_t> rental_position = rental_status.AppliedPosition();
+    if (!rental_position.ok()) Die("cannot read the local position", rental_position.status());
+    absl::StatusOr<std::unique_ptr<nats::StreamFollower>> followed = nats::StreamFollower::Start(
+        **js, {events::kRentalStream, "rental.>", *rental_position, 1024, /*all_headers=*/false},
+        [&rental_status](const std::vector<nats::StreamMessage>& batch) {
+          return rental_status.ApplyBatch(batch);
+        });
+    if (!followed.ok()) Die("cannot follow the RENTAL stream", followed.status());
+    rental_follower = std::move(*followed);
+    effects = std::make_unique<FollowedRentalEffects>(*rental_follower, rental_status);
+    reactions = std::make_unique<PaymentReactions>(payments, *effects, telemetry->get());
+    PaymentReactionConsumers::Options copts;
+    copts.stream_replicas = config.stream_replicas;
+    copts.dead_letter_max_age = config.deadletter_max_age;
+    copts.dead_letter_max_bytes = config.deadletter_max_bytes;
     absl::StatusOr<std::unique_ptr<PaymentReactionConsumers>> started =
-        PaymentReactionConsumers::Start(**js, reactions, {config.stream_replicas});
+        PaymentReactionConsumers::Start(**js, *reactions, copts);
     if (!started.ok()) Die("cannot start the event reactions", started.status());
     consumers = std::move(*started);
+    dead_letters.Attach(consumers->rental());
   }
 
   auto pool = std::make_unique<WorkPool>(config.workers, static_cast<size_t>(config.max_inflight));
@@ -160,13 +269,23 @@ int Run() {
   if (!server.ok()) Die("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
   ready = true;
+  // Liveness goes NOT_SERVING when wedged; readiness follows a full store.
+  auto liveness = std::make_unique<telemetry::LivenessWatch>(
+      telemetry::LivenessWatch::Options{config.liveness_pool_bound, config.liveness_follower_bound,
+                                        absl::Seconds(1)},
+      &(*telemetry)->events());
+  liveness->WatchWorkPool(*pool, "grpc");
+  liveness->WatchFollower(**js, **follower, events::kPaymentStream);
+  if (rental_follower) liveness->WatchFollower(**js, *rental_follower, events::kRentalStream);
+  liveness->WatchReadiness(readiness);
+  liveness->Start(server->get());
   (*telemetry)->WatchStateStore(**store);
   (*telemetry)->WatchFollower(**js, **follower, events::kPaymentStream);
   (*telemetry)->SetRebuildProgress(1.0);
   (*telemetry)->WatchWorkPool(*pool);
   if (consumers) {
     (*telemetry)->WatchConsumer(consumers->rental(), PaymentReactionConsumers::kRentalDurable);
-    (*telemetry)->WatchConsumer(consumers->returns(), PaymentReactionConsumers::kReturnsDurable);
+    (*telemetry)->WatchFollower(**js, *rental_follower, events::kRentalStream);
   }
   LogInfo("listening",
           {{"grpc", absl::StrCat(config.grpc_address.substr(0, config.grpc_address.rfind(':')), ":",
@@ -178,12 +297,15 @@ int Run() {
   int sig = WaitForTerminationSignal();
   LogInfo("stopping", {{"signal", absl::StrCat(sig)}});
   (*telemetry)->StopAdmin();
+  dead_letters.DetachAll();
   ready = false;
+  liveness.reset();
   (*server)->SetServing(false);
   (*server)->Shutdown(kShutdownGrace);
   server->reset();
   pool.reset();  // runs what is queued, then joins
   consumers.reset();
+  rental_follower.reset();
   follower->reset();
   store->reset();
   js->reset();

@@ -17,29 +17,49 @@
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
 #include "rentmesh/nats/stream_follower.h"
+#include "rentmesh/telemetry/ignored_events.h"
+#include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9451", "admin HTTP address (metrics)");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
+ABSL_FLAG(std::string, nats_credentials, "",
+          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
+ABSL_FLAG(std::string, nats_tls_ca, "",
+          "CA of the NATS servers' certificates; turns on TLS to NATS");
+ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
+ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/data/rental", "RocksDB folder (rebuildable from JetStream)");
 ABSL_FLAG(int, stream_replicas, 1, "replicas of the RENTAL stream (3 in a cluster)");
-ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052", "payment service address");
+ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052",
+          "payment service address(es), comma-separated: each replica, or a name gRPC resolves "
+          "to several (dns:///payment-headless:50052); calls spread over them, each with its "
+          "own circuit breaker, and move to another when one is down");
 ABSL_FLAG(std::string, returns_address, "127.0.0.1:50053", "returns service address");
 ABSL_FLAG(int, payment_deadline_ms, 2000, "deadline of each PaymentService.Pay call");
 ABSL_FLAG(int, returns_deadline_ms, 2000, "deadline of each ReturnService.ProcessReturn call");
 ABSL_FLAG(int, cancel_window_hours, 24, "how long after renting a rental may be cancelled");
-ABSL_FLAG(int, reconcile_after_ms, 10000,
-          "a reservation still awaiting payment after this long is settled by the reconciler");
+ABSL_FLAG(int, reconcile_after_ms, 3000,
+          "a reservation still awaiting payment after this long is settled by the reconciler "
+          "(must exceed --payment_deadline_ms: the copy is free again soon after a payment "
+          "outage unless the same request is retried and paid)");
 ABSL_FLAG(int, reconcile_interval_ms, 1000,
           "how often the reconciler looks for stale reservations");
-ABSL_FLAG(int, breaker_failures, 5, "consecutive payment failures that open the circuit");
+ABSL_FLAG(int, breaker_failures, 5,
+          "consecutive failures of one payment endpoint that open its circuit");
 ABSL_FLAG(int, breaker_open_ms, 3000, "how long the payment circuit stays open before a probe");
 ABSL_FLAG(int, workers, 64, "threads running requests (they block on JetStream and payment)");
 ABSL_FLAG(int, max_queued, 2048, "requests waiting for a worker before RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, currency, "KRW", "currency of requests that name none");
 ABSL_FLAG(int, drain_ms, 5000, "on SIGTERM, how long in-flight calls may finish");
 ABSL_FLAG(std::string, failpoints, "", "chaos testing: name=crash;... (see failpoints.h)");
+ABSL_FLAG(int64_t, stream_max_bytes, 0,
+          "byte limit of the RENTAL stream (0: not set here; a limit set by hand is kept); "
+          "full, it refuses new events: history is never deleted");
+ABSL_FLAG(int64_t, stream_max_msgs, 0, "message limit of the RENTAL stream (0: not set here)");
+ABSL_FLAG(absl::Duration, stream_max_age, absl::ZeroDuration(),
+          "age limit of the RENTAL stream (0: not set here)");
 
 namespace rentmesh::rental {
 namespace {
@@ -86,10 +106,10 @@ struct Config {
         cancel_window_hours < 0 || drain_ms < 0) {
       return absl::InvalidArgumentError("durations and sizes must be positive");
     }
-    if (reconcile_after_ms < 2 * payment_deadline_ms) {
+    if (reconcile_after_ms <= payment_deadline_ms) {
       return absl::InvalidArgumentError(
-          "--reconcile_after_ms must be at least twice --payment_deadline_ms, so the reconciler "
-          "never races the request that made a reservation");
+          "--reconcile_after_ms must exceed --payment_deadline_ms, so the reconciler never "
+          "races the payment call of the request that made a reservation");
     }
     return absl::OkStatus();
   }
@@ -115,17 +135,23 @@ int Run() {
     LogError("cannot start the admin server", {{"error", telemetry.status().ToString()}});
     return 1;
   }
-  auto js = nats::JetStream::Connect(config.nats_url, "rental", absl::Seconds(30));
+  auto js = nats::JetStream::Connect(
+      config.nats_url, "rental", absl::Seconds(30),
+      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
+                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
   if (!js.ok()) {
     LogError("cannot connect to NATS", {{"error", js.status().ToString()}});
     return 1;
   }
   (*js)->SetObserver(telemetry->get());
-  if (absl::Status s = (*js)->EnsureStream({JetStreamBookLog::kStream,
-                                            {JetStreamBookLog::kSubjects},
-                                            config.stream_replicas,
-                                            absl::Minutes(2)});
-      !s.ok()) {
+  nats::StreamSpec rental_stream{JetStreamBookLog::kStream,
+                                 {JetStreamBookLog::kSubjects},
+                                 config.stream_replicas,
+                                 absl::Minutes(2)};
+  rental_stream.max_bytes = absl::GetFlag(FLAGS_stream_max_bytes);
+  rental_stream.max_msgs = absl::GetFlag(FLAGS_stream_max_msgs);
+  rental_stream.max_age = absl::GetFlag(FLAGS_stream_max_age);
+  if (absl::Status s = (*js)->EnsureStream(rental_stream); !s.ok()) {
     LogError("cannot create the RENTAL stream", {{"error", s.ToString()}});
     return 1;
   }
@@ -134,7 +160,10 @@ int Run() {
     LogError("cannot open the state store", {{"error", store.status().ToString()}});
     return 1;
   }
-  RocksDbRentalState state(**store);
+  telemetry::IgnoredEventFn ignored = telemetry::IgnoredEventsCounter((*telemetry)->registry());
+  RocksDbRentalState state(**store, [&ignored](absl::string_view type, absl::string_view reason) {
+    ignored(JetStreamBookLog::kStream, type, reason);
+  });
   absl::StatusOr<uint64_t> applied = state.AppliedPosition();
   if (!applied.ok()) {
     LogError("cannot read the stored position", {{"error", applied.status().ToString()}});
@@ -150,11 +179,10 @@ int Run() {
   }
 
   SystemClock clock;
-  CircuitBreaker breaker({config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)},
-                         clock);
   JetStreamBookLog log(**js, **follower);
   GrpcPaymentGateway payment(
-      grpc::CreateChannel(config.payment_address, grpc::InsecureChannelCredentials()), breaker);
+      PaymentChannels(config.payment_address),
+      {config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)}, clock);
   GrpcReturnsGateway returns(
       grpc::CreateChannel(config.returns_address, grpc::InsecureChannelCredentials()));
   Sha256IdGenerator ids;
@@ -193,22 +221,33 @@ int Run() {
   }
   (*server)->SetServing(true);
   ready = true;
+  // Liveness goes NOT_SERVING when wedged (the work pool not draining, the
+  // follower stalled with messages pending); readiness while NATS is
+  // unreachable or the RENTAL stream is full (writes would fail anyway).
+  auto liveness = std::make_unique<telemetry::LivenessWatch>(
+      telemetry::LivenessWatch::Options{absl::Seconds(30), absl::Seconds(60), absl::Seconds(1)},
+      &(*telemetry)->events());
+  liveness->WatchWorkPool(*pool, "grpc");
+  liveness->WatchFollower(**js, **follower, JetStreamBookLog::kStream);
+  liveness->WatchReadiness([&js, &ready]() -> absl::Status {
+    if (!ready) return absl::UnavailableError("shutting down");
+    if (!(*js)->Connected()) return absl::UnavailableError("NATS unreachable");
+    return (*js)->StoreHealth();
+  });
+  liveness->Start(server->get());
   LogInfo("rental service listening", {{"grpc", config.grpc_address},
                                        {"port", absl::StrCat((*server)->port())},
                                        {"admin_port", absl::StrCat((*telemetry)->admin_port())}});
 
-  // Background upkeep: settle stale reservations; report NOT_SERVING while
-  // NATS is unreachable (writes would fail anyway).
+  // Background upkeep: settle stale reservations.
   std::atomic<bool> stopping{false};
   std::thread upkeep([&] {
-    bool serving = true;
+    bool connected_before = true;
     while (!stopping) {
       bool connected = (*js)->Connected();
-      if (connected != serving) {
-        (*server)->SetServing(connected);
-        ready = connected;
-        serving = connected;
-        LogWarn(connected ? "NATS reachable again: SERVING" : "NATS unreachable: NOT_SERVING");
+      if (connected != connected_before) {
+        connected_before = connected;
+        LogWarn(connected ? "NATS reachable again" : "NATS unreachable: NOT_SERVING");
       }
       if (connected) {
         CallContext ctx;
@@ -230,6 +269,7 @@ int Run() {
   stopping = true;
   ready = false;
   upkeep.join();
+  liveness.reset();
   (*server)->Shutdown(absl::Milliseconds(config.drain_ms));
   pool.reset();  // finishes queued work
   return 0;

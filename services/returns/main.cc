@@ -23,6 +23,7 @@
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
+#include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 #include "returns_config.h"
 
@@ -30,12 +31,31 @@ ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50053", "gRPC listen address (po
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9453",
           "admin HTTP address: /metrics and /healthz");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
+ABSL_FLAG(std::string, nats_credentials, "",
+          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
+ABSL_FLAG(std::string, nats_tls_ca, "",
+          "CA of the NATS servers' certificates; turns on TLS to NATS");
+ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
+ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/returns", "RocksDB folder of this replica's local state");
 ABSL_FLAG(int, stream_replicas, 1, "replicas of the RETURNS stream");
 ABSL_FLAG(std::string, failpoints, "", "failpoints, e.g. returns.after_append=crash");
 ABSL_FLAG(int, workers, 8, "threads running use cases");
 ABSL_FLAG(int, max_inflight, 256, "queued calls beyond which calls get RESOURCE_EXHAUSTED");
 ABSL_FLAG(absl::Duration, max_wait, absl::Seconds(5), "longest wait on JetStream per call");
+ABSL_FLAG(int64_t, stream_max_bytes, 0,
+          "byte limit of the RETURNS stream (0: not set here; a limit set by hand is kept); "
+          "full, it refuses new events: history is never deleted");
+ABSL_FLAG(int64_t, stream_max_msgs, 0, "message limit of the RETURNS stream (0: not set here)");
+ABSL_FLAG(absl::Duration, stream_max_age, absl::ZeroDuration(),
+          "age limit of the RETURNS stream (0: not set here)");
+ABSL_FLAG(absl::Duration, rebuild_flush_interval, absl::Seconds(10),
+          "while catching up at start, how often progress is made durable");
+ABSL_FLAG(absl::Duration, liveness_pool_bound, absl::Seconds(30),
+          "liveness NOT_SERVING when a queued call waited longer than this");
+ABSL_FLAG(absl::Duration, liveness_follower_bound, absl::Seconds(60),
+          "liveness NOT_SERVING when the follower had messages to apply and applied none for "
+          "this long");
 ABSL_FLAG(int64_t, late_fee_per_day_minor, 500, "late fee per started overdue day (minor units)");
 ABSL_FLAG(int64_t, damage_fee_minor, 10000, "charge for a damaged copy (minor units)");
 ABSL_FLAG(std::string, currency, "KRW", "ISO 4217 currency of the fees");
@@ -54,6 +74,12 @@ ReturnsConfig ConfigFromFlags() {
   c.workers = absl::GetFlag(FLAGS_workers);
   c.max_inflight = absl::GetFlag(FLAGS_max_inflight);
   c.max_wait = absl::GetFlag(FLAGS_max_wait);
+  c.stream_max_bytes = absl::GetFlag(FLAGS_stream_max_bytes);
+  c.stream_max_msgs = absl::GetFlag(FLAGS_stream_max_msgs);
+  c.stream_max_age = absl::GetFlag(FLAGS_stream_max_age);
+  c.rebuild_flush_interval = absl::GetFlag(FLAGS_rebuild_flush_interval);
+  c.liveness_pool_bound = absl::GetFlag(FLAGS_liveness_pool_bound);
+  c.liveness_follower_bound = absl::GetFlag(FLAGS_liveness_follower_bound);
   c.fees.late_fee_per_day_minor = absl::GetFlag(FLAGS_late_fee_per_day_minor);
   c.fees.damage_fee_minor = absl::GetFlag(FLAGS_damage_fee_minor);
   c.fees.currency = absl::GetFlag(FLAGS_currency);
@@ -70,17 +96,28 @@ int Run(const ReturnsConfig& config) {
   if (!failpoints.ok()) Fail("bad --failpoints", failpoints.status());
 
   std::atomic<bool> ready{false};
+  std::atomic<nats::JetStream*> nats_ptr{nullptr};
+  // Ready: caught up, and the store not refusing our events for being full.
+  auto readiness = [&ready, &nats_ptr] {
+    if (!ready) return absl::UnavailableError("not ready");
+    nats::JetStream* j = nats_ptr.load();
+    return j != nullptr ? j->StoreHealth() : absl::OkStatus();
+  };
   absl::StatusOr<std::unique_ptr<telemetry::ServiceTelemetry>> telemetry =
-      telemetry::ServiceTelemetry::Start(config.admin_address, [&ready] {
-        return ready ? absl::OkStatus() : absl::UnavailableError("not ready");
-      });
+      telemetry::ServiceTelemetry::Start(config.admin_address, readiness);
   if (!telemetry.ok()) Fail("cannot start the admin server", telemetry.status());
-  absl::StatusOr<std::unique_ptr<nats::JetStream>> js =
-      nats::JetStream::Connect(config.nats_url, "returns", config.connect_timeout);
+  absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
+      config.nats_url, "returns", config.connect_timeout,
+      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
+                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
   if (!js.ok()) Fail("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
-  if (absl::Status s = (*js)->EnsureStream(JetStreamReturnEventLog::Stream(config.stream_replicas));
-      !s.ok()) {
+  nats_ptr = js->get();
+  nats::StreamSpec stream = JetStreamReturnEventLog::Stream(config.stream_replicas);
+  stream.max_bytes = config.stream_max_bytes;
+  stream.max_msgs = config.stream_max_msgs;
+  stream.max_age = config.stream_max_age;
+  if (absl::Status s = (*js)->EnsureStream(stream); !s.ok()) {
     Fail("cannot ensure the RETURNS stream", s);
   }
   absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> store =
@@ -97,10 +134,24 @@ int Run(const ReturnsConfig& config) {
                                   });
   if (!follower.ok()) Fail("cannot follow the RETURNS stream", follower.status());
   LogInfo("catching up", {{"stream", events::kReturnsStream}, {"from", absl::StrCat(*applied)}});
-  if (absl::Status s = (*follower)->CatchUp(absl::Now() + config.startup_catchup_timeout);
-      !s.ok()) {
-    Fail("cannot catch up with the RETURNS stream", s);
+  // As long as it takes (not ready meanwhile), the progress made durable
+  // every interval: with the WAL off, a crash would otherwise lose it all.
+  for (;;) {
+    absl::Status s = (*follower)->CatchUp(absl::Now() + config.rebuild_flush_interval);
+    if (s.ok()) break;
+    if (absl::Status f = (*store)->Flush(); !f.ok()) Fail("cannot flush the state store", f);
+    absl::StatusOr<uint64_t> last = (*js)->LastSequence(events::kReturnsStream);
+    const uint64_t done = (*follower)->applied();
+    if (last.ok() && *last > 0) {
+      (*telemetry)->SetRebuildProgress(static_cast<double>(done) / static_cast<double>(*last));
+    }
+    LogInfo("still catching up; progress stored",
+            {{"stream", events::kReturnsStream},
+             {"applied", absl::StrCat(done)},
+             {"last", last.ok() ? absl::StrCat(*last) : "unknown"},
+             {"why", s.ToString()}});
   }
+  if (absl::Status f = (*store)->Flush(); !f.ok()) Fail("cannot flush the state store", f);
 
   JetStreamReturnEventLog log(**js, **follower, *failpoints, config.max_wait);
   DerivedReturnIdScheme ids;
@@ -114,6 +165,15 @@ int Run(const ReturnsConfig& config) {
   if (!server.ok()) Fail("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
   ready = true;
+  // Liveness goes NOT_SERVING when wedged; readiness follows a full store.
+  auto liveness = std::make_unique<telemetry::LivenessWatch>(
+      telemetry::LivenessWatch::Options{config.liveness_pool_bound, config.liveness_follower_bound,
+                                        absl::Seconds(1)},
+      &(*telemetry)->events());
+  liveness->WatchWorkPool(pool, "grpc");
+  liveness->WatchFollower(**js, **follower, events::kReturnsStream);
+  liveness->WatchReadiness(readiness);
+  liveness->Start(server->get());
   (*telemetry)->WatchStateStore(**store);
   (*telemetry)->WatchFollower(**js, **follower, events::kReturnsStream);
   (*telemetry)->WatchWorkPool(pool);
@@ -127,6 +187,7 @@ int Run(const ReturnsConfig& config) {
   LogInfo("shutting down", {{"signal", absl::StrCat(signal)}});
   (*telemetry)->StopAdmin();
   ready = false;
+  liveness.reset();
   (*server)->SetServing(false);
   (*server)->Shutdown(config.shutdown_grace);
   server->reset();

@@ -20,6 +20,15 @@ absl::Status ReturnsConfig::Validate() const {
   if (max_wait <= absl::ZeroDuration()) {
     return absl::InvalidArgumentError("--max_wait must be positive");
   }
+  if (stream_max_bytes < 0 || stream_max_msgs < 0 || stream_max_age < absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("stream limits must not be negative");
+  }
+  if (rebuild_flush_interval < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("--rebuild_flush_interval must be at least 1s");
+  }
+  if (liveness_pool_bound < absl::Seconds(1) || liveness_follower_bound < absl::Seconds(1)) {
+    return absl::InvalidArgumentError("liveness bounds must be at least 1s");
+  }
   if (absl::Status s = fees.Validate(); !s.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("fees: ", s.message()));
   }

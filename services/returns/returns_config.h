@@ -30,9 +30,19 @@ struct ReturnsConfig {
   // The longest a call waits on JetStream or catch-up when its deadline
   // allows more.
   absl::Duration max_wait = absl::Seconds(5);
-  // How long startup may take to connect and to catch up with the stream.
+  // How long startup may take to connect.
   absl::Duration connect_timeout = absl::Seconds(30);
-  absl::Duration startup_catchup_timeout = absl::Seconds(120);
+  // Startup catches up for as long as it takes (not ready meanwhile),
+  // making its progress durable this often, so a restart resumes it.
+  absl::Duration rebuild_flush_interval = absl::Seconds(10);
+  // Limits of the RETURNS stream (0: not set here; limits set by hand are
+  // kept). Full, it refuses new events (discard=new).
+  int64_t stream_max_bytes = 0;
+  int64_t stream_max_msgs = 0;
+  absl::Duration stream_max_age = absl::ZeroDuration();
+  // Liveness goes NOT_SERVING past these (see telemetry's LivenessWatch).
+  absl::Duration liveness_pool_bound = absl::Seconds(30);
+  absl::Duration liveness_follower_bound = absl::Seconds(60);
   // Grace for in-flight calls on shutdown.
   absl::Duration shutdown_grace = absl::Seconds(5);
   FeePolicy fees;

@@ -21,12 +21,20 @@
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/rocksdb/state_store.h"
+#include "rentmesh/telemetry/ignored_events.h"
+#include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50054", "Where the gRPC server listens.");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9454",
           "Where the admin HTTP server listens (metrics; wired later).");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server(s), comma-separated.");
+ABSL_FLAG(std::string, nats_credentials, "",
+          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
+ABSL_FLAG(std::string, nats_tls_ca, "",
+          "CA of the NATS servers' certificates; turns on TLS to NATS");
+ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
+ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/view", "The view's RocksDB folder (rebuildable).");
 ABSL_FLAG(int, stream_replicas, 1, "Replicas of a stream the view has to create.");
 ABSL_FLAG(std::string, failpoints, "", "Failpoints (name=crash;...), for chaos tests.");
@@ -73,8 +81,10 @@ int Run(const Config& config) {
         return ready ? absl::OkStatus() : absl::UnavailableError("catching up");
       });
   if (!telemetry.ok()) return Fail("cannot start the admin server", telemetry.status());
-  absl::StatusOr<std::unique_ptr<nats::JetStream>> js =
-      nats::JetStream::Connect(config.nats_url, "view", absl::Seconds(30));
+  absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
+      config.nats_url, "view", absl::Seconds(30),
+      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
+                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
   if (!js.ok()) return Fail("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
   absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> state =
@@ -87,6 +97,7 @@ int Run(const Config& config) {
   for (const FollowedStream& s : streams) names.push_back(s.name);
   absl::StatusOr<std::unique_ptr<ViewService>> service = ViewService::Create(store, names);
   if (!service.ok()) return Fail("cannot read the stored positions", service.status());
+  (*service)->SetIgnoredObserver(telemetry::IgnoredEventsCounter((*telemetry)->registry()));
 
   const absl::Time catch_up_start = absl::Now();
   absl::StatusOr<std::unique_ptr<ViewFollowers>> followers =
@@ -113,6 +124,20 @@ int Run(const Config& config) {
   if (!server.ok()) return Fail("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
   ready = true;
+  // Liveness goes NOT_SERVING when wedged (queries not draining, a follower
+  // stalled with messages pending). Readiness stays while NATS is down: the
+  // projection still answers from its store.
+  auto liveness = std::make_unique<telemetry::LivenessWatch>(
+      telemetry::LivenessWatch::Options{absl::Seconds(30), absl::Seconds(60), absl::Seconds(1)},
+      &(*telemetry)->events());
+  liveness->WatchWorkPool(pool, "grpc");
+  (*followers)->ForEach([&](const std::string& name, const nats::StreamFollower& f) {
+    liveness->WatchFollower(**js, f, name);
+  });
+  liveness->WatchReadiness([&ready]() -> absl::Status {
+    return ready ? absl::OkStatus() : absl::UnavailableError("shutting down");
+  });
+  liveness->Start(server->get());
   (*telemetry)->WatchStateStore(**state);
   (*telemetry)->WatchWorkPool(pool);
   (*telemetry)->SetRebuildProgress(1.0);
@@ -127,6 +152,7 @@ int Run(const Config& config) {
   LogInfo("stopping", {{"signal", absl::StrCat(sig)}});
   (*telemetry)->StopAdmin();
   ready = false;
+  liveness.reset();
   (*server)->SetServing(false);
   grpc_service.CloseWatches();
   (*server)->Shutdown(absl::Seconds(5));

@@ -57,7 +57,7 @@ def nats_conf(values, replicas):
     js = cfg.get("jetstream", {})
     fs = js.get("fileStore", {})
     conf = {
-        "server_name": "$POD_NAME",
+        "server_name": "<< $POD_NAME >>",
         "port": 4222,
         "http_port": 8222,
         "lame_duck_duration": "30s",
@@ -97,8 +97,11 @@ def nats_conf(values, replicas):
         if isinstance(v, dict):
             return "{\n" + "".join(f"{ind}  {k}: {render(x, ind + '  ')}\n" for k, x in v.items()) + ind + "}"
         s = str(v)
-        # Sizes (18Gi) and $VARIABLES stay unquoted, as nats-server wants them.
-        if s.startswith("$") or (s[:-2].isdigit() and s[-2:] in ("Ki", "Mi", "Gi", "Ti")) or s[:-1].replace(".", "").isdigit():
+        # The official chart's << raw >> values (e.g. << $RENTAL_USER >>).
+        if s.startswith("<<") and s.endswith(">>"):
+            return s[2:-2].strip()
+        # Sizes (18Gi) stay unquoted, as nats-server wants them.
+        if (s[:-2].isdigit() and s[-2:] in ("Ki", "Mi", "Gi", "Ti")) or s[:-1].replace(".", "").isdigit():
             return s
         return json.dumps(s)
 
@@ -123,7 +126,8 @@ def nats_pods(cluster, values, image, datadir):
                 "name": "nats",
                 "image": image,
                 "command": ["nats-server", "--config", "/etc/nats-config/nats.conf"],
-                "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
+                "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}]
+                + [dict(name=k, **v) for k, v in ((values.get("container") or {}).get("env") or {}).items()],
                 "ports": [{"name": "nats", "containerPort": 4222}, {"name": "cluster", "containerPort": 6222},
                           {"name": "monitor", "containerPort": 8222}],
                 "startupProbe": {"httpGet": {"path": "/healthz", "port": 8222}, "periodSeconds": 10,
@@ -487,11 +491,14 @@ def main():
     ap.add_argument("--repo", required=True)
     ap.add_argument("--jwt-dir", required=True)
     ap.add_argument("--rentctl", default="")
+    ap.add_argument("--extra-objects", default="", help="YAML applied next to the chart (the NATS credential Secrets)")
     ap.add_argument("--skip", default="", help="comma-separated checks to skip: liveness,chaos,rolling")
     a = ap.parse_args()
     skip = set(filter(None, a.skip.split(",")))
 
     docs = list(yaml.safe_load_all(open(a.rendered)))
+    if a.extra_objects:
+        docs += list(yaml.safe_load_all(open(a.extra_objects)))
     objects = kube.Objects(docs, a.namespace)
     run_id = f"{os.getpid()}"
     cluster = kube.Cluster(objects, os.path.join(a.workdir, "run"), run_id)

@@ -74,6 +74,15 @@ rm -rf "$work"; mkdir -p "$work"
 jwt="$work/jwt"
 JWT_DIR="$jwt" bash tools/dev/jwt.sh keygen >/dev/null 2>&1
 token=$(JWT_DIR="$jwt" bash tools/dev/jwt.sh librarian)
+# NATS users per service, as docs/operations.md "NATS credentials" installs them:
+# the Secrets rentmesh-nats-credentials (chart) and rentmesh-nats-users (NATS).
+extra=""
+if [ -f tools/nats_auth.sh ]; then
+  bash tools/nats_auth.sh "$work/nats-auth" >/dev/null &&
+    bash tools/nats_auth.sh "$work/nats-auth" --k8s rentmesh nats >"$work/nats-secrets.yaml" ||
+    { echo "containers checks: 0 passed, 1 failed (tools/nats_auth.sh)"; exit 1; }
+  extra="$work/nats-secrets.yaml"
+fi
 "$HELM" template rentmesh helm/rentmesh -n rentmesh -f helm/rentmesh/values-local-containers.yaml \
   --set-file auth.publicKeyPem="$jwt/dev-public.pem" --set-file auth.jwks="$jwt/dev-jwks.json" \
   --set tests.smoke.bearerToken="$token" >"$work/rendered.yaml" ||
@@ -84,7 +93,7 @@ rentctl=""
 export RM_PM_ROOT="$CTR_DIR/storage" RM_PM_RUNROOT="$CTR_DIR/run"
 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$HERE" "$PY" -u "$HERE/checks.py" --rendered "$work/rendered.yaml" \
   --nats-values helm/nats-values.yaml --workdir "$work" --repo "$REPO" --jwt-dir "$jwt" \
-  --rentctl "$rentctl" --skip "$skip"
+  --rentctl "$rentctl" --skip "$skip" --extra-objects "$extra"
 rc=$?
 
 # Clean up: no containers or networks of ours; images only the cached base

@@ -50,6 +50,13 @@ class LifecycleTest : public ::testing::Test {
     WithDeadline(ctx, absl::Seconds(10));
     ASSERT_TRUE(stub_->AddBook(&ctx, add, &book).ok());
   }
+  // Every service did all it needed with its own NATS user's permissions:
+  // the server refused nothing (a missing permission shows up here first).
+  void TearDown() override {
+    if (system_ == nullptr) return;
+    system_->StopAll();
+    EXPECT_EQ(system_->nats().PermissionViolations(), "") << "see " << system_->dir();
+  }
 
   rental::v1::Rental Rent(const std::string& customer, const std::string& request_id) {
     rental::v1::RentBookRequest req;
@@ -185,6 +192,35 @@ TEST_F(LifecycleTest, ReturningADamagedBookRecordsTheReturnAndChargesTheFeeOnce)
   EXPECT_EQ(CountEvents("PAYMENT", "payment.>", "LateFeeCharged"), 1);
 }
 
+// The return saga needs no compensation: the inspection is recorded first,
+// the fee is charged only on the rental's own BookReturned. A crash between
+// the two leaves the rental RENTED with nothing charged; the retried return
+// completes it and charges the fee once.
+TEST_F(LifecycleTest, ACrashBetweenInspectionAndReturnChargesNothingUntilTheReturnIsRecorded) {
+  rental::v1::Rental r = Rent("alice", "a-crash");
+  rental_->Stop();
+  ASSERT_TRUE(rental_->Start({"--failpoints=rental.after_return_processed=crash"}).ok());
+  stub_ = RentalService::NewStub(rental_->Channel());
+  rental::v1::Rental out;
+  EXPECT_FALSE(Return(r.rental_id(), /*damaged=*/true, "ret-crash", &out).ok());
+  for (int i = 0; i < 100 && rental_->Running(); ++i) absl::SleepFor(absl::Milliseconds(50));
+  ASSERT_FALSE(rental_->Running()) << "the failpoint did not crash rental";
+  ASSERT_TRUE(rental_->Start().ok());
+  stub_ = RentalService::NewStub(rental_->Channel());
+  EXPECT_EQ(Get(r.rental_id()).status(), rental::v1::RENTAL_STATUS_RENTED);
+  absl::SleepFor(absl::Seconds(2));  // room for a wrong charge to show up
+  EXPECT_EQ(CountEvents("PAYMENT", "payment.>", "LateFeeCharged"), 0)
+      << "a fee was charged for a return the rental never recorded";
+
+  ASSERT_TRUE(Return(r.rental_id(), true, "ret-crash", &out).ok());
+  EXPECT_EQ(out.status(), rental::v1::RENTAL_STATUS_RETURNED);
+  EXPECT_TRUE(WaitForPayments(*payment_, r.rental_id(), [](const std::vector<Payment>& p) {
+    return p.size() == 2 && p[1].kind() == payment::v1::PAYMENT_KIND_LATE_FEE;
+  }));
+  absl::SleepFor(absl::Milliseconds(500));
+  EXPECT_EQ(CountEvents("PAYMENT", "payment.>", "LateFeeCharged"), 1);
+}
+
 TEST_F(LifecycleTest, ReturnsDownLeavesTheRentalRentedWithAFastUnavailable) {
   rental::v1::Rental r = Rent("alice", "a-1");
   returns_->Stop();
@@ -276,6 +312,43 @@ TEST_F(LifecycleTest, TwoPaymentReplicasShareTheRefundsAndHandleEachOnce) {
   }
   absl::SleepFor(absl::Milliseconds(500));
   EXPECT_EQ(CountEvents("PAYMENT", "payment.>", "PaymentRefunded"), kRentals);
+}
+
+// Rental spreads Pay over every payment replica it is given, with a breaker
+// per replica: one replica stopping (or restarting) costs no failed rental
+// while another is up. It used to answer "payment is unavailable" for the
+// breaker's open time.
+TEST_F(LifecycleTest, OnePaymentReplicaDownCostsNoRentalWhileAnotherIsUp) {
+  auto& second = system_->Add("payment", "payment-2");
+  ASSERT_TRUE(second.Start().ok());
+  auto& spread = system_->Add("rental", "rental-spread",
+                              {"--payment_address=" + payment_->address() + "," + second.address(),
+                               "--returns_address=" + returns_->address()});
+  ASSERT_TRUE(spread.Start().ok());
+  auto stub = RentalService::NewStub(spread.Channel());
+  auto rent = [&](int i) {
+    rental::v1::RentBookRequest req;
+    req.set_customer_id("s" + std::to_string(i));
+    req.set_book_id("dune");
+    req.set_days(1);
+    req.set_request_id("spread-" + std::to_string(i));
+    rental::v1::Rental r;
+    grpc::ClientContext ctx;
+    WithDeadline(ctx, absl::Seconds(10));
+    return stub->RentBook(&ctx, req, &r);
+  };
+  int failed = 0;
+  for (int i = 0; i < 10; ++i) failed += !rent(i).ok();
+  payment_->Stop();  // graceful, as in a rolling restart
+  for (int i = 10; i < 30; ++i) {
+    grpc::Status st = rent(i);
+    if (!st.ok()) {
+      ++failed;
+      ADD_FAILURE() << "rental " << i << ": " << st.error_message();
+    }
+  }
+  payment_->Kill();
+  EXPECT_EQ(failed, 0);
 }
 
 TEST_F(LifecycleTest, MyPageShowsEveryRentalOfTheCustomerAndReadsItsOwnWrites) {

@@ -30,6 +30,14 @@ class RentFlowTest : public ::testing::Test {
     ASSERT_TRUE(payment_->Start().ok()) << "payment did not start; see " << system_->dir();
   }
 
+  // Every service did all it needed with its own NATS user's permissions:
+  // the server refused nothing (a missing permission shows up here first).
+  void TearDown() override {
+    if (system_ == nullptr) return;
+    system_->StopAll();
+    EXPECT_EQ(system_->nats().PermissionViolations(), "") << "see " << system_->dir();
+  }
+
   ServiceProcess& AddRental(const std::string& name, std::vector<std::string> args = {}) {
     args.push_back("--payment_address=" + payment_->address());
     args.push_back("--returns_address=" + testing::FreeLoopbackAddress());

@@ -19,12 +19,13 @@ namespace rentmesh::e2e {
 
 class ServiceProcess {
  public:
-  ServiceProcess(std::string service, std::string name, std::string nats_url, std::string data_dir,
-                 std::string log_dir, std::vector<std::string> extra_args)
+  // `nats_flags`: --nats_url and the service's own NATS credentials.
+  ServiceProcess(std::string service, std::string name, std::vector<std::string> nats_flags,
+                 std::string data_dir, std::string log_dir, std::vector<std::string> extra_args)
       : service_(std::move(service)),
         name_(std::move(name)),
         address_(testing::FreeLoopbackAddress()),
-        nats_url_(std::move(nats_url)),
+        nats_flags_(std::move(nats_flags)),
         data_dir_(std::move(data_dir)),
         log_dir_(std::move(log_dir)),
         extra_args_(std::move(extra_args)) {}
@@ -33,7 +34,8 @@ class ServiceProcess {
   absl::Status Start(const std::vector<std::string>& more_args = {}) {
     std::vector<std::string> argv = {testing::ServiceBinary(service_), "--grpc_address=" + address_,
                                      "--admin_address=" + testing::FreeLoopbackAddress(),
-                                     "--nats_url=" + nats_url_, "--data_dir=" + data_dir_};
+                                     "--data_dir=" + data_dir_};
+    argv.insert(argv.end(), nats_flags_.begin(), nats_flags_.end());
     argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
     argv.insert(argv.end(), more_args.begin(), more_args.end());
     process_ =
@@ -44,7 +46,8 @@ class ServiceProcess {
   void StartNoWait(const std::vector<std::string>& more_args = {}) {
     std::vector<std::string> argv = {testing::ServiceBinary(service_), "--grpc_address=" + address_,
                                      "--admin_address=" + testing::FreeLoopbackAddress(),
-                                     "--nats_url=" + nats_url_, "--data_dir=" + data_dir_};
+                                     "--data_dir=" + data_dir_};
+    argv.insert(argv.end(), nats_flags_.begin(), nats_flags_.end());
     argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
     argv.insert(argv.end(), more_args.begin(), more_args.end());
     process_ =
@@ -64,7 +67,9 @@ class ServiceProcess {
   }
 
  private:
-  std::string service_, name_, address_, nats_url_, data_dir_, log_dir_;
+  std::string service_, name_, address_;
+  std::vector<std::string> nats_flags_;
+  std::string data_dir_, log_dir_;
   std::vector<std::string> extra_args_;
   std::unique_ptr<testing::Subprocess> process_;
 };
@@ -82,9 +87,17 @@ class System {
   // Declares a process; call Start() on it.
   ServiceProcess& Add(const std::string& service, const std::string& name,
                       std::vector<std::string> args = {}) {
-    procs_.push_back(std::make_unique<ServiceProcess>(service, name, nats_->url(), dir_.Sub(name),
-                                                      dir_.path(), std::move(args)));
+    // Each service connects as its own NATS user, with the permissions a
+    // real run gives it (tools/nats_auth.sh).
+    procs_.push_back(std::make_unique<ServiceProcess>(
+        service, name, nats_->ServiceFlags(service), dir_.Sub(name), dir_.path(), std::move(args)));
     return *procs_.back();
+  }
+
+  // Stops every process (last started first), e.g. before reading the NATS
+  // log for permission violations (shutdown deletes consumers too).
+  void StopAll() {
+    for (auto it = procs_.rbegin(); it != procs_.rend(); ++it) (*it)->Stop();
   }
 
   testing::NatsServer& nats() { return *nats_; }

@@ -278,6 +278,79 @@ def check_config(objs, nats_url):
     return problems
 
 
+def check_nats_credentials(objs, secret="rentmesh-nats-credentials", tls=False):
+    """Each stateful service mounts only its own NATS credentials and points
+    --nats_credentials at them; the gateway (no NATS) gets none."""
+    problems = []
+    cm = find(objs, "ConfigMap", f"{RELEASE}-config")
+    for svc in SERVICES:
+        w = find(objs, "Deployment", name(svc)) or find(objs, "StatefulSet", name(svc))
+        if w is None:
+            continue
+        spec = w["spec"]["template"]["spec"]
+        vols = {v["name"]: v for v in spec.get("volumes", [])}
+        mounts = {m["name"]: m["mountPath"] for m in spec["containers"][0].get("volumeMounts", [])}
+        flags = cm["data"].get(f"{svc}.flags", "") if cm else ""
+        if svc == "gateway":
+            if "nats-credentials" in vols or "--nats_" in flags.replace("--nats_url", ""):
+                problems.append("gateway: has NATS credentials")
+            continue
+        v = vols.get("nats-credentials", {}).get("secret")
+        if not v:
+            problems.append(f"{svc}: no nats-credentials Secret volume")
+            continue
+        if v.get("secretName") != secret:
+            problems.append(f"{svc}: credentials from {v.get('secretName')}, not {secret}")
+        if v.get("items") != [{"key": f"{svc}.creds", "path": f"{svc}.creds"}]:
+            problems.append(f"{svc}: mounts other credentials than its own: {v.get('items')}")
+        if v.get("defaultMode", 0o644) & 0o007:
+            problems.append(f"{svc}: credentials readable by others (mode {oct(v.get('defaultMode', 0o644))})")
+        want = f"--nats_credentials={mounts.get('nats-credentials')}/{svc}.creds"
+        if want not in flags:
+            problems.append(f"{svc}: flag file lacks {want}")
+        if tls:
+            if "--nats_tls_ca=" not in flags or "nats-tls" not in vols:
+                problems.append(f"{svc}: TLS to NATS not configured")
+        elif "--nats_tls_ca=" in flags:
+            problems.append(f"{svc}: TLS flags without nats.tls.enabled")
+    return problems
+
+
+def check_nats_values():
+    """helm/nats-values.yaml configures exactly the users and permissions that
+    tools/nats_auth.sh gives a local run and the tests."""
+    problems = []
+    repo = os.path.dirname(os.path.dirname(HERE))
+    with open(os.path.join(repo, "helm", "nats-values.yaml")) as f:
+        values = yaml.safe_load(f)
+    users = values.get("config", {}).get("merge", {}).get("authorization", {}).get("users", [])
+    env = values.get("container", {}).get("env", {})
+    if values.get("config", {}).get("merge", {}).get("authorization", {}).get("no_auth_user"):
+        problems.append("no_auth_user lets anonymous clients in")
+    for svc in ("rental", "payment", "returns", "view"):
+        want = json.loads(subprocess.run(["bash", os.path.join(repo, "tools", "nats_auth.sh"),
+                                          "--permissions", svc], capture_output=True, text=True,
+                                         check=True).stdout)
+        for slot in ("", "_OLD"):
+            var = f"{svc.upper()}{slot}"
+            entry = next((u for u in users if u.get("user") == f"<< ${var}_USER >>"), None)
+            if entry is None:
+                problems.append(f"{svc}: no user << ${var}_USER >>")
+                continue
+            if entry.get("password") != f"<< ${var}_PASSWORD >>":
+                problems.append(f"{svc}: password of {var} not from the environment")
+            if entry.get("permissions") != want:
+                problems.append(f"{svc}: permissions of {var} differ from tools/nats_auth.sh")
+            for part in ("USER", "PASSWORD"):
+                ref = env.get(f"{var}_{part}", {}).get("valueFrom", {}).get("secretKeyRef", {})
+                key = f"{svc}{slot.lower().replace('_', '-')}-{part.lower()}"
+                if ref != {"name": "rentmesh-nats-users", "key": key}:
+                    problems.append(f"{svc}: env {var}_{part} is not rentmesh-nats-users/{key}")
+    if len(users) != 8:
+        problems.append(f"{len(users)} users, expected 2 slots for each of 4 services")
+    return problems
+
+
 def check_destination_rules(objs):
     problems = []
     for svc in SERVICES:
@@ -575,6 +648,7 @@ def main():
                     else "nats://nats.nats.svc.cluster.local:4222")
         report(f"[{prof}] ConfigMap flag files", check_config(objs, nats_url))
         report(f"[{prof}] dashboards shipped as labelled ConfigMaps", check_dashboards(objs))
+        report(f"[{prof}] each service mounts only its own NATS credentials", check_nats_credentials(objs))
         if not mesh:
             istio = [o["kind"] for o in objs if o["kind"] in ISTIO_KINDS]
             report(f"[{prof}] no Istio resources without the mesh", [f"rendered {k}" for k in istio])
@@ -608,6 +682,58 @@ def main():
                check_authorization(objs, tests_enabled=False))
     except RuntimeError as e:
         report("[tests off] renders", [str(e)])
+
+    # NATS credentials: the same users on the servers; from values or a Secret.
+    report("[nats-values] the NATS servers have the users and permissions of tools/nats_auth.sh",
+           check_nats_values())
+    creds = ["nats.auth.existingSecret=", *[f"nats.auth.credentials.{svc}.user={svc}" for svc in
+                                                ("rental", "payment", "returns", "view")],
+             *[f"nats.auth.credentials.{svc}.password=pw-{svc}-0123456789abcdef" for svc in
+               ("rental", "payment", "returns", "view")]]
+    try:
+        objs = parse(render([], creds))
+        sec = find(objs, "Secret", f"{RELEASE}-nats-credentials")
+        problems = check_nats_credentials(objs, secret=f"{RELEASE}-nats-credentials")
+        data = (sec or {}).get("stringData", {})
+        if sorted(data) != ["payment.creds", "rental.creds", "returns.creds", "view.creds"]:
+            problems.append(f"Secret keys {sorted(data)}")
+        elif "user=view\npassword=pw-view-0123456789abcdef\ninbox=_INBOX_view" not in data["view.creds"]:
+            problems.append(f"view.creds: {data['view.creds']!r}")
+        report("[nats auth] credentials from values make the Secret the services mount", problems)
+    except RuntimeError as e:
+        report("[nats auth] credentials from values render", [str(e)])
+    try:
+        objs = parse(render([], ["nats.auth.enabled=false"]))
+        flags = find(objs, "ConfigMap", f"{RELEASE}-config")["data"]["rental.flags"]
+        report("[nats auth] off: no credentials flag",
+               ["--nats_credentials still set"] if "--nats_credentials" in flags else [])
+    except RuntimeError as e:
+        report("[nats auth] off renders", [str(e)])
+    try:
+        objs = parse(render([], ["nats.url=tls://nats.nats.svc.cluster.local:4222", "nats.tls.enabled=true",
+                                 "nats.tls.existingSecret=nats-client-tls", "nats.tls.clientCertificate=true"]))
+        problems = check_nats_credentials(objs, tls=True)
+        flags = find(objs, "ConfigMap", f"{RELEASE}-config")["data"]["payment.flags"]
+        for want in ("--nats_tls_cert=", "--nats_tls_key="):
+            if want not in flags:
+                problems.append(f"payment: lacks {want}")
+        report("[nats tls] CA and client certificate mounted and flagged", problems)
+    except RuntimeError as e:
+        report("[nats tls] renders", [str(e)])
+    without_view = [x for x in creds if not x.startswith("nats.auth.credentials.view.")]
+    for desc, sets in [("NATS credentials in values without view's", without_view),
+                       ("a NATS password with a quote",
+                        without_view + ["nats.auth.credentials.view.user=view",
+                                        'nats.auth.credentials.view.password=abc"defghijklmnopq']),
+                       ("a short NATS password",
+                        without_view + ["nats.auth.credentials.view.user=view",
+                                        "nats.auth.credentials.view.password=short"]),
+                       ("TLS to NATS without the CA Secret", ["nats.tls.enabled=true"])]:
+        try:
+            render([], sets)
+            report(f"[schema] refuses {desc}", ["rendered anyway"])
+        except RuntimeError:
+            report(f"[schema] refuses {desc}", [])
 
     # Schema: bad values are refused before anything renders.
     for desc, sets in [("port as text", ["services.rental.grpcPort=abc"]),

@@ -92,6 +92,7 @@ TEST_F(JetStreamTest, DurableConsumerRetriesThenDeadLettersAPoisonMessage) {
   opts.filter_subject = "t.>";
   opts.max_deliver = 3;
   opts.fetch_wait = absl::Milliseconds(100);
+  opts.backoff_initial = absl::Milliseconds(10);
   auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage& m) {
     if (m.data == "poison") {
       ++bad_attempts;
@@ -102,7 +103,8 @@ TEST_F(JetStreamTest, DurableConsumerRetriesThenDeadLettersAPoisonMessage) {
   });
   ASSERT_TRUE(consumer.ok()) << consumer.status();
   absl::Time deadline = absl::Now() + absl::Seconds(15);
-  while ((*consumer)->dead_lettered() == 0 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(50));
+  while ((*consumer)->dead_lettered() == 0 && absl::Now() < deadline)
+    absl::SleepFor(absl::Milliseconds(50));
   EXPECT_EQ(ok_count.load(), 1);
   EXPECT_EQ(bad_attempts.load(), 3);
   EXPECT_EQ((*consumer)->dead_lettered(), 1u);
@@ -123,6 +125,269 @@ TEST_F(JetStreamTest, PublishFailsWithUnavailableWhileTheServerIsDown) {
     if (!again.ok()) absl::SleepFor(absl::Milliseconds(100));
   }
   EXPECT_TRUE(again.ok()) << again.status();
+}
+
+// Waits up to `timeout` for `pred`.
+template <typename Pred>
+bool Eventually(Pred pred, absl::Duration timeout = absl::Seconds(15)) {
+  absl::Time deadline = absl::Now() + timeout;
+  while (!pred()) {
+    if (absl::Now() >= deadline) return false;
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return true;
+}
+
+DurableConsumer::Options QuickOptions(std::string durable) {
+  DurableConsumer::Options opts;
+  opts.stream = "T";
+  opts.durable = std::move(durable);
+  opts.filter_subject = "t.>";
+  opts.fetch_wait = absl::Milliseconds(100);
+  opts.backoff_initial = absl::Milliseconds(10);
+  opts.backoff_max = absl::Milliseconds(40);
+  return opts;
+}
+
+TEST(RedeliveryBackoffTest, DoublesFromTheInitialDelayUpToTheCap) {
+  EXPECT_EQ(RedeliveryBackoff(1, absl::Milliseconds(100), absl::Seconds(30)),
+            absl::Milliseconds(100));
+  EXPECT_EQ(RedeliveryBackoff(2, absl::Milliseconds(100), absl::Seconds(30)),
+            absl::Milliseconds(200));
+  EXPECT_EQ(RedeliveryBackoff(9, absl::Milliseconds(100), absl::Seconds(30)),
+            absl::Milliseconds(25600));
+  EXPECT_EQ(RedeliveryBackoff(10, absl::Milliseconds(100), absl::Seconds(30)), absl::Seconds(30));
+  EXPECT_EQ(RedeliveryBackoff(100000, absl::Milliseconds(100), absl::Seconds(30)),
+            absl::Seconds(30));
+  EXPECT_TRUE(IsPermanentError(absl::InvalidArgumentError("x")));
+  EXPECT_TRUE(IsPermanentError(absl::PermissionDeniedError("x")));
+  EXPECT_FALSE(IsPermanentError(absl::UnavailableError("x")));
+  EXPECT_FALSE(IsPermanentError(absl::InternalError("x")));
+  EXPECT_FALSE(IsPermanentError(absl::DeadlineExceededError("x")));
+}
+
+TEST_F(JetStreamTest, DurableConsumerRetriesATransientErrorPastFiveDeliveries) {
+  ASSERT_TRUE(js_->Publish(Msg("t.a", "flaky")).ok());
+  std::atomic<int> attempts{0};
+  auto consumer = DurableConsumer::Start(*js_, QuickOptions("flaky"), [&](const StreamMessage&) {
+    return ++attempts <= 8 ? absl::UnavailableError("payment down") : absl::OkStatus();
+  });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->handled() == 1; }))
+      << "attempts " << attempts.load() << " dead " << (*consumer)->dead_lettered();
+  EXPECT_EQ(attempts.load(), 9);
+  EXPECT_EQ((*consumer)->dead_lettered(), 0u);
+  EXPECT_EQ((*consumer)->redelivered(), 8u);
+}
+
+TEST_F(JetStreamTest, DurableConsumerDeadLettersAPermanentErrorAtOnceWithItsOrigin) {
+  ASSERT_TRUE(js_->Publish(Msg("t.a", "fine")).ok());
+  ASSERT_TRUE(js_->Publish(Msg("t.b", "garbage")).ok());
+  std::atomic<int> bad_attempts{0};
+  auto consumer = DurableConsumer::Start(*js_, QuickOptions("perm"), [&](const StreamMessage& m) {
+    if (m.data != "garbage") return absl::OkStatus();
+    ++bad_attempts;
+    return absl::InvalidArgumentError("not an envelope");
+  });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->dead_lettered() == 1; }));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(bad_attempts.load(), 1);
+  EXPECT_EQ((*consumer)->handled(), 1u);
+  auto letters = (*consumer)->DeadLetters();
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  ASSERT_EQ(letters->size(), 1u);
+  const DeadLetter& d = letters->front();
+  EXPECT_EQ(d.stream, "T");
+  EXPECT_EQ(d.original_sequence, 2u);
+  EXPECT_EQ(d.subject, "t.b");
+  EXPECT_EQ(d.consumer, "perm");
+  EXPECT_EQ(d.deliveries, 1u);
+  EXPECT_NE(d.error.find("not an envelope"), std::string::npos) << d.error;
+  EXPECT_EQ(*(*consumer)->Pending(), 0u);
+}
+
+TEST_F(JetStreamTest, DurableConsumerKeepsAMessageWhoseDeadLetterCannotBeStored) {
+  std::atomic<int> attempts{0};
+  // Past its own bound after two deliveries: the server must not stop
+  // delivering it either while its dead letter cannot be stored.
+  DurableConsumer::Options opts = QuickOptions("keep");
+  opts.max_deliver = 2;
+  auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage&) {
+    ++attempts;
+    return absl::UnavailableError("dependency down");
+  });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  // The dead-letter stream goes away: storing a dead letter fails.
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  ASSERT_EQ(js_DeleteStream(js_->context(), DurableConsumer::kDeadLetterStream, nullptr, &jerr),
+            NATS_OK);
+  ASSERT_TRUE(js_->Publish(Msg("t.a", "refused")).ok());
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->dead_letter_failures() >= 3; }));
+  EXPECT_EQ((*consumer)->dead_lettered(), 0u);
+  EXPECT_GE(attempts.load(), 3);
+  // Once the stream is back the message is dead-lettered, not lost.
+  StreamSpec dl{DurableConsumer::kDeadLetterStream, {"deadletter.>"}, 1, absl::Minutes(2)};
+  dl.discard_new = false;
+  ASSERT_TRUE(js_->EnsureStream(dl).ok());
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->dead_lettered() == 1; }));
+  auto letters = (*consumer)->DeadLetters();
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ(letters->front().original_sequence, 1u);
+}
+
+TEST_F(JetStreamTest, ReplayReDrivesADeadLetterThroughTheHandlerAndRemovesIt) {
+  std::atomic<bool> broken{true};
+  std::atomic<int> handled_ok{0};
+  std::string seen;
+  absl::Mutex mu;
+  auto consumer = DurableConsumer::Start(*js_, QuickOptions("replay"), [&](const StreamMessage& m) {
+    if (broken) return absl::NotFoundError("no such rental yet");
+    absl::MutexLock lock(&mu);
+    seen = m.subject + "=" + m.data;
+    ++handled_ok;
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE(js_->Publish(Msg("t.r", "refund")).ok());
+  ASSERT_TRUE(Eventually([&] { return (*consumer)->dead_lettered() == 1; }));
+  auto letters = (*consumer)->DeadLetters();
+  ASSERT_TRUE(letters.ok() && letters->size() == 1u);
+  const uint64_t dl_seq = letters->front().sequence;
+
+  // Still failing: the dead letter stays.
+  EXPECT_EQ((*consumer)->Replay(dl_seq).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*consumer)->DeadLetters()->size(), 1u);
+
+  broken = false;
+  ASSERT_TRUE((*consumer)->Replay(dl_seq).ok());
+  EXPECT_EQ(handled_ok.load(), 1);
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(seen, "t.r=refund");
+  }
+  EXPECT_TRUE((*consumer)->DeadLetters()->empty());
+  // Not appended again to the original stream.
+  EXPECT_EQ(*js_->LastSequence("T"), 1u);
+  // Replaying again: the dead letter is gone.
+  EXPECT_EQ((*consumer)->Replay(dl_seq).code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ((*consumer)->Replay(999).code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(JetStreamTest, ABatchInHandDoesNotOutliveAckWait) {
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(js_->Publish(Msg("t.s", std::to_string(i))).ok());
+  DurableConsumer::Options opts = QuickOptions("slow");
+  opts.ack_wait = absl::Seconds(1);
+  opts.batch = 6;
+  std::atomic<int> calls{0};
+  std::atomic<int> redelivered_seen{0};
+  auto handler = [&](absl::Duration takes) {
+    return [&, takes](const StreamMessage& m) {
+      ++calls;
+      if (m.num_delivered > 1) ++redelivered_seen;
+      absl::SleepFor(takes);
+      return absl::OkStatus();
+    };
+  };
+  // One replica takes the whole batch and handles it slowly (6 x 400 ms >
+  // AckWait); a second replica of the same durable is idle and would be
+  // handed every message whose AckWait ran out while still in the first's hand.
+  auto slow = DurableConsumer::Start(*js_, opts, handler(absl::Milliseconds(400)));
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  ASSERT_TRUE(Eventually([&] { return calls.load() >= 1; }));
+  DurableConsumer::Options fast_opts = opts;
+  fast_opts.batch = 1;
+  auto fast = DurableConsumer::Start(*js_, fast_opts, handler(absl::ZeroDuration()));
+  ASSERT_TRUE(fast.ok()) << fast.status();
+  ASSERT_TRUE(Eventually([&] { return (*slow)->handled() + (*fast)->handled() >= 6; }));
+  absl::SleepFor(absl::Milliseconds(1500));
+  EXPECT_EQ(calls.load(), 6);
+  EXPECT_EQ(redelivered_seen.load(), 0);
+  EXPECT_EQ((*slow)->handled(), 6u);
+}
+
+TEST_F(JetStreamTest, AnOlderDurableIsBroughtToUnlimitedServerDeliveries) {
+  jsConsumerConfig cfg;
+  jsConsumerConfig_Init(&cfg);
+  cfg.Durable = "old";
+  cfg.FilterSubject = "t.>";
+  cfg.AckPolicy = js_AckExplicit;
+  cfg.MaxDeliver = 5;
+  jsConsumerInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  ASSERT_EQ(js_AddConsumer(&info, js_->context(), "T", &cfg, nullptr, &jerr), NATS_OK);
+  jsConsumerInfo_Destroy(info);
+  auto consumer = DurableConsumer::Start(*js_, QuickOptions("old"),
+                                         [](const StreamMessage&) { return absl::OkStatus(); });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  info = nullptr;
+  ASSERT_EQ(js_GetConsumerInfo(&info, js_->context(), "T", "old", nullptr, &jerr), NATS_OK);
+  EXPECT_EQ(info->Config->MaxDeliver, -1);
+  jsConsumerInfo_Destroy(info);
+}
+
+jsStreamConfig* ConfigOf(JetStream& js, const char* name, jsStreamInfo** info) {
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (js_GetStreamInfo(info, js.context(), name, nullptr, &jerr) != NATS_OK) return nullptr;
+  return (*info)->Config;
+}
+
+TEST_F(JetStreamTest, EnsureStreamSetsConfiguredLimitsAndKeepsTheOnesSetByHand) {
+  StreamSpec spec{"L", {"l.>"}, 1, absl::Minutes(2)};
+  spec.max_msgs = 100;
+  ASSERT_TRUE(js_->EnsureStream(spec).ok());
+  jsStreamInfo* info = nullptr;
+  jsStreamConfig* cfg = ConfigOf(*js_, "L", &info);
+  ASSERT_NE(cfg, nullptr);
+  EXPECT_EQ(cfg->MaxMsgs, 100);
+  EXPECT_EQ(cfg->Discard, js_DiscardNew);
+  // An operator sets a byte limit and an age by hand.
+  jsStreamConfig by_hand = *cfg;
+  by_hand.MaxBytes = 1 << 20;
+  by_hand.MaxAge = absl::ToInt64Nanoseconds(absl::Hours(48));
+  jsStreamInfo* updated = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  ASSERT_EQ(js_UpdateStream(&updated, js_->context(), &by_hand, nullptr, &jerr), NATS_OK);
+  jsStreamInfo_Destroy(updated);
+  jsStreamInfo_Destroy(info);
+
+  // A restart with the same spec keeps them; a changed configured limit is applied.
+  ASSERT_TRUE(js_->EnsureStream(spec).ok());
+  spec.max_msgs = 200;
+  spec.subjects = {"l.>", "l2.>"};
+  ASSERT_TRUE(js_->EnsureStream(spec).ok());
+  info = nullptr;
+  cfg = ConfigOf(*js_, "L", &info);
+  ASSERT_NE(cfg, nullptr);
+  EXPECT_EQ(cfg->MaxMsgs, 200);
+  EXPECT_EQ(cfg->MaxBytes, 1 << 20);
+  EXPECT_EQ(cfg->MaxAge, absl::ToInt64Nanoseconds(absl::Hours(48)));
+  EXPECT_EQ(cfg->SubjectsLen, 2);
+  jsStreamInfo_Destroy(info);
+}
+
+TEST_F(JetStreamTest, AFullStreamAnswersUnavailableAndIsReportedUntilItTakesMessagesAgain) {
+  StreamSpec spec{"F", {"f.>"}, 1, absl::Minutes(2)};
+  spec.max_msgs = 2;
+  ASSERT_TRUE(js_->EnsureStream(spec).ok());
+  ASSERT_TRUE(js_->Publish(Msg("f.a", "1")).ok());
+  ASSERT_TRUE(js_->Publish(Msg("f.a", "2")).ok());
+  EXPECT_TRUE(js_->StoreHealth().ok());
+  auto full = js_->Publish(Msg("f.a", "3"));
+  EXPECT_EQ(full.status().code(), absl::StatusCode::kUnavailable) << full.status();
+  EXPECT_NE(full.status().message().find("stream full"), std::string::npos) << full.status();
+  EXPECT_EQ(js_->StoreHealth().code(), absl::StatusCode::kUnavailable);
+  // History is kept (discard=new): the first message is still there.
+  EXPECT_EQ(js_->GetMessage("F", 1)->data, "1");
+  // Other subjects are not affected.
+  EXPECT_TRUE(js_->Publish(Msg("t.a", "x")).ok());
+  EXPECT_EQ(js_->StoreHealth().code(), absl::StatusCode::kUnavailable);
+
+  spec.max_msgs = 10;
+  ASSERT_TRUE(js_->EnsureStream(spec).ok());
+  ASSERT_TRUE(js_->Publish(Msg("f.a", "3")).ok());
+  EXPECT_TRUE(js_->StoreHealth().ok());
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
 
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "integration/payment_test_support.h"
+#include "payment/adapters/events/payment_event_codec.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/payment/v1/payment.grpc.pb.h"
@@ -33,9 +35,10 @@ class PaymentServerTest : public ::testing::Test {
 
   void StartBinary(std::vector<std::string> extra) {
     address_ = rentmesh::testing::FreeLoopbackAddress();
+    admin_address_ = rentmesh::testing::FreeLoopbackAddress();
     std::vector<std::string> argv = {
         rentmesh::testing::ServiceBinary("payment"), "--grpc_address=" + address_,
-        "--admin_address=" + rentmesh::testing::FreeLoopbackAddress(), "--nats_url=" + nats_->url(),
+        "--admin_address=" + admin_address_, "--nats_url=" + nats_->url(),
         "--data_dir=" + dir_.Sub("data")};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<rentmesh::testing::Subprocess>(argv, dir_.Sub("payment.log"));
@@ -52,10 +55,22 @@ class PaymentServerTest : public ::testing::Test {
     return ss.str();
   }
 
+  // An admin HTTP call: {status, body}; status 0 when it could not connect.
+  std::pair<int, std::string> Admin(const std::string& method, const std::string& path) {
+    const size_t colon = admin_address_.rfind(':');
+    httplib::Client client(admin_address_.substr(0, colon),
+                           std::stoi(admin_address_.substr(colon + 1)));
+    client.set_read_timeout(10, 0);
+    httplib::Result res = method == "POST" ? client.Post(path) : client.Get(path);
+    if (!res) return {0, ""};
+    return {res->status, res->body};
+  }
+
   rentmesh::testing::TempDir dir_;
   std::unique_ptr<rentmesh::testing::NatsServer> nats_;
   std::unique_ptr<rentmesh::testing::Subprocess> process_;
   std::string address_;
+  std::string admin_address_;
   std::unique_ptr<v1::PaymentService::Stub> stub_;
 };
 
@@ -148,6 +163,60 @@ TEST_F(PaymentServerTest, ServerRefusesAnInvalidConfiguration) {
   std::stringstream ss;
   ss << in.rdbuf();
   EXPECT_NE(ss.str().find("--workers must be 1..1024"), std::string::npos) << ss.str();
+}
+
+TEST_F(PaymentServerTest, AFullPaymentStreamAnswersUnavailableAndIsNotReadyWhileItLasts) {
+  StartBinary({"--stream_max_msgs=2", "--reactions=false"});
+  ASSERT_TRUE(Pay(*stub_, PayRequestFor("rent-full-1", 100)).status.ok());
+  ASSERT_TRUE(Pay(*stub_, PayRequestFor("rent-full-2", 100)).status.ok());
+  EXPECT_EQ(Admin("GET", "/healthz").first, 200);
+  Call full = Pay(*stub_, PayRequestFor("rent-full-3", 100));
+  EXPECT_EQ(full.status.error_code(), grpc::StatusCode::UNAVAILABLE) << full.status.error_message();
+  EXPECT_NE(full.status.error_message().find("stream full"), std::string::npos)
+      << full.status.error_message();
+  auto [code, body] = Admin("GET", "/healthz");
+  EXPECT_EQ(code, 503);
+  EXPECT_NE(body.find("store full"), std::string::npos) << body;
+  EXPECT_NE(Admin("GET", "/metrics").second.find("rentmesh_stream_store_full{scope=\"payment\"} 1"),
+            std::string::npos);
+  // The operator raises the limit by hand: the next event is stored, ready again,
+  // and a restart keeps the operator's limit.
+  auto js = nats::JetStream::Connect(nats_->url(), "operator", absl::Seconds(5));
+  ASSERT_TRUE(js.ok());
+  nats::StreamSpec raised = PaymentStreamSpec(1);
+  raised.max_msgs = 100;
+  ASSERT_TRUE((*js)->EnsureStream(raised).ok());
+  ASSERT_TRUE(Pay(*stub_, PayRequestFor("rent-full-3", 100)).status.ok());
+  EXPECT_EQ(Admin("GET", "/healthz").first, 200);
+}
+
+TEST_F(PaymentServerTest, DeadLettersAreListedAndReplayedOverTheAdminPort) {
+  StartBinary({});
+  auto js = nats::JetStream::Connect(nats_->url(), "rental", absl::Seconds(5));
+  ASSERT_TRUE(js.ok());
+  nats::PublishRequest junk;
+  junk.subject = "rental.book.X";
+  junk.data = "not an envelope";
+  ASSERT_TRUE((*js)->Publish(junk).ok());
+  std::string listed;
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto [code, body] = Admin("GET", "/admin/deadletters");
+        listed = body;
+        return code == 200 && body.find("\"seq\":1") != std::string::npos;
+      },
+      absl::Seconds(15)))
+      << listed << Log();
+  EXPECT_NE(listed.find("\"subject\":\"rental.book.X\""), std::string::npos) << listed;
+  EXPECT_NE(listed.find("\"consumer\":\"payment-reactions\""), std::string::npos) << listed;
+  // Still garbage: the replay answers the handler's error and keeps the dead letter.
+  EXPECT_EQ(Admin("POST", "/admin/deadletters/replay?seq=1").first, 400);
+  EXPECT_NE(Admin("GET", "/admin/deadletters").second.find("\"seq\":1"), std::string::npos);
+  EXPECT_EQ(Admin("POST", "/admin/deadletters/replay?seq=99").first, 404);
+  EXPECT_EQ(Admin("POST", "/admin/deadletters/replay?seq=abc").first, 400);
+  EXPECT_NE(Admin("GET", "/metrics")
+                .second.find("rentmesh_events_untrusted_total{consumer=\"payment-reactions\"} 2"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -24,15 +24,48 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
                                   uint64_t expected_position, const EventContext&) override {
     absl::MutexLock lock(&mu_);
     if (!append_error_.ok()) return append_error_;
+    if (before_append_) {
+      auto hook = std::move(before_append_);
+      before_append_ = nullptr;
+      hook(*this);
+    }
     const std::string& book_id = domain::BookIdOf(event);
-    domain::Book& book = books_[book_id];
-    if (book.last_position != expected_position) return absl::AbortedError("wrong last sequence");
+    if (!ignore_expected_sequence_ && books_[book_id].last_position != expected_position) {
+      return absl::AbortedError("wrong last sequence");
+    }
+    return AppendLocked(event, occurred_at);
+  }
+  // Appends as a writer whose expected-sequence check did not hold (the
+  // JetStream cluster case of docs/cluster.md): the fold decides.
+  uint64_t AppendUnchecked(const domain::BookEvent& event, absl::Time occurred_at) {
+    absl::MutexLock lock(&mu_);
+    return AppendLocked(event, occurred_at);
+  }
+  // Runs `hook` (under the store's lock: use AppendLocked through it) just
+  // before the next Append is stored: another writer that got in first.
+  void BeforeNextAppend(std::function<void(InMemoryRentalStore&)> hook) {
+    absl::MutexLock lock(&mu_);
+    before_append_ = std::move(hook);
+  }
+  // Stores `event` and folds it (the store's lock held).
+  uint64_t AppendLocked(const domain::BookEvent& event, absl::Time occurred_at)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    const std::string& book_id = domain::BookIdOf(event);
     uint64_t pos = ++position_;
-    domain::ApplyToBook(book, event, pos, occurred_at);
+    domain::Rental none;
     std::string rental_id = domain::RentalIdOf(event);
-    if (!rental_id.empty()) domain::ApplyToRental(rentals_[rental_id], event, pos, occurred_at);
-    if (auto* s = std::get_if<domain::BookStocked>(&event))
-      stock_requests_.insert(book_id + "/" + s->request_id);
+    domain::Rental& rental = rental_id.empty() ? none : rentals_[rental_id];
+    const auto* stocked = std::get_if<domain::BookStocked>(&event);
+    rules::Verdict v = rules::Verdict::kDuplicate;
+    if (stocked == nullptr || !stock_requests_.count(book_id + "/" + stocked->request_id)) {
+      v = domain::Fold(books_[book_id], rental, event, pos, occurred_at);
+    } else {
+      books_[book_id].last_position = pos;
+    }
+    if (v == rules::Verdict::kApplies && stocked != nullptr) {
+      stock_requests_.insert(book_id + "/" + stocked->request_id);
+    }
+    if (v != rules::Verdict::kApplies) ++ignored_;
     events_.push_back(event);
     return pos;
   }
@@ -47,10 +80,15 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
     if (it == books_.end() || it->second.version == 0) return std::optional<domain::Book>();
     return std::optional<domain::Book>(it->second);
   }
+  absl::StatusOr<uint64_t> SubjectPosition(const std::string& id) override {
+    absl::MutexLock lock(&mu_);
+    auto it = books_.find(id);
+    return it == books_.end() ? 0 : it->second.last_position;
+  }
   absl::StatusOr<std::optional<domain::Rental>> GetRental(const std::string& id) override {
     absl::MutexLock lock(&mu_);
     auto it = rentals_.find(id);
-    if (it == rentals_.end()) return std::optional<domain::Rental>();
+    if (it == rentals_.end() || it->second.version == 0) return std::optional<domain::Rental>();
     return std::optional<domain::Rental>(it->second);
   }
   absl::StatusOr<bool> HasStockRequest(const std::string& book, const std::string& req) override {
@@ -63,7 +101,7 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
     std::vector<domain::Book> out;
     for (auto it = books_.upper_bound(after);
          it != books_.end() && static_cast<int>(out.size()) < limit; ++it) {
-      out.push_back(it->second);
+      if (it->second.version > 0) out.push_back(it->second);
     }
     return out;
   }
@@ -84,13 +122,26 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
     absl::MutexLock lock(&mu_);
     return events_.size();
   }
+  // Events that were recorded but did not apply.
+  size_t ignored_count() {
+    absl::MutexLock lock(&mu_);
+    return ignored_;
+  }
+  void set_ignore_expected_sequence(bool ignore) {
+    absl::MutexLock lock(&mu_);
+    ignore_expected_sequence_ = ignore;
+  }
   void set_append_error(absl::Status s) {
     absl::MutexLock lock(&mu_);
     append_error_ = std::move(s);
   }
 
  private:
+  std::function<void(InMemoryRentalStore&)> before_append_ ABSL_GUARDED_BY(mu_);
+
   absl::Mutex mu_;
+  size_t ignored_ ABSL_GUARDED_BY(mu_) = 0;
+  bool ignore_expected_sequence_ ABSL_GUARDED_BY(mu_) = false;
   uint64_t position_ = 0;
   std::map<std::string, domain::Book> books_;
   std::map<std::string, domain::Rental> rentals_;

@@ -289,5 +289,145 @@ TEST_F(RentalServiceTest, LogUnavailableAnswersUnavailable) {
   EXPECT_EQ(payment_.calls(), 0);
 }
 
+
+// --- folds that do not rest on the log's expected-sequence check (a JetStream
+// cluster can store a retried append beside the attempt it replaced) ---
+
+TEST_F(RentalServiceTest, ASecondCancelThatSlippedIntoTheLogChangesNothing) {
+  AddBook("dune", 2);
+  auto r = Rent("alice", "dune", 3, "req-1");
+  ASSERT_TRUE(r.ok()) << r.status();
+  auto cancelled = service_.CancelRental({r->rental_id, "changed my mind", "c-1"}, ctx_);
+  ASSERT_TRUE(cancelled.ok()) << cancelled.status();
+  EXPECT_EQ(Available("dune"), 2);
+  // The same cancel stored a second time (a retry with a new message id).
+  store_.AppendUnchecked(domain::RentalCancelled{r->rental_id, "dune", "alice", "again", clock_.Now(),
+                                                 r->payment_id, r->fee, "c-2"},
+                         clock_.Now());
+  EXPECT_EQ(store_.ignored_count(), 1u);
+  EXPECT_EQ(Available("dune"), 2) << "the copy was put back twice";
+  auto after = service_.GetRental(r->rental_id, ctx_);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->transition_request_id, "c-1");
+}
+
+TEST_F(RentalServiceTest, AReservationBeyondTheCopiesThatSlippedIntoTheLogReservesNothing) {
+  AddBook("dune", 1);
+  ASSERT_TRUE(Rent("alice", "dune", 3, "a").ok());
+  store_.AppendUnchecked(
+      domain::RentalRequested{"rent-x", "dune", "bob", 3, {"KRW", 3000}, "b", "Title dune"},
+      clock_.Now());
+  EXPECT_EQ(store_.ignored_count(), 1u);
+  EXPECT_EQ(Available("dune"), 0);
+  EXPECT_EQ(service_.GetBook("dune", ctx_)->active_rentals, 1);
+  EXPECT_EQ(service_.GetRental("rent-x", ctx_).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(RentalServiceTest, ACancelThatLostToAReturnAnswersFailedPreconditionNotOk) {
+  AddBook("dune", 1);
+  auto r = Rent("alice", "dune", 3, "a");
+  ASSERT_TRUE(r.ok());
+  // Both decided on RENTED; the return landed first.
+  store_.set_ignore_expected_sequence(true);
+  store_.AppendUnchecked(domain::BookReturned{r->rental_id, "dune", "alice", "ret-1", clock_.Now(),
+                                              {"KRW", 0}, "ret-req"},
+                         clock_.Now());
+  // The cancel's own decision read the state before the return (as a lagging
+  // replica would): simulate by appending it unchecked and asking for it.
+  store_.AppendUnchecked(domain::RentalCancelled{r->rental_id, "dune", "alice", "x", clock_.Now(),
+                                                 r->payment_id, r->fee, "c-1"},
+                         clock_.Now());
+  auto again = service_.CancelRental({r->rental_id, "x", "c-1"}, ctx_);
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kFailedPrecondition) << again.status();
+  auto after = service_.GetRental(r->rental_id, ctx_);
+  EXPECT_EQ(after->status, RentalStatus::kReturned);
+  EXPECT_EQ(Available("dune"), 1);
+}
+
+TEST_F(RentalServiceTest, ANoCopyAnswerIsRecordedSoALateReservationOfTheSameRequestNeverApplies) {
+  AddBook("dune", 1);
+  ASSERT_TRUE(Rent("alice", "dune", 3, "a").ok());
+  auto refused = Rent("bob", "dune", 3, "b-1");
+  ASSERT_EQ(refused.status().code(), absl::StatusCode::kFailedPrecondition) << refused.status();
+  const std::string bob_rental = ids_.DerivedId("rent-", {"bob", "b-1"});
+  auto recorded = store_.GetRental(bob_rental);
+  ASSERT_TRUE(recorded.ok() && recorded->has_value());
+  EXPECT_EQ((*recorded)->status, RentalStatus::kRefused);
+
+  // Bob's earlier, timed-out attempt lands late in the log.
+  store_.AppendUnchecked(
+      domain::RentalRequested{bob_rental, "dune", "bob", 3, {"KRW", 3000}, "b-1", "Title dune"},
+      clock_.Now());
+  EXPECT_EQ(store_.ignored_count(), 1u);
+  EXPECT_EQ(Available("dune"), 0);
+  // The retry gets the same definite answer, and nothing was charged for it.
+  auto retry = Rent("bob", "dune", 3, "b-1");
+  EXPECT_EQ(retry.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(payment_.charged().count(bob_rental), 0u);
+  auto page = service_.ReconcilePending(ctx_);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(payment_.charged().count(bob_rental), 0u);
+}
+
+TEST_F(RentalServiceTest, WithoutARequestIdAPaymentOutageFreesTheCopyAtOnce) {
+  AddBook("dune", 1);
+  payment_.Fail(absl::UnavailableError("payment down"));
+  auto r = Rent("alice", "dune", 3);
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable) << r.status();
+  EXPECT_EQ(Available("dune"), 1) << "nobody can resume a reservation without a request_id";
+  payment_.Recover();
+  EXPECT_TRUE(Rent("bob", "dune", 3).ok());
+}
+
+TEST_F(RentalServiceTest, WithARequestIdTheReservationWaitsForTheRetryThenTheReconcilerFreesIt) {
+  AddBook("dune", 1);
+  payment_.Fail(absl::UnavailableError("payment down"));
+  auto r = Rent("alice", "dune", 3, "a-1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Available("dune"), 0);
+  clock_.Advance(Config().reconcile_after + absl::Seconds(1));
+  auto settled = service_.ReconcilePending(ctx_);
+  ASSERT_TRUE(settled.ok());
+  EXPECT_EQ(*settled, 1);
+  EXPECT_EQ(Available("dune"), 1);
+}
+// Another replica's reservation of the last copy lands first, and the
+// cluster stores ours too: ours does not take effect, and the request is
+// decided again on the new state (a definite, recorded "no copy").
+TEST_F(RentalServiceTest, AReservationThatLostTheRaceIsDecidedAgainNotAnsweredAsDone) {
+  AddBook("dune", 1);
+  store_.set_ignore_expected_sequence(true);
+  store_.BeforeNextAppend([&](testing::InMemoryRentalStore& s) {
+    s.AppendLocked(
+        domain::RentalRequested{"rent-other", "dune", "bob", 3, {"KRW", 3000}, "b", "Title dune"},
+        clock_.Now());
+  });
+  auto r = Rent("alice", "dune", 3, "a-1");
+  EXPECT_EQ(r.status().code(), absl::StatusCode::kFailedPrecondition) << r.status();
+  EXPECT_EQ(store_.ignored_count(), 1u);
+  EXPECT_EQ(Available("dune"), 0);
+  EXPECT_EQ(payment_.calls(), 0);
+  auto refused = store_.GetRental(ids_.DerivedId("rent-", {"alice", "a-1"}));
+  ASSERT_TRUE(refused.ok() && refused->has_value());
+  EXPECT_EQ((*refused)->status, RentalStatus::kRefused);
+}
+
+TEST_F(RentalServiceTest, ACancelThatLostTheRaceToAReturnIsRefusedAndRefundsNothing) {
+  AddBook("dune", 1);
+  auto r = Rent("alice", "dune", 3, "a");
+  ASSERT_TRUE(r.ok());
+  store_.set_ignore_expected_sequence(true);
+  store_.BeforeNextAppend([&](testing::InMemoryRentalStore& s) {
+    s.AppendLocked(domain::BookReturned{r->rental_id, "dune", "alice", "ret-1", clock_.Now(),
+                                        {"KRW", 0}, "ret-req"},
+                   clock_.Now());
+  });
+  auto cancelled = service_.CancelRental({r->rental_id, "x", "c-1"}, ctx_);
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kFailedPrecondition)
+      << cancelled.status();
+  EXPECT_EQ(service_.GetRental(r->rental_id, ctx_)->status, RentalStatus::kReturned);
+  EXPECT_EQ(Available("dune"), 1);
+}
+
 }  // namespace
 }  // namespace rentmesh::rental

@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include "rental/adapters/mapping.h"
 #include "rental/adapters/outbound/nats/jetstream_book_log.h"
+#include "rentmesh/events/envelope.h"
 #include "rentmesh/testing/nats_server.h"
 
 namespace rentmesh::rental {
@@ -16,10 +18,23 @@ struct Replica {
   std::unique_ptr<nats::StreamFollower> follower;
   std::unique_ptr<JetStreamBookLog> log;
 
+  std::map<std::string, int> ignored;  // by reason; written by the follower thread
+  absl::Mutex mu;
+
+  int Ignored(const std::string& reason) {
+    absl::MutexLock l(&mu);
+    return ignored[reason];
+  }
+
   static std::unique_ptr<Replica> Open(nats::JetStream& js, const std::string& dir) {
     auto r = std::make_unique<Replica>();
     r->store = std::move(*rocksdb_store::StateStore::Open(dir));
-    r->state = std::make_unique<RocksDbRentalState>(*r->store);
+    Replica* self = r.get();
+    r->state = std::make_unique<RocksDbRentalState>(
+        *r->store, [self](absl::string_view, absl::string_view reason) {
+          absl::MutexLock l(&self->mu);
+          ++self->ignored[std::string(reason)];
+        });
     uint64_t applied = *r->state->AppliedPosition();
     auto* state = r->state.get();
     r->follower = std::move(*nats::StreamFollower::Start(
@@ -137,5 +152,94 @@ TEST_F(RentalStateIntegrationTest, AStoreRebuiltFromTheStreamEqualsTheOriginal) 
   EXPECT_EQ(*rebuilt->state->AppliedPosition(), *js_->LastSequence("RENTAL"));
 }
 
+
+// Five bytes published by a plain NATS client on a book's subject used to
+// wedge that book for good: the fold skipped them, but the next append still
+// expected the subject's old last sequence.
+TEST_F(RentalStateIntegrationTest, AMessageThatIsNotOursNeverBlocksTheBook) {
+  auto a = Replica::Open(*js_, dir_.Sub("a"));
+  nats::PublishRequest garbage;
+  garbage.subject = "rental.book.p1";
+  garbage.data = "hello";
+  auto g = js_->Publish(garbage);
+  ASSERT_TRUE(g.ok()) << g.status();
+  ASSERT_TRUE(a->log->CatchUp(Deadline()).ok());
+  EXPECT_EQ(a->Ignored("not_an_event"), 1);
+  EXPECT_FALSE(a->state->GetBook("p1")->has_value());
+  auto expected = a->state->SubjectPosition("p1");
+  ASSERT_TRUE(expected.ok());
+  EXPECT_EQ(*expected, g->sequence);
+  auto added = a->log->Append(domain::BookAdded{"p1", "P1", 1, {"KRW", 1000}}, t0_, *expected, {});
+  ASSERT_TRUE(added.ok()) << added.status();
+
+  // A well-formed event claiming another producer, and one of the right
+  // producer for another book's subject: both set aside, the book goes on.
+  events::v1::Envelope forged;
+  mapping::SetPayload(domain::RentalRequested{"r9", "p1", "eve", 1, {"KRW", 1}, "x", "P1"}, forged);
+  events::EnvelopeHeader header;
+  header.producer = "payment";
+  events::Seal(header, forged);
+  ASSERT_TRUE(js_->Publish(events::ToPublishRequest(forged, "rental.book.p1", std::nullopt)).ok());
+  header.producer = "rental";
+  events::v1::Envelope misplaced;
+  mapping::SetPayload(domain::RentalRequested{"r8", "other", "eve", 1, {"KRW", 1}, "y", "O"},
+                      misplaced);
+  events::Seal(header, misplaced);
+  ASSERT_TRUE(
+      js_->Publish(events::ToPublishRequest(misplaced, "rental.book.p1", std::nullopt)).ok());
+  ASSERT_TRUE(a->log->CatchUp(Deadline()).ok());
+  EXPECT_EQ(a->Ignored("foreign_producer"), 1);
+  EXPECT_EQ(a->Ignored("wrong_subject"), 1);
+  auto book = a->state->GetBook("p1");
+  ASSERT_TRUE(book.ok() && book->has_value());
+  EXPECT_EQ((*book)->copies_available(), 1);
+  EXPECT_FALSE(a->state->GetRental("r9")->has_value());
+  auto rented = a->log->Append(
+      domain::RentalRequested{"r1", "p1", "alice", 1, {"KRW", 1000}, "q", "P1"}, t0_,
+      (*book)->last_position, {});
+  ASSERT_TRUE(rented.ok()) << rented.status();
+}
+
+// Folding the same stream, with events that do not apply in it, gives the
+// same state on a replica that rebuilds from scratch.
+TEST_F(RentalStateIntegrationTest, InapplicableEventsAreIgnoredTheSameWayOnEveryReplica) {
+  auto a = Replica::Open(*js_, dir_.Sub("a"));
+  auto p = a->log->Append(domain::BookAdded{"dune", "Dune", 1, {"KRW", 1000}}, t0_, 0, {});
+  ASSERT_TRUE(p.ok());
+  // Two reservations of the last copy and a double cancel, appended without
+  // the expected-sequence check (as a cluster can store them).
+  const domain::Money fee{"KRW", 1000};
+  std::vector<domain::BookEvent> unchecked = {
+      domain::RentalRequested{"r1", "dune", "alice", 1, fee, "a", "Dune"},
+      domain::RentalRequested{"r2", "dune", "bob", 1, fee, "b", "Dune"},
+      domain::BookRented{"r1", "dune", "alice", 1, fee, "pay-1", t0_, t0_ + absl::Hours(24), "Dune"},
+      domain::BookRented{"r2", "dune", "bob", 1, fee, "pay-2", t0_, t0_ + absl::Hours(24), "Dune"},
+      domain::RentalCancelled{"r1", "dune", "alice", "x", t0_, "pay-1", fee, "c1"},
+      domain::RentalCancelled{"r1", "dune", "alice", "x", t0_, "pay-1", fee, "c2"},
+  };
+  for (const auto& e : unchecked) {
+    events::v1::Envelope env;
+    mapping::SetPayload(e, env);
+    events::EnvelopeHeader header;
+    header.producer = "rental";
+    events::Seal(header, env);
+    ASSERT_TRUE(js_->Publish(events::ToPublishRequest(env, "rental.book.dune", std::nullopt)).ok());
+  }
+  ASSERT_TRUE(a->log->CatchUp(Deadline()).ok());
+  EXPECT_EQ(a->Ignored("no_copy_free"), 1);
+  EXPECT_EQ(a->Ignored("rental_unknown"), 1);
+  EXPECT_EQ(a->Ignored("not_rented"), 1);
+  auto book = a->state->GetBook("dune");
+  EXPECT_EQ((*book)->copies_available(), 1);
+  EXPECT_EQ((*book)->active_rentals, 0);
+  EXPECT_EQ((*a->state->GetRental("r1"))->transition_request_id, "c1");
+  EXPECT_FALSE(a->state->GetRental("r2")->has_value());
+
+  auto b = Replica::Open(*js_, dir_.Sub("b"));
+  ASSERT_TRUE(b->log->CatchUp(Deadline()).ok());
+  auto rebuilt = b->state->GetBook("dune");
+  EXPECT_EQ((*rebuilt)->copies_available(), 1);
+  EXPECT_EQ((*rebuilt)->last_position, (*book)->last_position);
+}
 }  // namespace
 }  // namespace rentmesh::rental

@@ -355,7 +355,7 @@ TEST_F(ViewIntegrationTest, AnUnreachableTokenFailsWithDeadlineExceededWithinThe
 
 TEST_F(ViewIntegrationTest, WatchMyPageReceivesAChangeAsItIsApplied) {
   auto view = StartView("a");
-  ASSERT_TRUE(writer_->BookAdded("book-1", "Dune", 1, 1000).ok());
+  ASSERT_TRUE(writer_->BookAdded("book-1", "Dune", 2, 1000).ok());
   grpc::ClientContext ctx;
   ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
   v1::WatchMyPageRequest req;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <map>
 #include <random>
 #include <thread>
 
@@ -101,6 +102,11 @@ class ViewServiceTest : public ::testing::Test {
     ASSERT_TRUE(s.ok()) << s.status();
     service_ = std::move(*s);
   }
+  // The RENTAL stream always starts a book with BookAdded; the projection
+  // applies rental events only to a book it knows (the stream's rules).
+  void AddTheBook(int copies = 1000) {
+    ASSERT_TRUE(service_->ApplyBatch("RENTAL", {BookAdded(0, "book-1", copies)}, 0).ok());
+  }
   void Apply(const std::vector<ViewEvent>& events) {
     ASSERT_FALSE(events.empty());
     ASSERT_TRUE(service_->ApplyBatch(events[0].stream, events, events.back().sequence).ok());
@@ -187,10 +193,29 @@ TEST_F(ViewServiceTest, EveryDeliveryOrderOfTheStreamsGivesTheSameRental) {
   std::mt19937 rng(7);
   std::optional<RentalView> first;
   for (int round = 0; round < 20; ++round) {
+    // Any interleaving of the streams; each stream keeps its own order.
     std::shuffle(events.begin(), events.end(), rng);
+    std::stable_partition(events.begin(), events.end(),
+                          [](const ViewEvent& e) { return e.stream == "RENTAL"; });
+    std::vector<ViewEvent> rental_events;
+    for (const ViewEvent& e : events)
+      if (e.stream == "RENTAL") rental_events.push_back(e);
+    std::sort(rental_events.begin(), rental_events.end(),
+              [](const ViewEvent& a, const ViewEvent& b) { return a.sequence < b.sequence; });
+    std::vector<ViewEvent> order;
+    size_t next_rental = 0;
+    for (const ViewEvent& e : events) {
+      if (e.stream == "RENTAL") continue;
+      // Deliver some RENTAL events (in order) before each other event.
+      size_t take = rng() % (rental_events.size() - next_rental + 1);
+      for (size_t k = 0; k < take; ++k) order.push_back(rental_events[next_rental++]);
+      order.push_back(e);
+    }
+    while (next_rental < rental_events.size()) order.push_back(rental_events[next_rental++]);
     InMemoryViewStore store;
     auto service = *ViewService::Create(store, {"RENTAL", "PAYMENT", "RETURNS"});
-    for (const ViewEvent& e : events)
+    ASSERT_TRUE(service->ApplyBatch("RENTAL", {BookAdded(0, "book-1", 2)}, 0).ok());
+    for (const ViewEvent& e : order)
       ASSERT_TRUE(service->ApplyBatch(e.stream, {e}, e.sequence).ok());
     RentalView r = *service->GetRentalStatus("r1");
     EXPECT_EQ(r.State(), RentalState::kReturned);
@@ -245,6 +270,7 @@ TEST_F(ViewServiceTest, ReleasedCopiesBecomeAvailableAgain) {
 }
 
 TEST_F(ViewServiceTest, MyPageListsNewestFirstAcrossPages) {
+  AddTheBook();
   std::vector<ViewEvent> batch;
   for (int i = 0; i < 45; ++i)
     batch.push_back(Requested(i + 1, absl::StrCat("r", i), absl::Seconds(i)));
@@ -268,6 +294,7 @@ TEST_F(ViewServiceTest, MyPageListsNewestFirstAcrossPages) {
 }
 
 TEST_F(ViewServiceTest, MyPageShowsAChangeAppliedAfterThePageWasRead) {
+  AddTheBook();
   Apply({Requested(1, "r1", absl::Seconds(1))});
   ASSERT_EQ(service_->GetMyPage("cust-1", 0, "")->rentals.at(0).State(), RentalState::kPending);
   ASSERT_EQ(service_->GetMyPage("cust-1", 0, "")->rentals.size(),
@@ -362,6 +389,7 @@ class RecordingSink final : public MyPageSink {
 };
 
 TEST_F(ViewServiceTest, WatchersReceiveTheirCustomersChangesOnly) {
+  AddTheBook();
   RecordingSink mine(100), theirs(100);
   uint64_t a = service_->watches().Subscribe("cust-1", mine);
   service_->watches().Subscribe("cust-2", theirs);
@@ -376,6 +404,7 @@ TEST_F(ViewServiceTest, WatchersReceiveTheirCustomersChangesOnly) {
 }
 
 TEST_F(ViewServiceTest, AWatcherThatGivesUpIsDroppedAndClosingEndsTheRest) {
+  AddTheBook();
   RecordingSink slow(1), fine(100);
   service_->watches().Subscribe("cust-1", slow);
   service_->watches().Subscribe("cust-1", fine);
@@ -389,6 +418,7 @@ TEST_F(ViewServiceTest, AWatcherThatGivesUpIsDroppedAndClosingEndsTheRest) {
 }
 
 TEST_F(ViewServiceTest, ConcurrentFollowersOnOneRentalLoseNoFact) {
+  AddTheBook();
   // The three streams apply on their own threads; the merges must serialize.
   std::vector<std::thread> threads;
   threads.emplace_back([&] {
@@ -414,6 +444,32 @@ TEST_F(ViewServiceTest, ConcurrentFollowersOnOneRentalLoseNoFact) {
     EXPECT_TRUE(r.requested && r.payment_approved) << i;
     EXPECT_EQ(r.timeline.size(), 2u);
   }
+}
+
+TEST_F(ViewServiceTest, EventsThatDoNotApplyToTheRentalAreIgnoredAndCounted) {
+  std::map<std::string, int> ignored;
+  service_->SetIgnoredObserver(
+      [&](absl::string_view, absl::string_view, absl::string_view reason) {
+        ++ignored[std::string(reason)];
+      });
+  AddTheBook(1);
+  ViewEvent cancel1 = Event(EventKind::kRentalCancelled, "RentalCancelled", "RENTAL", 3,
+                            absl::Seconds(3), "r1");
+  cancel1.book_id = "book-1";
+  ViewEvent cancel2 = cancel1;
+  cancel2.sequence = 4;
+  cancel2.event_id = "evt-second-cancel";
+  // A second reservation of the only copy, and the same cancel stored twice
+  // (a cluster can store a retried append beside the first).
+  Apply({Requested(1, "r1", absl::Seconds(1)), Requested(2, "r2", absl::Seconds(1), "cust-2"),
+         Rented(3, "r1", absl::Seconds(2)), cancel1, cancel2});
+  EXPECT_EQ(ignored["no_copy_free"], 1);
+  EXPECT_EQ(ignored["not_rented"], 1);
+  EXPECT_EQ(Available("book-1"), 1);
+  EXPECT_EQ(service_->GetRentalStatus("r2").status().code(), absl::StatusCode::kNotFound);
+  RentalView r1 = Status("r1");
+  EXPECT_EQ(r1.State(), RentalState::kCancelled);
+  EXPECT_EQ(r1.timeline.size(), 3u);
 }
 
 }  // namespace

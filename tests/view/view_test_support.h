@@ -257,7 +257,7 @@ class EventWriter {
     h.aggregate_version = ++versions_;
     h.correlation_id = rental;
     h.occurred_at = at;
-    h.producer = "test";
+    h.producer = std::string(events::OwnerOfSubject(subject));
     events::Seal(h, env);
     last_ = env;
     return Send(events::ToPublishRequest(env, subject, std::nullopt), subject);

@@ -63,11 +63,51 @@ version: {{ .root.Values.version | quote }}
 --admin_address=0.0.0.0:{{ $cfg.adminPort }}
 {{- if ne $svc "gateway" }}
 --nats_url={{ $root.Values.nats.url }}
+{{- if $root.Values.nats.auth.enabled }}
+--nats_credentials={{ $root.Values.podDefaults.configPath }}/nats/{{ $svc }}.creds
+{{- end }}
+{{- if $root.Values.nats.tls.enabled }}
+--nats_tls_ca={{ $root.Values.podDefaults.configPath }}/nats-tls/ca.crt
+{{- if $root.Values.nats.tls.clientCertificate }}
+--nats_tls_cert={{ $root.Values.podDefaults.configPath }}/nats-tls/tls.crt
+--nats_tls_key={{ $root.Values.podDefaults.configPath }}/nats-tls/tls.key
+{{- end }}
+{{- end }}
 --data_dir={{ $root.Values.state.mountPath }}/{{ $svc }}
 --stream_replicas={{ $root.Values.nats.streamReplicas }}
 {{- end }}
+{{- if has $svc (list "rental" "payment" "returns") }}
+{{- with $root.Values.nats.streamLimits }}
+{{- if .maxBytes }}
+--stream_max_bytes={{ .maxBytes | int64 }}
+{{- end }}
+{{- if .maxMsgs }}
+--stream_max_msgs={{ .maxMsgs | int64 }}
+{{- end }}
+{{- if and .maxAge (ne (toString .maxAge) "0s") }}
+--stream_max_age={{ .maxAge }}
+{{- end }}
+{{- end }}
+{{- end }}
+{{- if eq $svc "payment" }}
+{{- with $root.Values.nats.deadLetters }}
+{{- if and .maxAge (ne (toString .maxAge) "0s") }}
+--deadletter_max_age={{ .maxAge }}
+{{- end }}
+{{- if .maxBytes }}
+--deadletter_max_bytes={{ .maxBytes | int64 }}
+{{- end }}
+{{- end }}
+{{- end }}
 {{- if eq $svc "rental" }}
+{{- if $root.Values.mesh.enabled }}
+{{- /* Envoy balances over the payment pods, with outlier detection. */}}
 --payment_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "payment") }}:{{ $root.Values.services.payment.grpcPort }}
+{{- else }}
+{{- /* No sidecar: gRPC itself balances round-robin over every ready payment
+       pod of the headless Service, skipping one that is down. */}}
+--payment_address=dns:///{{ include "rentmesh.svcName" (dict "root" $root "svc" "payment") }}-headless.{{ $root.Release.Namespace }}.svc.cluster.local:{{ $root.Values.services.payment.grpcPort }}
+{{- end }}
 --returns_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "returns") }}:{{ $root.Values.services.returns.grpcPort }}
 {{- end }}
 {{- if eq $svc "gateway" }}
@@ -243,4 +283,9 @@ returns:
   rental: [ProcessReturn, GetRentalReturn]
 view:
   gateway: ["*"]
+{{- end -}}
+
+{{/* The Secret with the services' NATS credentials (<svc>.creds). */}}
+{{- define "rentmesh.natsCredentialsSecretName" -}}
+{{- default (printf "%s-nats-credentials" .Release.Name) .Values.nats.auth.existingSecret -}}
 {{- end -}}

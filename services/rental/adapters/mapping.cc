@@ -80,6 +80,14 @@ void SetPayload(const domain::BookEvent& e, events::v1::Envelope& env) {
                    p->set_customer_id(ev.customer_id);
                    p->set_reason(ev.reason);
                  },
+                 [&](const domain::RentalRefused& ev) {
+                   auto* p = env.mutable_rental_refused();
+                   p->set_rental_id(ev.rental_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_reason(ev.reason);
+                   p->set_request_id(ev.request_id);
+                 },
                  [&](const domain::RentalAborted& ev) {
                    auto* p = env.mutable_rental_aborted();
                    p->set_rental_id(ev.rental_id);
@@ -143,6 +151,11 @@ std::optional<domain::BookEvent> FromEnvelope(const events::v1::Envelope& env) {
     case P::kRentalRejected: {
       const auto& p = env.rental_rejected();
       return domain::RentalRejected{p.rental_id(), p.book_id(), p.customer_id(), p.reason()};
+    }
+    case P::kRentalRefused: {
+      const auto& p = env.rental_refused();
+      return domain::RentalRefused{p.rental_id(), p.book_id(), p.customer_id(), p.reason(),
+                                   p.request_id()};
     }
     case P::kRentalAborted: {
       const auto& p = env.rental_aborted();
@@ -226,6 +239,9 @@ rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream) {
     case domain::RentalStatus::kAborted:
       out.set_status(rental::v1::RENTAL_STATUS_ABORTED);
       break;
+    case domain::RentalStatus::kRefused:
+      out.set_status(rental::v1::RENTAL_STATUS_REFUSED);
+      break;
   }
   *out.mutable_fee() = ToProto(r.fee);
   out.set_payment_id(r.payment_id);
@@ -267,6 +283,9 @@ domain::Rental FromProto(const rental::v1::Rental& r) {
       break;
     case rental::v1::RENTAL_STATUS_ABORTED:
       out.status = domain::RentalStatus::kAborted;
+      break;
+    case rental::v1::RENTAL_STATUS_REFUSED:
+      out.status = domain::RentalStatus::kRefused;
       break;
     default:
       out.status = domain::RentalStatus::kPendingPayment;

@@ -34,6 +34,11 @@ absl::Status StatusOfFinishedRental(const Rental& r) {
     case RentalStatus::kRejected:
       return absl::FailedPreconditionError(
           absl::StrCat("payment declined for rental ", r.rental_id, ": ", r.failure_reason));
+    case RentalStatus::kRefused:
+      return absl::FailedPreconditionError(
+          absl::StrCat(r.failure_reason, " (rental attempt ", r.rental_id,
+                       " was refused; nothing was reserved or charged. Rent again with a new "
+                       "request_id)"));
     case RentalStatus::kAborted:
       return absl::FailedPreconditionError(
           absl::StrCat("rental attempt ", r.rental_id, " was abandoned (", r.failure_reason,
@@ -74,6 +79,7 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
                                                const CallContext& ctx) {
   absl::MutexLock book_lock(&book_locks_[absl::HashOf(book_id) % kBookLockStripes]);
   bool caught_up = false;
+  int ineffective_appends = 0;
   for (int attempt = 0; attempt < config_.max_conflict_retries; ++attempt) {
     absl::StatusOr<Decision> d = decide();
     if (!d.ok()) return d.status();
@@ -84,6 +90,11 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
       continue;
     }
     if (!d->event.has_value()) return uint64_t{0};
+    // After an append that did not take effect, the same derived event id
+    // would be dropped by the server as a duplicate of it: number the retry.
+    if (ineffective_appends > 0 && !d->event_id.empty()) {
+      absl::StrAppend(&d->event_id, "-", ineffective_appends);
+    }
     EventContext ectx{"", ctx.trace, d->event_id};
     absl::StatusOr<uint64_t> pos = log_.Append(*d->event, clock_.Now(), d->expected_position, ectx);
     if (pos.ok()) {
@@ -94,7 +105,12 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
             absl::StrCat("the change was recorded but is not visible yet; retry to read it: ",
                          applied.message()));
       }
-      return *pos;
+      if (!d->took_effect || d->took_effect(*pos)) return *pos;
+      // Recorded, but another writer's event came first in stream order and
+      // ours did not apply: decide again on the state as it now is.
+      ++ineffective_appends;
+      caught_up = true;
+      continue;
     }
     if (pos.status().code() != absl::StatusCode::kAborted) {
       if (pos.status().code() == absl::StatusCode::kUnavailable) {
@@ -108,6 +124,11 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
     caught_up = true;
   }
   return absl::UnavailableError("too many concurrent changes to this book; try again shortly");
+}
+
+bool RentalService::RentalKnown(const std::string& rental_id) {
+  absl::StatusOr<std::optional<Rental>> r = state_.GetRental(rental_id);
+  return !r.ok() || r->has_value();  // a read error is not a lost race
 }
 
 absl::StatusOr<Book> RentalService::ReadBook(const std::string& book_id) {
@@ -154,13 +175,22 @@ absl::StatusOr<Book> RentalService::AddBook(const AddBookCommand& in, const Call
           }
           return d;
         }
+        absl::StatusOr<uint64_t> subject = state_.SubjectPosition(cmd.book_id);
+        if (!subject.ok()) return subject.status();
         d.event = domain::BookAdded{cmd.book_id, cmd.title, cmd.copies, cmd.daily_fee};
-        d.expected_position = 0;
+        // Not 0: a message that is not ours may sit on the subject already.
+        d.expected_position = *subject;
         return d;
       },
       ctx);
   if (!pos.ok()) return pos.status();
-  return ReadBook(cmd.book_id);
+  absl::StatusOr<Book> book = ReadBook(cmd.book_id);
+  if (book.ok() && (book->title != cmd.title || book->daily_fee != cmd.daily_fee)) {
+    // Another writer's BookAdded took effect first.
+    return absl::AlreadyExistsError(
+        absl::StrCat("book \"", cmd.book_id, "\" already exists with other details"));
+  }
+  return book;
 }
 
 absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const CallContext& ctx) {
@@ -194,10 +224,20 @@ absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const
         d.event =
             domain::BookStocked{cmd.book_id, cmd.copies, b.copies + cmd.copies, cmd.request_id};
         d.expected_position = b.last_position;
+        d.took_effect = [this, &cmd](uint64_t) {
+          absl::StatusOr<bool> took = state_.HasStockRequest(cmd.book_id, cmd.request_id);
+          return !took.ok() || *took;
+        };
         return d;
       },
       ctx);
   if (!pos.ok()) return pos.status();
+  absl::StatusOr<bool> took = state_.HasStockRequest(cmd.book_id, cmd.request_id);
+  if (!took.ok()) return took.status();
+  if (!*took) {
+    return absl::UnavailableError(absl::StrCat("book \"", cmd.book_id,
+                                               "\" changed meanwhile; please try again"));
+  }
   return ReadBook(cmd.book_id);
 }
 
@@ -260,7 +300,8 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
         if (!existing.ok()) return existing.status();
         if (existing->has_value()) {
           const Rental& r = **existing;
-          if (r.customer_id != cmd.customer_id || r.book_id != cmd.book_id || r.days != cmd.days) {
+          if (r.customer_id != cmd.customer_id || r.book_id != cmd.book_id ||
+              (r.status != RentalStatus::kRefused && r.days != cmd.days)) {
             d.rejection = absl::AlreadyExistsError(absl::StrCat(
                 "request_id \"", cmd.request_id, "\" was already used for another rental"));
           }
@@ -274,8 +315,22 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
         }
         const Book& b = **book;
         if (b.copies_available() <= 0) {
-          d.rejection = absl::FailedPreconditionError(
-              absl::StrCat("no copy of \"", b.title, "\" is available right now"));
+          std::string reason = absl::StrCat("no copy of \"", b.title, "\" is available right now");
+          if (cmd.request_id.empty()) {
+            // Nobody can retry this request: there is no earlier attempt to
+            // account for.
+            d.rejection = absl::FailedPreconditionError(reason);
+            return d;
+          }
+          // A retried request may have an earlier attempt whose reservation
+          // is still on its way into the log. Record the refusal first: in
+          // stream order, whichever of the two lands first takes effect, so
+          // the answer given is the one the log keeps.
+          d.event = domain::RentalRefused{rental_id, cmd.book_id, cmd.customer_id,
+                                          std::move(reason), cmd.request_id};
+          d.expected_position = b.last_position;
+          d.event_id = ids_.DerivedId("evt-", {rental_id, "refused"});
+          d.took_effect = [this, &rental_id](uint64_t) { return RentalKnown(rental_id); };
           return d;
         }
         d.event = domain::RentalRequested{rental_id,
@@ -287,12 +342,19 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
                                           b.title};
         d.expected_position = b.last_position;
         if (!cmd.request_id.empty()) d.event_id = ids_.DerivedId("evt-", {rental_id, "requested"});
+        d.took_effect = [this, &rental_id](uint64_t) { return RentalKnown(rental_id); };
         return d;
       },
       ctx);
   if (!reserved.ok()) return reserved.status();
 
   absl::StatusOr<Rental> rental = ReadRental(rental_id);
+  if (absl::IsNotFound(rental.status())) {
+    // Our reservation was appended but did not take effect (another writer's
+    // event landed first in stream order): nothing is reserved; decide anew.
+    return absl::UnavailableError(
+        "the book changed while reserving; nothing was reserved or charged, please try again");
+  }
   if (!rental.ok()) return rental.status();
   if (rental->status == RentalStatus::kPendingPayment) {
     // 2. Take the payment, 3. record its outcome.
@@ -313,9 +375,11 @@ absl::StatusOr<Rental> RentalService::CompletePayment(const Rental& rental, cons
   failpoints_.Hit("rental.after_payment");
 
   if (!outcome.ok()) {
-    if (OutcomeUnknown(outcome.status()) && !abandon_if_unknown) {
+    if (OutcomeUnknown(outcome.status()) && !abandon_if_unknown && !rental.request_id.empty()) {
       // The reservation stays: a retry with the same request_id resumes it,
-      // and the reconciler settles it if nobody does.
+      // and the reconciler settles it soon after the payment deadline if
+      // nobody does. (Without a request_id nobody can resume it: it is
+      // abandoned at once below, and the copy is free again.)
       return absl::UnavailableError(
           absl::StrCat("payment is unavailable right now; please try again shortly (",
                        outcome.status().message(), ")"));
@@ -331,6 +395,12 @@ absl::StatusOr<Rental> RentalService::CompletePayment(const Rental& rental, cons
         },
         ctx);
     if (!s.ok()) return s;
+    if (OutcomeUnknown(outcome.status()) && !abandon_if_unknown) {
+      return absl::UnavailableError(absl::StrCat(
+          "payment is unavailable right now; nothing was reserved, and any charge is voided. "
+          "Please try again shortly (",
+          outcome.status().message(), ")"));
+    }
     return ReadRental(rental.rental_id);
   }
 
@@ -390,11 +460,22 @@ absl::StatusOr<Rental> RentalService::CommitTransition(
         if (!b.ok()) return b.status();
         d.event = make(*r);
         d.expected_position = b->last_position;
+        d.took_effect = [this, &rental_id](uint64_t position) {
+          absl::StatusOr<Rental> now = ReadRental(rental_id);
+          return !now.ok() || now->last_position == position;
+        };
         return d;
       },
       ctx);
   if (!pos.ok()) return pos.status();
-  return ReadRental(rental_id);
+  absl::StatusOr<Rental> after = ReadRental(rental_id);
+  if (!after.ok() || *pos == 0 || after->last_position == *pos) return after;
+  // Our event was recorded but did not take effect: another transition of
+  // this rental landed first in stream order. Answer what the rental now is.
+  if (done(*after)) return after;
+  if (absl::Status s = allowed(*after); !s.ok()) return s;
+  return absl::UnavailableError(
+      absl::StrCat("rental ", rental_id, " changed meanwhile; please try again"));
 }
 
 absl::StatusOr<Rental> RentalService::LoadRental(const std::string& rental_id,
@@ -444,6 +525,7 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
                     rental->due_at,    cmd.damaged,     ctx.trace};
   absl::StatusOr<ReturnOutcome> outcome =
       returns_.ProcessReturn(req, std::min(ctx.deadline, absl::Now() + config_.returns_timeout));
+  failpoints_.Hit("rental.after_return_processed");
   if (!outcome.ok()) {
     if (OutcomeUnknown(outcome.status())) {
       return absl::UnavailableError(absl::StrCat(

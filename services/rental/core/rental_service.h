@@ -29,9 +29,10 @@ struct RentalServiceConfig {
   // How long after renting a customer may still cancel.
   absl::Duration cancel_window = absl::Hours(24);
   // A reservation still awaiting its payment after this long is completed or
-  // abandoned by the reconciler (well above payment_timeout, so it never races
-  // the request that made it).
-  absl::Duration reconcile_after = absl::Seconds(10);
+  // abandoned by the reconciler (above payment_timeout, so it never races the
+  // payment call of the request that made it; a retry racing the reconciler
+  // is safe: Pay is idempotent and the first recorded outcome wins).
+  absl::Duration reconcile_after = absl::Seconds(3);
   // Bound on catching up with the log before answering.
   absl::Duration catch_up_timeout = absl::Seconds(3);
   // Appends that lose to a concurrent writer are decided again this often.
@@ -116,6 +117,11 @@ class RentalService {
     uint64_t expected_position = 0;
     absl::Status rejection;
     std::string event_id;
+    // Whether the appended event (at the given position) took effect in the
+    // local state. On a JetStream cluster an append can be stored although
+    // another writer's event landed first (docs/cluster.md); the fold then
+    // ignores ours, and the command is decided again. Unset: assume it did.
+    std::function<bool(uint64_t position)> took_effect;
   };
   using Decide = std::function<absl::StatusOr<Decision>()>;
 
@@ -149,6 +155,8 @@ class RentalService {
   absl::StatusOr<domain::Rental> LoadRental(const std::string& rental_id, const CallContext& ctx);
   absl::StatusOr<domain::Rental> ReadRental(const std::string& rental_id);
   absl::StatusOr<domain::Book> ReadBook(const std::string& book_id);
+  // Whether the local state knows the rental (in any status).
+  bool RentalKnown(const std::string& rental_id);
 
   const RentalServiceConfig config_;
   BookLog& log_;

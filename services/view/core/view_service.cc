@@ -1,5 +1,6 @@
 #include "core/view_service.h"
 
+#include <algorithm>
 #include <unordered_map>
 #include <utility>
 
@@ -80,6 +81,64 @@ absl::StatusOr<std::unique_ptr<ViewService>> ViewService::Create(
   return std::unique_ptr<ViewService>(new ViewService(store, positions));
 }
 
+rules::Verdict ViewService::RentalStreamVerdict(const ViewEvent& e, const BookView& book,
+                                               const RentalView& r) {
+  using K = rules::RentalEventKind;
+  K kind;
+  switch (e.kind) {
+    case EventKind::kBookAdded:
+      kind = K::kBookAdded;
+      break;
+    case EventKind::kBookStocked:
+      kind = K::kBookStocked;
+      break;
+    case EventKind::kRentalRequested:
+      kind = K::kRentalRequested;
+      break;
+    case EventKind::kRentalRefused:
+      kind = K::kRentalRefused;
+      break;
+    case EventKind::kBookRented:
+      kind = K::kBookRented;
+      break;
+    case EventKind::kRentalRejected:
+      kind = K::kRentalRejected;
+      break;
+    case EventKind::kRentalAborted:
+      kind = K::kRentalAborted;
+      break;
+    case EventKind::kBookReturned:
+      kind = K::kBookReturned;
+      break;
+    case EventKind::kRentalCancelled:
+      kind = K::kRentalCancelled;
+      break;
+    default:
+      return rules::Verdict::kApplies;  // not a RENTAL-stream fact
+  }
+  using P = rules::RentalPhase;
+  P phase = P::kAbsent;
+  if (r.refused) {
+    phase = P::kRefused;
+  } else if (r.cancelled) {
+    phase = P::kCancelled;
+  } else if (r.returned) {
+    phase = P::kReturned;
+  } else if (r.failed) {
+    phase = P::kRejected;
+  } else if (r.rented) {
+    phase = P::kRented;
+  } else if (r.requested) {
+    phase = P::kPendingPayment;
+  }
+  rules::BookCounts counts{!book.title.empty(), book.copies, book.held};
+  rules::Verdict v = rules::Check(counts, phase, kind);
+  if (v == rules::Verdict::kApplies && phase != P::kAbsent && r.book_id != e.book_id) {
+    return rules::Verdict::kRentalUnknown;  // that rental id belongs to another book
+  }
+  return v;
+}
+
 absl::Status ViewService::ApplyBatch(absl::string_view stream, const std::vector<ViewEvent>& events,
                                      uint64_t last_sequence) {
   struct PendingRental {
@@ -152,6 +211,23 @@ absl::Status ViewService::ApplyBatch(absl::string_view stream, const std::vector
       if (e.rental_id.empty()) continue;  // Not attributable to a rental: nothing to show.
       absl::StatusOr<PendingRental*> r = load_rental(e.rental_id);
       if (!r.ok()) return r.status();
+      if ((*r)->view.Applied(e.event_id)) continue;
+      if (stream == "RENTAL") {
+        const std::string& event_book = e.book_id.empty() ? (*r)->view.book_id : e.book_id;
+        static const BookView kNoBook;
+        const BookView* book = &kNoBook;
+        if (!event_book.empty()) {
+          absl::StatusOr<PendingBook*> b = load_book(event_book);
+          if (!b.ok()) return b.status();
+          book = &(*b)->view;
+        }
+        rules::Verdict v = RentalStreamVerdict(e, *book, (*r)->view);
+        if (v != rules::Verdict::kApplies) {
+          std::string_view reason = rules::VerdictName(v);
+          NoteIgnored(stream, e.event_type, absl::string_view(reason.data(), reason.size()));
+          continue;
+        }
+      }
       const bool held_before = (*r)->view.HoldsCopy();
       if (!ApplyToRental(e, (*r)->view)) continue;
       (*r)->changed = true;
@@ -172,6 +248,16 @@ absl::Status ViewService::ApplyBatch(absl::string_view stream, const std::vector
       if (e.book_id.empty()) continue;
       absl::StatusOr<PendingBook*> b = load_book(e.book_id);
       if (!b.ok()) return b.status();
+      const auto& ids = (*b)->view.applied_event_ids;
+      const bool seen = std::find(ids.begin(), ids.end(), e.event_id) != ids.end();
+      if (!seen && stream == "RENTAL") {
+        rules::Verdict v = RentalStreamVerdict(e, (*b)->view, RentalView{});
+        if (v != rules::Verdict::kApplies) {
+          std::string_view reason = rules::VerdictName(v);
+          NoteIgnored(stream, e.event_type, absl::string_view(reason.data(), reason.size()));
+          continue;
+        }
+      }
       if (ApplyToBook(e, (*b)->view)) (*b)->changed = true;
     }
   }

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <functional>
+
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -15,6 +17,7 @@
 #include "core/applied_positions.h"
 #include "core/domain/book_view.h"
 #include "core/domain/rental_view.h"
+#include "rentmesh/rules/rental_stream_rules.h"
 #include "core/domain/view_event.h"
 #include "core/ports/view_store.h"
 #include "core/watch_hub.h"
@@ -63,12 +66,30 @@ class ViewService {
   };
   absl::StatusOr<CatalogPage> ListCatalog(int page_size, absl::string_view page_token) const;
 
+  // Told of every event a projection sets aside (it does not apply to the
+  // aggregate as folded so far, or is not one of our events). Set once,
+  // before the followers start.
+  using IgnoredFn = std::function<void(absl::string_view stream, absl::string_view event_type,
+                                       absl::string_view reason)>;
+  void SetIgnoredObserver(IgnoredFn fn) { on_ignored_ = std::move(fn); }
+  void NoteIgnored(absl::string_view stream, absl::string_view event_type,
+                   absl::string_view reason) const {
+    if (on_ignored_) on_ignored_(stream, event_type, reason);
+  }
+
   AppliedPositions& positions() { return *positions_; }
   WatchHub& watches() { return watches_; }
 
  private:
   ViewService(ViewStore& store, const std::map<std::string, uint64_t>& positions)
       : store_(store), positions_(std::make_unique<AppliedPositions>(positions)) {}
+
+  // Whether a RENTAL-stream event applies to the book and rental as projected
+  // so far: the same rules as the rental service's own fold.
+  static rules::Verdict RentalStreamVerdict(const ViewEvent& e, const BookView& book,
+                                            const RentalView& rental);
+
+  IgnoredFn on_ignored_;
 
   // The first pages of customers read lately, dropped when a batch changes
   // one of their rentals: "my page" is read far more often than it changes.

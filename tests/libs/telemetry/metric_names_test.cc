@@ -34,6 +34,27 @@ TEST(EventMetricsTest, RegistersEveryEventFamilyWithTheDashboardLabels) {
   EXPECT_THAT(text, HasSubstr("\nrentmesh_rebuild_progress_ratio 0.5\n"));
 }
 
+TEST(EventMetricsTest, RegistersTheFamiliesOfLossFreeConsumersAndFullStores) {
+  MetricsRegistry registry;
+  EventMetrics events = EventMetrics::Register(registry);
+  events.dead_letter_failures.WithLabels({"payment-reactions"}).Increment();
+  events.ack_failures.WithLabels({"payment-reactions", "ack"}).Increment();
+  events.untrusted.WithLabels({"payment-reactions"}).Increment();
+  events.ineffective.WithLabels({"payment-reactions", "RentalCancelled"}).Increment();
+  events.store_full.WithLabels({"payment"}).Set(1);
+  events.liveness_stalled.WithLabels({"pool:grpc"}).Set(1);
+  const std::string text = registry.ExposeText();
+  EXPECT_THAT(text, HasSubstr("rentmesh_events_dead_letter_failures_total{consumer=\"payment-"
+                              "reactions\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("rentmesh_events_ack_failures_total{consumer=\"payment-reactions\","
+                              "op=\"ack\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("rentmesh_events_untrusted_total{consumer=\"payment-reactions\"} 1"));
+  EXPECT_THAT(text, HasSubstr("rentmesh_events_ineffective_total{consumer=\"payment-reactions\","
+                              "type=\"RentalCancelled\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("rentmesh_stream_store_full{scope=\"payment\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("rentmesh_liveness_stalled{part=\"pool:grpc\"} 1\n"));
+}
+
 TEST(EventMetricsTest, RegisteringTwiceSharesTheSameSeries) {
   MetricsRegistry registry;
   EventMetrics a = EventMetrics::Register(registry);

@@ -35,6 +35,8 @@ class PaymentReactionsTest : public ::testing::Test {
     // The owners' streams, as the rental and returns services declare them.
     ASSERT_TRUE(producer_->EnsureStream(RentalStreamSpec(1)).ok());
     ASSERT_TRUE(producer_->EnsureStream(ReturnsStreamSpec(1)).ok());
+    // The book every test rents (RENTAL sequence 1).
+    PublishRental(BookAddedEvent("book-1", 1000), "book-1");
   }
 
   std::unique_ptr<PaymentReplica> StartReplica(const std::string& name, bool reactions = true) {
@@ -47,6 +49,11 @@ class PaymentReactionsTest : public ::testing::Test {
 
   void PublishRental(events::v1::Envelope e, const std::string& rental_id, bool copy = false) {
     ASSERT_TRUE(PublishEvent(*producer_, std::move(e), "rental.book.book-1", rental_id, copy).ok());
+  }
+  // RentalRequested + BookRented: the rental is RENTED.
+  void PublishRented(const std::string& rental_id, int64_t fee) {
+    PublishRental(RentalRequestedEvent(rental_id, fee), rental_id);
+    PublishRental(BookRentedEvent(rental_id), rental_id);
   }
   void PublishReturn(events::v1::Envelope e, const std::string& rental_id, bool copy = false) {
     ASSERT_TRUE(PublishEvent(*producer_, std::move(e), absl::StrCat("returns.rental.", rental_id),
@@ -89,6 +96,7 @@ TEST_F(PaymentReactionsTest, FiftyCancellationsMissedWhilePaymentWasDownAreRefun
   }  // payment stops; its durable stays on the server
   for (int i = 0; i < kRentals; ++i) {
     const std::string rental = absl::StrCat("rent-c-", i);
+    PublishRented(rental, 1000 + i);
     PublishRental(RentalCancelledEvent(rental, 1000 + i), rental);
   }
   EXPECT_EQ(Count("PaymentRefunded"), 0);
@@ -110,9 +118,12 @@ TEST_F(PaymentReactionsTest, TheSameCancellationDeliveredTwiceRefundsOnce) {
   auto payment = StartReplica("a");
   ASSERT_NE(payment, nullptr);
   ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-dup", 800)).status.ok());
+  PublishRented("rent-dup", 800);
   PublishRental(RentalCancelledEvent("rent-dup", 800), "rent-dup", /*copy=*/true);
   ASSERT_TRUE(
-      WaitUntil([&] { return payment->consumers()->rental().handled() >= 2; }, absl::Seconds(15)));
+      WaitUntil([&] { return payment->consumers()->rental().handled() >= 5; }, absl::Seconds(15)));
+  // The copy (same event id) is not effective a second time.
+  EXPECT_EQ(payment->reactions()->ineffective(), 1u);
   EXPECT_EQ(Count("PaymentRefunded", "rent-dup"), 1);
   // The refund's causation is the cancellation event.
   auto messages = ReadStream(*producer_, events::kPaymentStream, AggregateSubject("rent-dup"));
@@ -137,16 +148,17 @@ TEST_F(PaymentReactionsTest, TwoReplicasSharingTheDurableHandleEachCancellationO
   }
   for (int i = 0; i < kRentals; ++i) {
     const std::string rental = absl::StrCat("rent-2r-", i);
+    PublishRented(rental, 500);
     PublishRental(RentalCancelledEvent(rental, 500), rental);
   }
   EXPECT_TRUE(WaitUntil(
       [&] {
         return a->consumers()->rental().handled() + b->consumers()->rental().handled() >=
-               static_cast<uint64_t>(kRentals);
+               static_cast<uint64_t>(3 * kRentals + 1);
       },
       absl::Seconds(20)));
   EXPECT_EQ(a->consumers()->rental().handled() + b->consumers()->rental().handled(),
-            static_cast<uint64_t>(kRentals));
+            static_cast<uint64_t>(3 * kRentals + 1));
   EXPECT_EQ(a->consumers()->rental().redelivered() + b->consumers()->rental().redelivered(), 0u);
   EXPECT_EQ(Count("PaymentRefunded"), kRentals);
 }
@@ -155,6 +167,7 @@ TEST_F(PaymentReactionsTest, RentalAbortedAfterAnApprovedPayVoidsItWithTheAmount
   auto payment = StartReplica("a");
   ASSERT_NE(payment, nullptr);
   ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-ab", 1200)).status.ok());
+  PublishRental(RentalRequestedEvent("rent-ab", 1200), "rent-ab");
   PublishRental(RentalAbortedEvent("rent-ab", "alice"), "rent-ab");
   ASSERT_TRUE(WaitUntil([&] { return Count("PaymentVoided", "rent-ab") == 1; }, absl::Seconds(15)));
   Call seen = GetPayment(payment->stub(), FeeId("rent-ab"));
@@ -175,6 +188,7 @@ TEST_F(PaymentReactionsTest, RentalAbortedAfterAnApprovedPayVoidsItWithTheAmount
 TEST_F(PaymentReactionsTest, RentalAbortedBeforeAnyPayLeavesATombstoneSoTheLatePayIsDeclined) {
   auto payment = StartReplica("a");
   ASSERT_NE(payment, nullptr);
+  PublishRental(RentalRequestedEvent("rent-tomb", 1200), "rent-tomb");
   PublishRental(RentalAbortedEvent("rent-tomb", "alice"), "rent-tomb");
   ASSERT_TRUE(
       WaitUntil([&] { return Count("PaymentVoided", "rent-tomb") == 1; }, absl::Seconds(15)));
@@ -182,20 +196,22 @@ TEST_F(PaymentReactionsTest, RentalAbortedBeforeAnyPayLeavesATombstoneSoTheLateP
   EXPECT_EQ(late.status.error_code(), Code::FAILED_PRECONDITION);
   EXPECT_EQ(late.status.error_message(), "the rental was abandoned; nothing was charged");
   EXPECT_EQ(Count("PaymentApproved", "rent-tomb"), 0);
-  // Aborted again (the rental's reconciler): nothing more is written.
+  // Aborted again (the rental's reconciler): ineffective, nothing more is written.
   PublishRental(RentalAbortedEvent("rent-tomb", "alice"), "rent-tomb");
   ASSERT_TRUE(Drained(PaymentReactionConsumers::kRentalDurable));
   EXPECT_EQ(Count("PaymentVoided", "rent-tomb"), 1);
+  EXPECT_EQ(payment->reactions()->ineffective(), 1u);
 }
 
-TEST_F(PaymentReactionsTest, ReturnCompletedWithAFeeChargesOneLateFeeEvenWhenRedelivered) {
+TEST_F(PaymentReactionsTest, BookReturnedWithAFeeChargesOneLateFeeEvenWhenRedelivered) {
   auto payment = StartReplica("a");
   ASSERT_NE(payment, nullptr);
   ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-late", 1000)).status.ok());
-  PublishReturn(ReturnCompletedEvent("rent-late", "ret-1", 600), "rent-late", /*copy=*/true);
-  PublishReturn(ReturnCompletedEvent("rent-free", "ret-2", 0), "rent-free");
-  ASSERT_TRUE(
-      WaitUntil([&] { return payment->consumers()->returns().handled() >= 3; }, absl::Seconds(15)));
+  PublishRented("rent-late", 1000);
+  PublishRental(BookReturnedEvent("rent-late", "ret-1", 600), "rent-late", /*copy=*/true);
+  PublishRented("rent-free", 1000);
+  PublishRental(BookReturnedEvent("rent-free", "ret-2", 0), "rent-free");
+  ASSERT_TRUE(Drained(PaymentReactionConsumers::kRentalDurable));
   EXPECT_EQ(Count("LateFeeCharged", "rent-late"), 1);
   EXPECT_EQ(Count("LateFeeCharged"), 1);
 
@@ -209,7 +225,103 @@ TEST_F(PaymentReactionsTest, ReturnCompletedWithAFeeChargesOneLateFeeEvenWhenRed
   EXPECT_EQ(resp.payments(1).kind(), v1::PAYMENT_KIND_LATE_FEE);
   EXPECT_EQ(resp.payments(1).status(), v1::PAYMENT_STATUS_APPROVED);
   EXPECT_EQ(resp.payments(1).amount().amount_minor(), 600);
+  // The same id as when it was charged on ReturnCompleted: history charged
+  // before is not charged again.
   EXPECT_EQ(resp.payments(1).payment_id(), DerivedId("pay-", {"rent-late", "LATE_FEE", "ret-1"}));
+}
+
+TEST_F(PaymentReactionsTest, ALoneReturnCompletedChargesNothing) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-lost", 1000)).status.ok());
+  PublishRented("rent-lost", 1000);
+  // returns recorded the return, but the rental's own transition never came
+  // (it lost a race with a cancel, or rental crashed).
+  PublishReturn(ReturnCompletedEvent("rent-lost", "ret-9", 600), "rent-lost");
+  PublishRental(RentalCancelledEvent("rent-lost", 1000), "rent-lost");
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count("PaymentRefunded", "rent-lost") == 1; }, absl::Seconds(15)));
+  ASSERT_TRUE(Drained(PaymentReactionConsumers::kRentalDurable));
+  absl::SleepFor(absl::Milliseconds(300));
+  EXPECT_EQ(Count("LateFeeCharged"), 0);
+}
+
+TEST_F(PaymentReactionsTest, ACancelAfterTheReturnOfTheSameRentalIsNotRefunded) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-race", 900)).status.ok());
+  PublishRented("rent-race", 900);
+  // The stream holds both (as a 3-node cluster was seen storing): the return
+  // won, the cancel that follows does not apply.
+  PublishRental(BookReturnedEvent("rent-race", "ret-r", 0), "rent-race");
+  PublishRental(RentalCancelledEvent("rent-race", 900), "rent-race");
+  ASSERT_TRUE(Drained(PaymentReactionConsumers::kRentalDurable));
+  EXPECT_EQ(Count("PaymentRefunded"), 0);
+  EXPECT_EQ(payment->reactions()->ineffective(), 1u);
+  EXPECT_EQ(payment->consumers()->rental().dead_lettered(), 0u);
+  Call seen = GetPayment(payment->stub(), FeeId("rent-race"));
+  ASSERT_TRUE(seen.status.ok());
+  EXPECT_EQ(seen.payment.status(), v1::PAYMENT_STATUS_APPROVED);
+}
+
+TEST_F(PaymentReactionsTest, ACancelOfARentalThatNeverHeldACopyIsNotRefunded) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  // One copy, two requests stored (the second beyond the copies, as a
+  // cluster's late-stored append can leave it): the shared rules make the
+  // second and everything after it ineffective, as in rental's own fold.
+  const std::string subject = "rental.book.book-2";
+  auto publish = [&](events::v1::Envelope e, const std::string& rental) {
+    ASSERT_TRUE(PublishEvent(*producer_, std::move(e), subject, rental, false).ok());
+  };
+  auto on_book_2 = [](events::v1::Envelope e) {
+    if (e.has_rental_requested()) e.mutable_rental_requested()->set_book_id("book-2");
+    if (e.has_book_rented()) e.mutable_book_rented()->set_book_id("book-2");
+    if (e.has_rental_cancelled()) e.mutable_rental_cancelled()->set_book_id("book-2");
+    return e;
+  };
+  publish(BookAddedEvent("book-2", 1), "book-2");
+  for (const std::string rental : {"rent-one", "rent-two"}) {
+    ASSERT_TRUE(Pay(payment->stub(), PayRequestFor(rental, 400)).status.ok());
+    publish(on_book_2(RentalRequestedEvent(rental, 400)), rental);
+    publish(on_book_2(BookRentedEvent(rental)), rental);
+  }
+  publish(on_book_2(RentalCancelledEvent("rent-two", 400)), "rent-two");
+  publish(on_book_2(RentalCancelledEvent("rent-one", 400)), "rent-one");
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count("PaymentRefunded", "rent-one") == 1; }, absl::Seconds(15)));
+  ASSERT_TRUE(Drained(PaymentReactionConsumers::kRentalDurable));
+  EXPECT_EQ(Count("PaymentRefunded", "rent-two"), 0);
+  EXPECT_EQ(payment->reactions()->ineffective(), 1u);
+  EXPECT_EQ(*payment->rental_status()->PhaseOf("rent-two"), rules::RentalPhase::kAbsent);
+  EXPECT_EQ(*payment->rental_status()->PhaseOf("rent-one"), rules::RentalPhase::kCancelled);
+}
+
+TEST_F(PaymentReactionsTest, ADeadLetterReplayedAfterTheCauseIsFixedRefundsOnceAndIsRemoved) {
+  auto payment = StartReplica("a");
+  ASSERT_NE(payment, nullptr);
+  // Cancelled before payment knows of any fee: NOT_FOUND, dead-lettered at once.
+  PublishRented("rent-dl", 700);
+  PublishRental(RentalCancelledEvent("rent-dl", 700), "rent-dl");
+  ASSERT_TRUE(WaitUntil([&] { return payment->consumers()->rental().dead_lettered() == 1; },
+                        absl::Seconds(15)));
+  auto letters = payment->consumers()->rental().DeadLetters();
+  ASSERT_TRUE(letters.ok()) << letters.status();
+  ASSERT_EQ(letters->size(), 1u);
+  EXPECT_EQ(letters->front().stream, events::kRentalStream);
+  EXPECT_EQ(letters->front().original_sequence, 4u);
+  EXPECT_EQ(letters->front().consumer, PaymentReactionConsumers::kRentalDurable);
+
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-dl", 700)).status.ok());
+  ASSERT_TRUE(payment->consumers()->rental().Replay(letters->front().sequence).ok());
+  EXPECT_EQ(Count("PaymentRefunded", "rent-dl"), 1);
+  EXPECT_TRUE(payment->consumers()->rental().DeadLetters()->empty());
+  // Re-driven, not appended again: RENTAL still holds four events.
+  EXPECT_EQ(*producer_->LastSequence(events::kRentalStream), 4u);
+  // A retried replay finds nothing to do.
+  EXPECT_EQ(payment->consumers()->rental().Replay(letters->front().sequence).code(),
+            absl::StatusCode::kNotFound);
+  EXPECT_EQ(Count("PaymentRefunded", "rent-dl"), 1);
 }
 
 TEST_F(PaymentReactionsTest, OtherRentalEventsAreAcknowledgedAndIgnored) {
@@ -224,19 +336,37 @@ TEST_F(PaymentReactionsTest, OtherRentalEventsAreAcknowledgedAndIgnored) {
   EXPECT_EQ(*producer_->LastSequence(events::kPaymentStream), 0u);
 }
 
-TEST_F(PaymentReactionsTest, AnUnparseableMessageIsDeadLetteredAfterFiveDeliveries) {
+TEST_F(PaymentReactionsTest, APoisonMessageIsDeadLetteredAtOnceAndCountedWithoutBlocking) {
   auto payment = StartReplica("a");
   ASSERT_NE(payment, nullptr);
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-after", 300)).status.ok());
   nats::PublishRequest junk;
-  junk.subject = "rental.book.book-1";
+  junk.subject = "rental.book.X";
   junk.data = "\xff\xff not an envelope";
   ASSERT_TRUE(producer_->Publish(junk).ok());
-  ASSERT_TRUE(WaitUntil([&] { return payment->consumers()->rental().dead_lettered() == 1; },
-                        absl::Seconds(20)));
-  auto dead = producer_->LastSequence(nats::DurableConsumer::kDeadLetterStream);
-  ASSERT_TRUE(dead.ok());
-  EXPECT_EQ(*dead, 1u);
-  EXPECT_EQ(*producer_->LastSequence(events::kPaymentStream), 0u);
+  // A well-formed event from a producer that does not own RENTAL.
+  events::v1::Envelope foreign = RentalCancelledEvent("rent-after", 300);
+  events::EnvelopeHeader header;
+  header.producer = "view";
+  header.occurred_at = absl::Now();
+  events::Seal(header, foreign);
+  ASSERT_TRUE(
+      producer_->Publish(events::ToPublishRequest(foreign, "rental.book.X", std::nullopt)).ok());
+  // The consumer goes on: a later cancel is refunded.
+  PublishRented("rent-after", 300);
+  PublishRental(RentalCancelledEvent("rent-after", 300), "rent-after");
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count("PaymentRefunded", "rent-after") == 1; }, absl::Seconds(15)));
+  EXPECT_EQ(payment->consumers()->rental().dead_lettered(), 2u);
+  EXPECT_EQ(payment->consumers()->rental().redelivered(), 0u);  // at once, not after retries
+  EXPECT_EQ(payment->reactions()->untrusted(), 2u);
+  auto letters = payment->consumers()->rental().DeadLetters();
+  ASSERT_TRUE(letters.ok());
+  ASSERT_EQ(letters->size(), 2u);
+  EXPECT_EQ((*letters)[0].subject, "rental.book.X");
+  EXPECT_EQ((*letters)[0].original_sequence, 2u);
+  EXPECT_NE((*letters)[1].error.find("PERMISSION_DENIED"), std::string::npos)
+      << (*letters)[1].error;
 }
 
 }  // namespace

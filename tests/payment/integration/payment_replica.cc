@@ -33,10 +33,26 @@ absl::StatusOr<std::unique_ptr<PaymentReplica>> PaymentReplica::Start(const std:
   r->service_ = std::make_unique<PaymentService>(*r->log_, *r->repository_, r->ids_, r->clock_,
                                                  PaymentPolicy{options.max_amount_minor});
   if (absl::Status s = r->follower_->CatchUp(absl::Now() + absl::Seconds(10)); !s.ok()) return s;
-  r->reactions_ = std::make_unique<PaymentReactions>(*r->service_);
   if (options.reactions) {
+    if (absl::Status s = r->js_->EnsureStream(RentalStreamSpec(1)); !s.ok()) return s;
+    r->rental_status_ = std::make_unique<RocksDbRentalStatus>(*r->store_);
+    absl::StatusOr<uint64_t> rental_position = r->rental_status_->AppliedPosition();
+    if (!rental_position.ok()) return rental_position.status();
+    RocksDbRentalStatus* status = r->rental_status_.get();
+    absl::StatusOr<std::unique_ptr<nats::StreamFollower>> rental_follower =
+        nats::StreamFollower::Start(*r->js_,
+                                    {events::kRentalStream, "rental.>", *rental_position, 1024},
+                                    [status](const std::vector<nats::StreamMessage>& batch) {
+                                      return status->ApplyBatch(batch);
+                                    });
+    if (!rental_follower.ok()) return rental_follower.status();
+    r->rental_follower_ = std::move(*rental_follower);
+    r->effects_ = std::make_unique<FollowedRentalEffects>(*r->rental_follower_, *r->rental_status_);
+    r->reactions_ = std::make_unique<PaymentReactions>(*r->service_, *r->effects_);
     PaymentReactionConsumers::Options copts;
     copts.fetch_wait = absl::Milliseconds(100);
+    copts.backoff_initial = absl::Milliseconds(20);
+    copts.backoff_max = absl::Milliseconds(200);
     absl::StatusOr<std::unique_ptr<PaymentReactionConsumers>> consumers =
         PaymentReactionConsumers::Start(*r->js_, *r->reactions_, copts);
     if (!consumers.ok()) return consumers.status();
@@ -60,6 +76,7 @@ PaymentReplica::~PaymentReplica() {
   server_.reset();
   pool_.reset();
   consumers_.reset();
+  rental_follower_.reset();
   follower_.reset();
   store_.reset();
   js_.reset();

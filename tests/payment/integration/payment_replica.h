@@ -45,7 +45,10 @@ class PaymentReplica {
   const std::string& address() const { return address_; }
   nats::JetStream& js() { return *js_; }
   // nullptr without reactions.
-  const PaymentReactionConsumers* consumers() const { return consumers_.get(); }
+  PaymentReactionConsumers* consumers() { return consumers_.get(); }
+  // nullptr without reactions.
+  const PaymentReactions* reactions() const { return reactions_.get(); }
+  const RocksDbRentalStatus* rental_status() const { return rental_status_.get(); }
 
  private:
   PaymentReplica() = default;
@@ -59,6 +62,9 @@ class PaymentReplica {
   DerivedPaymentIds ids_;
   SystemClock clock_;
   std::unique_ptr<PaymentService> service_;
+  std::unique_ptr<RocksDbRentalStatus> rental_status_;
+  std::unique_ptr<nats::StreamFollower> rental_follower_;
+  std::unique_ptr<FollowedRentalEffects> effects_;
   std::unique_ptr<PaymentReactions> reactions_;
   std::unique_ptr<PaymentReactionConsumers> consumers_;
   std::unique_ptr<WorkPool> pool_;

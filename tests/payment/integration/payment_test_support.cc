@@ -67,7 +67,8 @@ absl::Status PublishEvent(nats::JetStream& js, ev::Envelope envelope, const std:
   header.correlation_id = correlation_id;
   header.causation_id = "test";
   header.occurred_at = absl::Now();
-  header.producer = "test";
+  // The owner of the stream, as a trusted event must name it.
+  header.producer = std::string(events::OwnerOfSubject(subject));
   header.trace.traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
   events::Seal(header, envelope);
   nats::PublishRequest req = events::ToPublishRequest(envelope, subject, std::nullopt);
@@ -79,6 +80,50 @@ absl::Status PublishEvent(nats::JetStream& js, ev::Envelope envelope, const std:
     if (!ack.ok()) return ack.status();
   }
   return absl::OkStatus();
+}
+
+ev::Envelope BookAddedEvent(const std::string& book_id, int copies) {
+  ev::Envelope e;
+  ev::BookAdded* b = e.mutable_book_added();
+  b->set_book_id(book_id);
+  b->set_title("A test book");
+  b->set_copies(copies);
+  b->mutable_daily_fee()->set_currency("KRW");
+  b->mutable_daily_fee()->set_amount_minor(1000);
+  return e;
+}
+
+ev::Envelope RentalRequestedEvent(const std::string& rental_id, int64_t fee) {
+  ev::Envelope e;
+  ev::RentalRequested* r = e.mutable_rental_requested();
+  r->set_rental_id(rental_id);
+  r->set_book_id("book-1");
+  r->set_customer_id("alice");
+  r->mutable_fee()->set_currency("KRW");
+  r->mutable_fee()->set_amount_minor(fee);
+  return e;
+}
+
+ev::Envelope BookRentedEvent(const std::string& rental_id) {
+  ev::Envelope e;
+  ev::BookRented* r = e.mutable_book_rented();
+  r->set_rental_id(rental_id);
+  r->set_book_id("book-1");
+  r->set_customer_id("alice");
+  return e;
+}
+
+ev::Envelope BookReturnedEvent(const std::string& rental_id, const std::string& return_id,
+                               int64_t late_fee) {
+  ev::Envelope e;
+  ev::BookReturned* r = e.mutable_book_returned();
+  r->set_rental_id(rental_id);
+  r->set_book_id("book-1");
+  r->set_customer_id("alice");
+  r->set_return_id(return_id);
+  r->mutable_late_fee()->set_currency("KRW");
+  r->mutable_late_fee()->set_amount_minor(late_fee);
+  return e;
 }
 
 ev::Envelope RentalCancelledEvent(const std::string& rental_id, int64_t fee) {

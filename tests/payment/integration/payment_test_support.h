@@ -36,6 +36,13 @@ absl::StatusOr<uint64_t> DurablePending(nats::JetStream& js, const std::string& 
 absl::Status PublishEvent(nats::JetStream& js, events::v1::Envelope envelope,
                           const std::string& subject, const std::string& correlation_id,
                           bool copy = false);
+// The rental's own history before a cancel, abort or return (payment reacts
+// only to events effective on it).
+events::v1::Envelope BookAddedEvent(const std::string& book_id, int copies);
+events::v1::Envelope RentalRequestedEvent(const std::string& rental_id, int64_t fee);
+events::v1::Envelope BookRentedEvent(const std::string& rental_id);
+events::v1::Envelope BookReturnedEvent(const std::string& rental_id, const std::string& return_id,
+                                       int64_t late_fee);
 events::v1::Envelope RentalCancelledEvent(const std::string& rental_id, int64_t fee);
 events::v1::Envelope RentalAbortedEvent(const std::string& rental_id, const std::string& customer);
 events::v1::Envelope ReturnCompletedEvent(const std::string& rental_id,

@@ -1,10 +1,9 @@
 #include "rentmesh/common/grpc_server.h"
 
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <signal.h>
 
 #include <csignal>
-
-#include <grpcpp/ext/proto_server_reflection_plugin.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -39,9 +38,15 @@ void GrpcServer::SetServing(bool serving) {
   if (auto* health = server_->GetHealthCheckService()) health->SetServingStatus("", serving);
 }
 
-void GrpcServer::Shutdown(absl::Duration grace) {
+void GrpcServer::SetLive(bool live) {
   if (shut_down_) return;
-  shut_down_ = true;
+  if (auto* health = server_->GetHealthCheckService()) {
+    health->SetServingStatus(kLivenessService, live);
+  }
+}
+
+void GrpcServer::Shutdown(absl::Duration grace) {
+  if (shut_down_.exchange(true)) return;
   // Every entry, liveness included, goes NOT_SERVING.
   if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
   server_->Shutdown(std::chrono::system_clock::now() + absl::ToChronoNanoseconds(grace));

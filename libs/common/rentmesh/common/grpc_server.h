@@ -1,12 +1,13 @@
 #pragma once
 
-#include <memory>
-#include <string>
-#include <vector>
-
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/support/server_interceptor.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -25,16 +26,20 @@ class GrpcServer {
   // The services must outlive the server. Health has two entries:
   //   ""          readiness: starts NOT_SERVING; SetServing(true) once the
   //               instance is ready (caught up, dependencies reachable)
-  //   "liveness"  SERVING while the process runs (a NATS outage must not get
-  //               every pod restarted); NOT_SERVING only on Shutdown.
-  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(const std::string& address,
-                                                           const std::vector<grpc::Service*>& services,
-                                                           Interceptors interceptors = {});
+  //   "liveness"  SERVING while the process runs and is not wedged (a NATS
+  //               outage must not get every pod restarted); NOT_SERVING on
+  //               Shutdown, or while SetLive(false) (see telemetry's
+  //               LivenessWatch: work pool not draining, follower stalled).
+  static absl::StatusOr<std::unique_ptr<GrpcServer>> Start(
+      const std::string& address, const std::vector<grpc::Service*>& services,
+      Interceptors interceptors = {});
   ~GrpcServer();
 
   int port() const { return port_; }
   // Sets readiness (the "" health entry).
   void SetServing(bool serving);
+  // Sets the "liveness" entry; no effect after Shutdown.
+  void SetLive(bool live);
 
   static constexpr char kLivenessService[] = "liveness";
   // Reports NOT_SERVING, lets in-flight calls finish for up to `grace`, then
@@ -47,7 +52,7 @@ class GrpcServer {
 
   std::unique_ptr<grpc::Server> server_;
   int port_;
-  bool shut_down_ = false;
+  std::atomic<bool> shut_down_{false};
 };
 
 // Blocks SIGINT and SIGTERM in the calling thread and every thread it starts

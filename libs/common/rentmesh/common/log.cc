@@ -1,5 +1,6 @@
 #include "rentmesh/common/log.h"
 
+#include <atomic>
 #include <cstdio>
 #include <string>
 
@@ -59,8 +60,17 @@ void Log(absl::string_view level, absl::string_view msg, std::initializer_list<L
 }  // namespace
 
 void SetLogService(absl::string_view service) { ServiceName() = std::string(service); }
-void LogInfo(absl::string_view msg, std::initializer_list<LogField> fields) { Log("info", msg, fields); }
-void LogWarn(absl::string_view msg, std::initializer_list<LogField> fields) { Log("warn", msg, fields); }
+namespace {
+std::atomic<bool> errors_only{false};
+}  // namespace
+
+void SetLogErrorsOnly(bool on) { errors_only.store(on, std::memory_order_relaxed); }
+void LogInfo(absl::string_view msg, std::initializer_list<LogField> fields) {
+  if (!errors_only.load(std::memory_order_relaxed)) Log("info", msg, fields);
+}
+void LogWarn(absl::string_view msg, std::initializer_list<LogField> fields) {
+  if (!errors_only.load(std::memory_order_relaxed)) Log("warn", msg, fields);
+}
 void LogError(absl::string_view msg, std::initializer_list<LogField> fields) { Log("error", msg, fields); }
 
 }  // namespace rentmesh

@@ -12,6 +12,9 @@ namespace rentmesh {
 using LogField = std::pair<absl::string_view, absl::string_view>;
 
 void SetLogService(absl::string_view service);
+// Drops info and warn lines (errors still go out): for fuzzers and benchmarks
+// that feed millions of inputs a service would log about.
+void SetLogErrorsOnly(bool errors_only);
 void LogInfo(absl::string_view msg, std::initializer_list<LogField> fields = {});
 void LogWarn(absl::string_view msg, std::initializer_list<LogField> fields = {});
 void LogError(absl::string_view msg, std::initializer_list<LogField> fields = {});

@@ -8,6 +8,7 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 
 namespace rentmesh {
 
@@ -27,13 +28,20 @@ class WorkPool {
 
   // Tasks queued or running.
   size_t InFlight() const;
+  // How long the oldest task still queued (not yet running) has waited; zero
+  // when none is queued. A pool that is not draining shows it growing.
+  absl::Duration OldestQueuedWait() const;
 
  private:
   void Loop();
 
   const size_t max_queued_;
   mutable absl::Mutex mu_;
-  std::deque<std::function<void()>> queue_ ABSL_GUARDED_BY(mu_);
+  struct Task {
+    std::function<void()> fn;
+    absl::Time queued_at;
+  };
+  std::deque<Task> queue_ ABSL_GUARDED_BY(mu_);
   size_t running_ ABSL_GUARDED_BY(mu_) = 0;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> threads_;

@@ -2,28 +2,53 @@
 
 #include <algorithm>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "rentmesh/common/log.h"
 
 namespace rentmesh::nats {
 
+bool IsPermanentError(const absl::Status& status) {
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kFailedPrecondition:
+    case absl::StatusCode::kPermissionDenied:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kOutOfRange:
+    case absl::StatusCode::kDataLoss:
+    case absl::StatusCode::kUnimplemented:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::Duration RedeliveryBackoff(uint64_t num_delivered, absl::Duration initial,
+                                 absl::Duration max) {
+  absl::Duration d = initial;
+  for (uint64_t i = 1; i < num_delivered && d < max; ++i) d *= 2;
+  return std::min(d, max);
+}
+
 absl::StatusOr<std::unique_ptr<DurableConsumer>> DurableConsumer::Start(JetStream& js,
                                                                         Options options,
                                                                         Handler handler) {
-  absl::Status dl = js.EnsureStream(
-      {kDeadLetterStream, {"deadletter.>"}, options.dead_letter_replicas, absl::Minutes(2)});
-  if (!dl.ok()) return dl;
+  if (options.max_deliver < 1) return absl::InvalidArgumentError("max_deliver must be at least 1");
+  if (options.batch < 1) return absl::InvalidArgumentError("batch must be at least 1");
+  StreamSpec dl{
+      kDeadLetterStream, {"deadletter.>"}, options.dead_letter_replicas, absl::Minutes(2)};
+  dl.discard_new = false;  // dead letters may age out; they never block the consumers
+  dl.max_age = options.dead_letter_max_age;
+  dl.max_bytes = options.dead_letter_max_bytes;
+  if (absl::Status s = js.EnsureStream(dl); !s.ok()) return s;
   std::unique_ptr<DurableConsumer> c(
       new DurableConsumer(js, std::move(options), std::move(handler)));
+  if (absl::Status s = c->CreateOrUpdate(); !s.ok()) return s;
   jsSubOptions sub_opts;
   jsSubOptions_Init(&sub_opts);
   sub_opts.Stream = c->options_.stream.c_str();
-  sub_opts.Config.Durable = c->options_.durable.c_str();
-  sub_opts.Config.AckPolicy = js_AckExplicit;
-  sub_opts.Config.DeliverPolicy = js_DeliverAll;
-  sub_opts.Config.MaxDeliver = c->options_.max_deliver;
-  sub_opts.Config.AckWait = absl::ToInt64Nanoseconds(c->options_.ack_wait);
-  sub_opts.Config.MaxAckPending = 4096;
+  sub_opts.Consumer = c->options_.durable.c_str();  // bind to the durable set up above
   jsErrCode jerr = static_cast<jsErrCode>(0);
   natsStatus s = js_PullSubscribe(&c->sub_, js.context(), c->options_.filter_subject.c_str(),
                                   c->options_.durable.c_str(), nullptr, &sub_opts, &jerr);
@@ -32,6 +57,47 @@ absl::StatusOr<std::unique_ptr<DurableConsumer>> DurableConsumer::Start(JetStrea
   }
   c->thread_ = std::thread([p = c.get()] { p->Loop(); });
   return c;
+}
+
+absl::Status DurableConsumer::CreateOrUpdate() {
+  jsConsumerConfig cfg;
+  jsConsumerConfig_Init(&cfg);
+  cfg.Durable = options_.durable.c_str();
+  cfg.FilterSubject = options_.filter_subject.c_str();
+  cfg.AckPolicy = js_AckExplicit;
+  cfg.DeliverPolicy = js_DeliverAll;
+  // Unlimited on the server: this class decides when a message is given up
+  // (dead-lettered), so the server never drops one on its own.
+  cfg.MaxDeliver = -1;
+  cfg.AckWait = absl::ToInt64Nanoseconds(options_.ack_wait);
+  cfg.MaxAckPending = 4096;
+
+  jsConsumerInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetConsumerInfo(&info, js_.context(), options_.stream.c_str(),
+                                    options_.durable.c_str(), nullptr, &jerr);
+  if (s == NATS_OK) {
+    const bool same = info->Config != nullptr && info->Config->MaxDeliver == cfg.MaxDeliver &&
+                      info->Config->AckWait == cfg.AckWait &&
+                      info->Config->MaxAckPending == cfg.MaxAckPending;
+    jsConsumerInfo_Destroy(info);
+    if (same) return absl::OkStatus();
+    // A durable an older version created (e.g. with MaxDeliver 5): bring it
+    // to these settings; its position and pending messages stay.
+    info = nullptr;
+    jerr = static_cast<jsErrCode>(0);
+    s = js_UpdateConsumer(&info, js_.context(), options_.stream.c_str(), &cfg, nullptr, &jerr);
+    if (info != nullptr) jsConsumerInfo_Destroy(info);
+    return FromNatsStatus(s, jerr, absl::StrCat("update durable consumer ", options_.durable));
+  }
+  info = nullptr;
+  jerr = static_cast<jsErrCode>(0);
+  s = js_AddConsumer(&info, js_.context(), options_.stream.c_str(), &cfg, nullptr, &jerr);
+  if (info != nullptr) jsConsumerInfo_Destroy(info);
+  if (s != NATS_OK && (jerr == JSConsumerNameExistErr || jerr == JSConsumerExistingActiveErr)) {
+    return CreateOrUpdate();  // another replica created it meanwhile
+  }
+  return FromNatsStatus(s, jerr, absl::StrCat("create durable consumer ", options_.durable));
 }
 
 DurableConsumer::~DurableConsumer() {
@@ -56,6 +122,9 @@ absl::StatusOr<uint64_t> DurableConsumer::Pending() const {
 
 void DurableConsumer::Loop() {
   const int64_t wait_ms = absl::ToInt64Milliseconds(options_.fetch_wait);
+  // Messages still in hand are told "in progress" this often, so that none
+  // waits past AckWait behind slower ones.
+  const absl::Duration progress_every = options_.ack_wait / 3;
   while (!stopping_) {
     natsMsgList list{nullptr, 0};
     jsErrCode jerr = static_cast<jsErrCode>(0);
@@ -66,12 +135,63 @@ void DurableConsumer::Loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
+    absl::Time signalled = absl::Now();
     for (int i = 0; i < list.Count; ++i) {
+      if (absl::Now() - signalled >= progress_every) {
+        for (int j = i; j < list.Count; ++j) {
+          natsStatus ps = natsMsg_InProgress(list.Msgs[j], nullptr);
+          if (ps != NATS_OK) {
+            StreamMessage m = ToStreamMessage(list.Msgs[j], false);
+            CheckAck(ps, static_cast<jsErrCode>(0), "in_progress", m);
+          }
+        }
+        signalled = absl::Now();
+      }
       Handle(list.Msgs[i]);
       list.Msgs[i] = nullptr;
     }
     natsMsgList_Destroy(&list);
   }
+}
+
+void DurableConsumer::CheckAck(natsStatus s, jsErrCode jerr, const char* op,
+                               const StreamMessage& m) {
+  if (s == NATS_OK) return;
+  ++ack_failures_;
+  if (FlowObserver* obs = js_.observer()) obs->AckFailed(options_.durable, op);
+  const std::string seq = absl::StrCat(m.sequence);
+  const std::string error = FromNatsStatus(s, jerr, op).ToString();
+  LogWarn("acknowledgement not taken by the server; the message comes back after AckWait",
+          {{"consumer", options_.durable},
+           {"op", op},
+           {"subject", m.subject},
+           {"sequence", seq},
+           {"error", error}});
+}
+
+void DurableConsumer::Nak(natsMsg* msg, const StreamMessage& m) {
+  absl::Duration delay =
+      RedeliveryBackoff(m.num_delivered, options_.backoff_initial, options_.backoff_max);
+  CheckAck(natsMsg_NakWithDelay(msg, absl::ToInt64Milliseconds(delay), nullptr),
+           static_cast<jsErrCode>(0), "nak", m);
+}
+
+absl::Status DurableConsumer::DeadLetterOf(const StreamMessage& m, const absl::Status& error) {
+  PublishRequest dead;
+  dead.subject = absl::StrCat("deadletter.", options_.durable);
+  dead.data = m.data;
+  dead.headers = m.headers;
+  dead.headers.erase("Nats-Msg-Id");
+  dead.headers.erase("Nats-Expected-Last-Subject-Sequence");
+  dead.headers[kDeadLetterStreamHeader] = options_.stream;
+  dead.headers[kDeadLetterSequenceHeader] = absl::StrCat(m.sequence);
+  dead.headers[kDeadLetterSubjectHeader] = m.subject;
+  dead.headers[kDeadLetterConsumerHeader] = options_.durable;
+  dead.headers[kDeadLetterErrorHeader] = error.ToString();
+  dead.headers[kDeadLetterDeliveriesHeader] = absl::StrCat(m.num_delivered);
+  // A retry after a crash between storing and terminating stores it once.
+  dead.msg_id = absl::StrCat(options_.durable, ":", options_.stream, ":", m.sequence);
+  return js_.Publish(dead).status();
 }
 
 void DurableConsumer::Handle(natsMsg* msg) {
@@ -82,43 +202,125 @@ void DurableConsumer::Handle(natsMsg* msg) {
     if (obs != nullptr) obs->Redelivered(options_.durable);
   }
   absl::Status st = handler_(m);
+  const std::string seq = absl::StrCat(m.sequence);
+  const std::string deliveries = absl::StrCat(m.num_delivered);
+  const std::string error = st.ToString();
   if (st.ok()) {
-    natsMsg_Ack(msg, nullptr);
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    CheckAck(natsMsg_AckSync(msg, nullptr, &jerr), jerr, "ack", m);
     ++handled_;
     if (obs != nullptr) obs->Consumed(options_.durable, m.Header(kEventTypeHeader));
-  } else if (m.num_delivered >= static_cast<uint64_t>(options_.max_deliver)) {
-    PublishRequest dead;
-    dead.subject = absl::StrCat("deadletter.", options_.durable);
-    dead.data = m.data;
-    dead.headers = m.headers;
-    dead.headers.erase("Nats-Msg-Id");
-    dead.headers.erase("Nats-Expected-Last-Subject-Sequence");
-    dead.headers["Rentmesh-Dead-Letter-Stream"] = options_.stream;
-    dead.headers["Rentmesh-Dead-Letter-Sequence"] = absl::StrCat(m.sequence);
-    dead.headers["Rentmesh-Dead-Letter-Subject"] = m.subject;
-    dead.headers["Rentmesh-Dead-Letter-Error"] = st.ToString();
-    dead.msg_id = absl::StrCat(options_.durable, ":", options_.stream, ":", m.sequence);
-    absl::StatusOr<PubAck> ack = js_.Publish(dead);
-    if (ack.ok()) {
-      natsMsg_Term(msg, nullptr);
+  } else if (IsPermanentError(st) ||
+             m.num_delivered >= static_cast<uint64_t>(options_.max_deliver)) {
+    absl::Status dead = DeadLetterOf(m, st);
+    if (dead.ok()) {
+      CheckAck(natsMsg_Term(msg, nullptr), static_cast<jsErrCode>(0), "term", m);
       ++dead_lettered_;
       if (obs != nullptr) obs->DeadLettered(options_.durable);
       LogError("event dead-lettered", {{"consumer", options_.durable},
                                        {"subject", m.subject},
-                                       {"sequence", absl::StrCat(m.sequence)},
-                                       {"error", st.ToString()}});
+                                       {"sequence", seq},
+                                       {"deliveries", deliveries},
+                                       {"error", error}});
     } else {
-      natsMsg_Nak(msg, nullptr);  // keep it until the dead letter is stored
+      // Never dropped: kept on the stream and tried again later.
+      ++dead_letter_failures_;
+      if (obs != nullptr) obs->DeadLetterFailed(options_.durable);
+      const std::string dead_error = dead.ToString();
+      LogError("cannot store the dead letter; the message is kept and retried",
+               {{"consumer", options_.durable},
+                {"subject", m.subject},
+                {"sequence", seq},
+                {"deliveries", deliveries},
+                {"error", error},
+                {"dead_letter_error", dead_error}});
+      Nak(msg, m);
     }
   } else {
-    int64_t backoff_ms = std::min<int64_t>(5000, 100LL << std::min<uint64_t>(m.num_delivered, 6));
-    natsMsg_NakWithDelay(msg, backoff_ms, nullptr);
+    Nak(msg, m);
     LogWarn("event handling failed; will be redelivered", {{"consumer", options_.durable},
                                                            {"subject", m.subject},
-                                                           {"sequence", absl::StrCat(m.sequence)},
-                                                           {"error", st.ToString()}});
+                                                           {"sequence", seq},
+                                                           {"deliveries", deliveries},
+                                                           {"error", error}});
   }
   natsMsg_Destroy(msg);
+}
+
+absl::StatusOr<std::vector<DeadLetter>> DurableConsumer::DeadLetters(size_t limit) const {
+  std::vector<DeadLetter> out;
+  const std::string subject = absl::StrCat("deadletter.", options_.durable);
+  uint64_t next = 1;
+  while (out.size() < limit) {
+    jsDirectGetMsgOptions dg;
+    jsDirectGetMsgOptions_Init(&dg);
+    dg.Sequence = next;
+    dg.NextBySubject = subject.c_str();
+    natsMsg* raw = nullptr;
+    natsStatus s = js_DirectGetMsg(&raw, js_.context(), kDeadLetterStream, nullptr, &dg);
+    if (s == NATS_NOT_FOUND) break;
+    if (s != NATS_OK) return FromNatsStatus(s, static_cast<jsErrCode>(0), "list dead letters");
+    StreamMessage m = ToStreamMessage(raw);
+    natsMsg_Destroy(raw);
+    DeadLetter d;
+    d.sequence = m.sequence;
+    d.stream = m.Header(kDeadLetterStreamHeader);
+    (void)absl::SimpleAtoi(m.Header(kDeadLetterSequenceHeader), &d.original_sequence);
+    d.subject = m.Header(kDeadLetterSubjectHeader);
+    d.consumer = m.Header(kDeadLetterConsumerHeader);
+    if (d.consumer.empty()) d.consumer = options_.durable;
+    d.error = m.Header(kDeadLetterErrorHeader);
+    (void)absl::SimpleAtoi(m.Header(kDeadLetterDeliveriesHeader), &d.deliveries);
+    d.timestamp_ns = m.timestamp_ns;
+    out.push_back(std::move(d));
+    if (m.sequence < next) break;  // defensive: never loop on one message
+    next = m.sequence + 1;
+  }
+  return out;
+}
+
+absl::Status DurableConsumer::Replay(uint64_t dead_letter_sequence) {
+  absl::StatusOr<StreamMessage> dead = js_.GetMessage(kDeadLetterStream, dead_letter_sequence);
+  if (!dead.ok()) return dead.status();
+  const std::string consumer = dead->Header(kDeadLetterConsumerHeader);
+  const std::string expected_subject = absl::StrCat("deadletter.", options_.durable);
+  if (dead->subject != expected_subject || (!consumer.empty() && consumer != options_.durable)) {
+    return absl::InvalidArgumentError(absl::StrCat("dead letter ", dead_letter_sequence,
+                                                   " belongs to ", dead->subject, ", not to ",
+                                                   options_.durable));
+  }
+  const std::string stream = dead->Header(kDeadLetterStreamHeader);
+  uint64_t original = 0;
+  if (stream != options_.stream ||
+      !absl::SimpleAtoi(dead->Header(kDeadLetterSequenceHeader), &original) || original == 0) {
+    return absl::InvalidArgumentError(absl::StrCat("dead letter ", dead_letter_sequence,
+                                                   " does not name a message of stream ",
+                                                   options_.stream));
+  }
+  absl::StatusOr<StreamMessage> msg = js_.GetMessage(stream, original);
+  if (!msg.ok()) return msg.status();
+  uint64_t deliveries = 0;
+  (void)absl::SimpleAtoi(dead->Header(kDeadLetterDeliveriesHeader), &deliveries);
+  msg->num_delivered = deliveries + 1;
+  absl::Status st = handler_(*msg);
+  const std::string dl_seq = absl::StrCat(dead_letter_sequence);
+  const std::string orig_seq = absl::StrCat(original);
+  if (!st.ok()) {
+    const std::string error = st.ToString();
+    LogWarn("dead letter replay failed; the dead letter is kept", {{"consumer", options_.durable},
+                                                                   {"dead_letter", dl_seq},
+                                                                   {"subject", msg->subject},
+                                                                   {"sequence", orig_seq},
+                                                                   {"error", error}});
+    return st;
+  }
+  absl::Status del = js_.DeleteMessage(kDeadLetterStream, dead_letter_sequence);
+  if (!del.ok() && !absl::IsNotFound(del)) return del;
+  LogInfo("dead letter replayed and removed", {{"consumer", options_.durable},
+                                               {"dead_letter", dl_seq},
+                                               {"subject", msg->subject},
+                                               {"sequence", orig_seq}});
+  return absl::OkStatus();
 }
 
 }  // namespace rentmesh::nats

@@ -27,6 +27,7 @@ absl::StatusOr<std::unique_ptr<StreamFollower>> StreamFollower::Start(JetStream&
   if (s != NATS_OK) {
     return FromNatsStatus(s, jerr, absl::StrCat("follow stream ", f->options_.stream));
   }
+  natsSubscription_SetOnCompleteCB(f->sub_, &StreamFollower::OnComplete, f.get());
   // A rebuild delivers the whole stream at once; let it queue rather than
   // being dropped as a slow consumer.
   natsSubscription_SetPendingLimits(f->sub_, 4 * 1024 * 1024, 1024 * 1024 * 1024);
@@ -35,14 +36,30 @@ absl::StatusOr<std::unique_ptr<StreamFollower>> StreamFollower::Start(JetStream&
 
 StreamFollower::~StreamFollower() {
   if (sub_ != nullptr) {
-    natsSubscription_Unsubscribe(sub_);
+    stopping_ = true;
+    if (natsSubscription_Unsubscribe(sub_) == NATS_OK) {
+      // Bounded: a handler never blocks for long (it writes a local batch).
+      if (!done_.WaitForNotificationWithTimeout(absl::Seconds(30))) {
+        LogError("a stream follower's callback did not return; leaking it",
+                 {{"stream", options_.stream}});
+        return;
+      }
+    }
     natsSubscription_Destroy(sub_);
   }
+}
+
+void StreamFollower::OnComplete(void* closure) {
+  static_cast<StreamFollower*>(closure)->done_.Notify();
 }
 
 void StreamFollower::OnMessage(natsConnection*, natsSubscription* sub, natsMsg* msg,
                                void* closure) {
   auto* self = static_cast<StreamFollower*>(closure);
+  if (self->stopping_.load(std::memory_order_relaxed)) {
+    natsMsg_Destroy(msg);
+    return;
+  }
   self->batch_.push_back(ToStreamMessage(msg, self->options_.all_headers));
   natsMsg_Destroy(msg);
   int pending = 0;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -10,6 +11,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
 #include "rentmesh/nats/jetstream.h"
 
@@ -64,12 +66,18 @@ class StreamFollower {
         handler_(std::move(handler)),
         applied_(options_.applied) {}
   static void OnMessage(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
+  static void OnComplete(void* closure);
   void Flush();
 
   JetStream& js_;
   const Options options_;
   const BatchHandler handler_;
   natsSubscription* sub_ = nullptr;
+  // Set when stopping: callbacks still queued drop their message. NATS.c
+  // may still be inside a callback after Unsubscribe returns; `done_` is
+  // notified once the last one returned, and only then is this destroyed.
+  std::atomic<bool> stopping_{false};
+  absl::Notification done_;
   // Touched only by the subscription's delivery thread.
   std::vector<StreamMessage> batch_;
   mutable absl::Mutex mu_;

@@ -42,6 +42,12 @@ absl::StatusOr<std::optional<std::string>> StateStore::Get(absl::string_view key
   return std::optional<std::string>(std::move(value));
 }
 
+absl::Status StateStore::Flush() {
+  rocksdb::FlushOptions fo;
+  fo.wait = true;
+  return FromRocksStatus(db_->Flush(fo), "flush");
+}
+
 absl::Status StateStore::Write(rocksdb::WriteBatch& batch) {
   rocksdb::WriteOptions wo;
   // No write-ahead log: a crash loses the last unflushed batches together

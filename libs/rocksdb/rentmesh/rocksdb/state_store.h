@@ -30,6 +30,10 @@ class StateStore {
   // nullopt when the key is absent.
   absl::StatusOr<std::optional<std::string>> Get(absl::string_view key) const;
   absl::Status Write(rocksdb::WriteBatch& batch);
+  // Makes everything written so far durable (writes skip the WAL): flushes
+  // the memtables to SST files. A rebuild calls it now and then so that a
+  // crash resumes from there instead of from the start.
+  absl::Status Flush();
   // Calls `fn` for each key starting with `prefix`, in key order, from
   // `start_after` (exclusive; empty = from the first) until `fn` returns false.
   absl::Status Scan(

@@ -40,7 +40,8 @@ absl::StatusOr<std::pair<std::string, int>> ParseHostPort(std::string_view addre
 
 absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(std::string_view address,
                                                                 const MetricsRegistry& registry,
-                                                                HealthFn health_fn) {
+                                                                HealthFn health_fn,
+                                                                std::vector<Route> routes) {
   absl::StatusOr<std::pair<std::string, int>> host_port = ParseHostPort(address);
   if (!host_port.ok()) return host_port.status();
   auto server = std::make_unique<httplib::Server>();
@@ -60,6 +61,21 @@ absl::StatusOr<std::unique_ptr<AdminServer>> AdminServer::Start(std::string_view
     res.set_content(status.ok() ? std::string("ok\n") : absl::StrCat(status.ToString(), "\n"),
                     "text/plain; charset=utf-8");
   });
+  for (Route& route : routes) {
+    auto handler = [fn = std::move(route.handler)](const httplib::Request& req,
+                                                   httplib::Response& res) {
+      std::map<std::string, std::string> params;
+      for (const auto& [k, v] : req.params) params[k] = v;
+      Reply reply = fn(params);
+      res.status = reply.status;
+      res.set_content(reply.body, reply.content_type.c_str());
+    };
+    if (route.method == "POST") {
+      server->Post(route.path, std::move(handler));
+    } else {
+      server->Get(route.path, std::move(handler));
+    }
+  }
   const auto& [host, requested_port] = *host_port;
   int port = requested_port;
   if (requested_port == 0) {

@@ -1,10 +1,12 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,12 +29,26 @@ class AdminServer final {
   // shown to the caller. Called on an HTTP thread; must be thread-safe.
   using HealthFn = std::function<absl::Status()>;
 
+  // An extra route (e.g. a service's admin operations). The handler gets the
+  // query parameters and answers an HTTP status and a body (JSON or text).
+  struct Reply {
+    int status = 200;
+    std::string body;
+    std::string content_type = "application/json";
+  };
+  struct Route {
+    std::string method;  // "GET" or "POST"
+    std::string path;
+    std::function<Reply(const std::map<std::string, std::string>& params)> handler;
+  };
+
   // Listens on `address` ("0.0.0.0:9451", "[::]:9451", "127.0.0.1:0" picks a
   // free port). `registry` must outlive the server. Fails with
   // INVALID_ARGUMENT for a malformed address, UNAVAILABLE when it cannot bind.
   static absl::StatusOr<std::unique_ptr<AdminServer>> Start(std::string_view address,
                                                             const MetricsRegistry& registry,
-                                                            HealthFn health_fn);
+                                                            HealthFn health_fn,
+                                                            std::vector<Route> routes = {});
   ~AdminServer();
   AdminServer(const AdminServer&) = delete;
   AdminServer& operator=(const AdminServer&) = delete;

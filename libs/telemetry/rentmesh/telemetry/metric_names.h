@@ -18,6 +18,14 @@ inline constexpr std::string_view kEventsPublishedTotal = "rentmesh_events_publi
 inline constexpr std::string_view kEventsConsumedTotal = "rentmesh_events_consumed_total";
 inline constexpr std::string_view kEventsRedeliveredTotal = "rentmesh_events_redelivered_total";
 inline constexpr std::string_view kEventsDeadLetteredTotal = "rentmesh_events_dead_lettered_total";
+inline constexpr std::string_view kEventsDeadLetterFailuresTotal =
+    "rentmesh_events_dead_letter_failures_total";
+inline constexpr std::string_view kEventsAckFailuresTotal = "rentmesh_events_ack_failures_total";
+inline constexpr std::string_view kEventsUntrustedTotal = "rentmesh_events_untrusted_total";
+inline constexpr std::string_view kEventsIneffectiveTotal = "rentmesh_events_ineffective_total";
+inline constexpr std::string_view kStreamStoreFull = "rentmesh_stream_store_full";
+inline constexpr std::string_view kStreamStoreFullTotal = "rentmesh_stream_store_full_total";
+inline constexpr std::string_view kLivenessStalled = "rentmesh_liveness_stalled";
 inline constexpr std::string_view kConsumerLag = "rentmesh_consumer_lag";
 inline constexpr std::string_view kPendingWork = "rentmesh_pending_work";
 inline constexpr std::string_view kRebuildProgressRatio = "rentmesh_rebuild_progress_ratio";
@@ -43,6 +51,20 @@ struct EventMetrics {
   CounterFamily& redelivered;
   // {consumer}: messages moved to DEADLETTER after the redelivery bound.
   CounterFamily& dead_lettered;
+  // {consumer}: dead letters that could not be stored (the message is kept and retried).
+  CounterFamily& dead_letter_failures;
+  // {consumer, op}: Ack/Nak/Term/InProgress the server did not take.
+  CounterFamily& ack_failures;
+  // {consumer}: messages set aside as not ours (garbage, unknown, foreign producer).
+  CounterFamily& untrusted;
+  // {consumer, type}: events acknowledged without effect (did not apply to the aggregate).
+  CounterFamily& ineffective;
+  // {scope}: 1 while publishes to "<scope>.>" are refused for a full store.
+  GaugeFamily& store_full;
+  // {scope}: publishes refused for a full store (first refusal of each episode).
+  CounterFamily& store_full_total;
+  // {part}: 1 while that part is wedged (liveness NOT_SERVING).
+  GaugeFamily& liveness_stalled;
   // {consumer}: messages the consumer has not yet acknowledged (NumPending + NumAckPending).
   GaugeFamily& consumer_lag;
   // Work accepted but not finished (saga steps, outbox entries).

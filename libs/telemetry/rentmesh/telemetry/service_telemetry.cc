@@ -10,10 +10,11 @@ std::string_view View(absl::string_view s) { return std::string_view(s.data(), s
 void ServiceTelemetry::StopAdmin() { admin_.reset(); }
 
 absl::StatusOr<std::unique_ptr<ServiceTelemetry>> ServiceTelemetry::Start(
-    const std::string& admin_address, AdminServer::HealthFn health) {
+    const std::string& admin_address, AdminServer::HealthFn health,
+    std::vector<AdminServer::Route> routes) {
   std::unique_ptr<ServiceTelemetry> t(new ServiceTelemetry(std::make_unique<MetricsRegistry>()));
   absl::StatusOr<std::unique_ptr<AdminServer>> admin =
-      AdminServer::Start(admin_address, *t->registry_, std::move(health));
+      AdminServer::Start(admin_address, *t->registry_, std::move(health), std::move(routes));
   if (!admin.ok()) return admin.status();
   t->admin_ = std::move(*admin);
   return t;
@@ -70,6 +71,27 @@ void ServiceTelemetry::Redelivered(absl::string_view consumer) {
 
 void ServiceTelemetry::DeadLettered(absl::string_view consumer) {
   events_.dead_lettered.WithLabels({View(consumer)}).Increment();
+}
+
+void ServiceTelemetry::DeadLetterFailed(absl::string_view consumer) {
+  events_.dead_letter_failures.WithLabels({View(consumer)}).Increment();
+}
+
+void ServiceTelemetry::AckFailed(absl::string_view consumer, absl::string_view op) {
+  events_.ack_failures.WithLabels({View(consumer), View(op)}).Increment();
+}
+
+void ServiceTelemetry::StoreFull(absl::string_view scope, bool full) {
+  events_.store_full.WithLabels({View(scope)}).Set(full ? 1 : 0);
+  if (full) events_.store_full_total.WithLabels({View(scope)}).Increment();
+}
+
+void ServiceTelemetry::Untrusted(absl::string_view consumer) {
+  events_.untrusted.WithLabels({View(consumer)}).Increment();
+}
+
+void ServiceTelemetry::Ineffective(absl::string_view consumer, absl::string_view event_type) {
+  events_.ineffective.WithLabels({View(consumer), View(event_type)}).Increment();
 }
 
 }  // namespace rentmesh::telemetry

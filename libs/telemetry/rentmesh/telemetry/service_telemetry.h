@@ -24,8 +24,9 @@ namespace rentmesh::telemetry {
 // to watch. Everything watched must outlive this object.
 class ServiceTelemetry final : public nats::FlowObserver {
  public:
-  static absl::StatusOr<std::unique_ptr<ServiceTelemetry>> Start(const std::string& admin_address,
-                                                                 AdminServer::HealthFn health);
+  static absl::StatusOr<std::unique_ptr<ServiceTelemetry>> Start(
+      const std::string& admin_address, AdminServer::HealthFn health,
+      std::vector<AdminServer::Route> routes = {});
 
   MetricsRegistry& registry() { return *registry_; }
   GrpcServer::Interceptors GrpcInterceptors() { return MakeGrpcServerInterceptors(*registry_); }
@@ -51,6 +52,13 @@ class ServiceTelemetry final : public nats::FlowObserver {
   void Consumed(absl::string_view consumer, absl::string_view event_type) override;
   void Redelivered(absl::string_view consumer) override;
   void DeadLettered(absl::string_view consumer) override;
+  void DeadLetterFailed(absl::string_view consumer) override;
+  void AckFailed(absl::string_view consumer, absl::string_view op) override;
+  void StoreFull(absl::string_view scope, bool full) override;
+  void Untrusted(absl::string_view consumer) override;
+  void Ineffective(absl::string_view consumer, absl::string_view event_type) override;
+
+  EventMetrics& events() { return events_; }
 
  private:
   ServiceTelemetry(std::unique_ptr<MetricsRegistry> registry)

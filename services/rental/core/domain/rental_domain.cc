@@ -20,6 +20,8 @@ absl::string_view RentalStatusName(RentalStatus s) {
       return "REJECTED";
     case RentalStatus::kAborted:
       return "ABORTED";
+    case RentalStatus::kRefused:
+      return "REFUSED";
   }
   return "UNKNOWN";
 }
@@ -41,7 +43,9 @@ std::string RentalIdOf(const BookEvent& e) {
       e);
 }
 
-void ApplyToBook(Book& book, const BookEvent& e, uint64_t position, absl::Time at) {
+namespace {
+
+void ApplyToBook(Book& book, const BookEvent& e, absl::Time at) {
   std::visit(Overloaded{
                  [&](const BookAdded& ev) {
                    book.book_id = ev.book_id;
@@ -50,17 +54,14 @@ void ApplyToBook(Book& book, const BookEvent& e, uint64_t position, absl::Time a
                    book.daily_fee = ev.daily_fee;
                    book.created_at = at;
                  },
-                 [&](const BookStocked& ev) { book.copies = ev.copies_total; },
-                 [&](const RentalRequested&) { ++book.active_rentals; },
-                 [&](const BookRented&) {},
-                 [&](const RentalRejected&) { --book.active_rentals; },
-                 [&](const RentalAborted&) { --book.active_rentals; },
-                 [&](const BookReturned&) { --book.active_rentals; },
-                 [&](const RentalCancelled&) { --book.active_rentals; },
+                 // Added, not set to the event's total: two requests decided
+                 // on the same state both add their copies.
+                 [&](const BookStocked& ev) { book.copies += ev.copies_added; },
+                 [&](const auto&) {},
              },
              e);
+  book.active_rentals += rules::ActiveDelta(KindOf(e));
   ++book.version;
-  book.last_position = position;
 }
 
 void ApplyToRental(Rental& r, const BookEvent& e, uint64_t position, absl::Time at) {
@@ -77,6 +78,15 @@ void ApplyToRental(Rental& r, const BookEvent& e, uint64_t position, absl::Time 
                    r.book_title = ev.book_title;
                    r.requested_at = at;
                    r.status = RentalStatus::kPendingPayment;
+                 },
+                 [&](const RentalRefused& ev) {
+                   r.rental_id = ev.rental_id;
+                   r.book_id = ev.book_id;
+                   r.customer_id = ev.customer_id;
+                   r.request_id = ev.request_id;
+                   r.requested_at = at;
+                   r.failure_reason = ev.reason;
+                   r.status = RentalStatus::kRefused;
                  },
                  [&](const BookRented& ev) {
                    r.status = RentalStatus::kRented;
@@ -109,6 +119,70 @@ void ApplyToRental(Rental& r, const BookEvent& e, uint64_t position, absl::Time 
              e);
   ++r.version;
   r.last_position = position;
+}
+
+}  // namespace
+
+rules::RentalEventKind KindOf(const BookEvent& e) {
+  using K = rules::RentalEventKind;
+  return std::visit(Overloaded{
+                        [](const BookAdded&) { return K::kBookAdded; },
+                        [](const BookStocked&) { return K::kBookStocked; },
+                        [](const RentalRequested&) { return K::kRentalRequested; },
+                        [](const RentalRefused&) { return K::kRentalRefused; },
+                        [](const BookRented&) { return K::kBookRented; },
+                        [](const RentalRejected&) { return K::kRentalRejected; },
+                        [](const RentalAborted&) { return K::kRentalAborted; },
+                        [](const BookReturned&) { return K::kBookReturned; },
+                        [](const RentalCancelled&) { return K::kRentalCancelled; },
+                    },
+                    e);
+}
+
+rules::RentalPhase PhaseOf(const Rental& r) {
+  using P = rules::RentalPhase;
+  if (r.version == 0) return P::kAbsent;
+  switch (r.status) {
+    case RentalStatus::kPendingPayment:
+      return P::kPendingPayment;
+    case RentalStatus::kRented:
+      return P::kRented;
+    case RentalStatus::kReturned:
+      return P::kReturned;
+    case RentalStatus::kCancelled:
+      return P::kCancelled;
+    case RentalStatus::kRejected:
+      return P::kRejected;
+    case RentalStatus::kAborted:
+      return P::kAborted;
+    case RentalStatus::kRefused:
+      return P::kRefused;
+  }
+  return P::kAbsent;
+}
+
+rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t position,
+                    absl::Time at) {
+  book.last_position = position;
+  const rules::RentalEventKind kind = KindOf(e);
+  const bool rental_event =
+      kind != rules::RentalEventKind::kBookAdded && kind != rules::RentalEventKind::kBookStocked;
+  rules::BookCounts counts{book.version > 0, book.copies, book.active_rentals};
+  rules::Verdict v =
+      rules::Check(counts, rental_event ? PhaseOf(rental) : rules::RentalPhase::kAbsent, kind);
+  if (v != rules::Verdict::kApplies) return v;
+  if (rental_event && rental.version > 0 && rental.book_id != BookIdOf(e)) {
+    return rules::Verdict::kRentalUnknown;  // that id belongs to another book
+  }
+  if (const auto* stocked = std::get_if<BookStocked>(&e);
+      stocked != nullptr &&
+      (stocked->copies_added <= 0 ||
+       static_cast<int64_t>(book.copies) + stocked->copies_added > kMaxCopies)) {
+    return rules::Verdict::kOutOfRange;
+  }
+  ApplyToBook(book, e, at);
+  if (rental_event) ApplyToRental(rental, e, position, at);
+  return v;
 }
 
 absl::Status ValidateBookId(absl::string_view id) {

@@ -9,6 +9,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "rentmesh/rules/rental_stream_rules.h"
 
 // The rental context's model: a book (copies in stock) and the rentals of it
 // form one aggregate, because every rental transition changes how many copies
@@ -24,7 +25,17 @@ struct Money {
   friend bool operator!=(const Money& a, const Money& b) { return !(a == b); }
 };
 
-enum class RentalStatus { kPendingPayment, kRented, kReturned, kCancelled, kRejected, kAborted };
+enum class RentalStatus {
+  kPendingPayment,
+  kRented,
+  kReturned,
+  kCancelled,
+  kRejected,
+  kAborted,
+  // The request was refused for good (no copy was free): recorded so that a
+  // late-arriving reservation of the same request can never take effect.
+  kRefused,
+};
 absl::string_view RentalStatusName(RentalStatus s);
 
 struct Book {
@@ -91,6 +102,14 @@ struct RentalRequested {
   std::string request_id;
   std::string book_title;
 };
+// A definite "no" to a rent request, recorded before it is answered.
+struct RentalRefused {
+  std::string rental_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string reason;
+  std::string request_id;
+};
 struct BookRented {
   std::string rental_id;
   std::string book_id;
@@ -134,18 +153,25 @@ struct RentalCancelled {
   std::string request_id;
 };
 
-using BookEvent = std::variant<BookAdded, BookStocked, RentalRequested, BookRented, RentalRejected,
-                               RentalAborted, BookReturned, RentalCancelled>;
+using BookEvent = std::variant<BookAdded, BookStocked, RentalRequested, RentalRefused, BookRented,
+                               RentalRejected, RentalAborted, BookReturned, RentalCancelled>;
 
 const std::string& BookIdOf(const BookEvent& e);
 // The rental an event is about; empty for book-only events.
 std::string RentalIdOf(const BookEvent& e);
 
-// Applies an event to the book's counters. `position` is the event's stream
-// sequence, `at` the time it occurred.
-void ApplyToBook(Book& book, const BookEvent& e, uint64_t position, absl::Time at);
-// Applies an event to its rental (a default Rental for RentalRequested).
-void ApplyToRental(Rental& rental, const BookEvent& e, uint64_t position, absl::Time at);
+rules::RentalEventKind KindOf(const BookEvent& e);
+// A rental's phase for the stream's rules (kAbsent for a default Rental).
+rules::RentalPhase PhaseOf(const Rental& rental);
+
+// Folds one event of the book's subject into the book and, for rental
+// events, into `rental` (a default Rental when the id is new). The event
+// changes them only when the stream's rules say it applies (see
+// rentmesh/rules/rental_stream_rules.h); the book's last_position advances
+// to `position` in every case, since it is the subject's last sequence, the
+// expected sequence of the next append. `at` is when the event occurred.
+rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t position,
+                    absl::Time at);
 
 // --- limits and validation (INVALID_ARGUMENT with a message naming the field) ---
 inline constexpr int32_t kMaxCopies = 100000;

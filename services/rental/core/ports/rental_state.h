@@ -18,6 +18,9 @@ class RentalState {
 
   // nullopt when unknown here.
   virtual absl::StatusOr<std::optional<domain::Book>> GetBook(const std::string& book_id) = 0;
+  // The stream position of the last message on the book's subject, whether or
+  // not it took effect (0: none): the expected sequence of the next append.
+  virtual absl::StatusOr<uint64_t> SubjectPosition(const std::string& book_id) = 0;
   virtual absl::StatusOr<std::optional<domain::Rental>> GetRental(const std::string& rental_id) = 0;
   // True when a BookStocked with this request id was applied to the book.
   virtual absl::StatusOr<bool> HasStockRequest(const std::string& book_id,

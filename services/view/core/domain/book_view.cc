@@ -15,9 +15,10 @@ bool ApplyToBook(const ViewEvent& e, BookView& book) {
     book.daily_fee = e.amount;
     return true;
   }
-  // BookStocked: the total is a fact (idempotent by itself); only an event
-  // without one falls back to adding.
-  book.copies = e.copies > 0 ? e.copies : book.copies + e.copies_added;
+  // BookStocked adds its copies, as the rental service's own fold does (two
+  // requests decided on the same state both count); an event without
+  // copies_added falls back to its total.
+  book.copies = e.copies_added > 0 ? book.copies + e.copies_added : std::max(book.copies, e.copies);
   return true;
 }
 

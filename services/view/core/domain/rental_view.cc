@@ -27,6 +27,8 @@ std::string Describe(const ViewEvent& e) {
       return absl::StrCat("rental rejected: ", e.reason);
     case EventKind::kRentalAborted:
       return absl::StrCat("rental aborted: ", e.reason);
+    case EventKind::kRentalRefused:
+      return absl::StrCat("request refused: ", e.reason);
     case EventKind::kBookReturned:
       return absl::StrCat("returned, late fee ", FormatMoney(e.amount));
     case EventKind::kRentalCancelled:
@@ -144,6 +146,12 @@ bool ApplyToRental(const ViewEvent& e, RentalView& r) {
     case EventKind::kRentalAborted:
       r.failed = true;
       r.failure_reason = e.reason;
+      break;
+    case EventKind::kRentalRefused:
+      r.refused = true;
+      r.failed = true;
+      r.failure_reason = e.reason;
+      r.requested_at = e.occurred_at;
       break;
     case EventKind::kBookReturned:
       r.returned = true;

@@ -44,6 +44,8 @@ struct RentalView {
   Money rented_fee;
   bool failed = false;
   std::string failure_reason;
+  // The request was refused for good (RentalRefused); also `failed`.
+  bool refused = false;
   bool returned = false;
   absl::Time returned_at = absl::InfinitePast();
   Money returned_late_fee;

@@ -27,6 +27,7 @@ enum class EventKind {
   kRentalAborted,
   kBookReturned,
   kRentalCancelled,
+  kRentalRefused,
   // PAYMENT stream.
   kPaymentApproved,
   kPaymentDeclined,

@@ -14,20 +14,6 @@ namespace ev = ::rentmesh::events::v1;
 // How long one event's handling may take before the consumer gives it back.
 constexpr absl::Duration kHandlingBudget = absl::Seconds(10);
 
-bool Handles(const std::string& type) {
-  return type == "RentalCancelled" || type == "RentalAborted" || type == "ReturnCompleted";
-}
-
-// Parses the envelope unless the type header says it is of no interest
-// (nullopt with OK). INVALID_ARGUMENT for a body that is not an envelope.
-absl::StatusOr<std::optional<ev::Envelope>> Relevant(const nats::StreamMessage& msg) {
-  const std::string type_header = msg.Header(events::kEventTypeHeader);
-  if (!type_header.empty() && !Handles(type_header)) return std::optional<ev::Envelope>();
-  absl::StatusOr<ev::Envelope> envelope = events::ParseEnvelope(msg);
-  if (!envelope.ok()) return envelope.status();
-  return std::optional<ev::Envelope>(std::move(*envelope));
-}
-
 RequestContext ContextOf(const ev::Envelope& envelope) {
   RequestContext rc;
   rc.deadline = absl::Now() + kHandlingBudget;
@@ -49,10 +35,39 @@ absl::Status Annotate(absl::Status s, const ev::Envelope& envelope) {
 }  // namespace
 
 absl::Status PaymentReactions::OnRentalEvent(const nats::StreamMessage& msg) {
-  absl::StatusOr<std::optional<ev::Envelope>> envelope = Relevant(msg);
-  if (!envelope.ok()) return envelope.status();
-  if (!envelope->has_value()) return absl::OkStatus();
-  const ev::Envelope& e = **envelope;
+  absl::StatusOr<ev::Envelope> envelope = events::ParseTrustedEnvelope(msg);
+  if (!envelope.ok()) {
+    ++untrusted_;
+    if (observer_ != nullptr) observer_->Untrusted(kConsumer);
+    LogWarn("setting aside a message that is not one of ours",
+            {{"subject", msg.subject},
+             {"sequence", absl::StrCat(msg.sequence)},
+             {"error", envelope.status().ToString()}});
+    return envelope.status();  // permanent: dead-lettered at once
+  }
+  const ev::Envelope& e = *envelope;
+  switch (e.payload_case()) {
+    case ev::Envelope::kRentalCancelled:
+    case ev::Envelope::kRentalAborted:
+      break;
+    case ev::Envelope::kBookReturned:
+      if (e.book_returned().late_fee().amount_minor() <= 0) return absl::OkStatus();
+      break;
+    default:
+      return absl::OkStatus();
+  }
+  absl::StatusOr<bool> effective = effects_.Effective(msg.sequence, absl::Now() + kHandlingBudget);
+  if (!effective.ok()) return Annotate(effective.status(), e);  // transient: retried
+  if (!*effective) {
+    ++ineffective_;
+    if (observer_ != nullptr) observer_->Ineffective(kConsumer, e.event_type());
+    LogInfo("event did not apply to the rental; nothing to do",
+            {{"subject", msg.subject},
+             {"sequence", absl::StrCat(msg.sequence)},
+             {"event_type", e.event_type()},
+             {"event_id", e.event_id()}});
+    return absl::OkStatus();
+  }
   switch (e.payload_case()) {
     case ev::Envelope::kRentalCancelled: {
       const ev::RentalCancelled& c = e.rental_cancelled();
@@ -64,23 +79,17 @@ absl::Status PaymentReactions::OnRentalEvent(const nats::StreamMessage& msg) {
           payments_.VoidAbandonedRental(a.rental_id(), a.customer_id(), a.reason(), ContextOf(e)),
           e);
     }
+    case ev::Envelope::kBookReturned: {
+      const ev::BookReturned& r = e.book_returned();
+      return Annotate(
+          payments_.ChargeLateFee(r.rental_id(), r.return_id(), r.customer_id(),
+                                  Money{r.late_fee().currency(), r.late_fee().amount_minor()},
+                                  ContextOf(e)),
+          e);
+    }
     default:
       return absl::OkStatus();
   }
-}
-
-absl::Status PaymentReactions::OnReturnsEvent(const nats::StreamMessage& msg) {
-  absl::StatusOr<std::optional<ev::Envelope>> envelope = Relevant(msg);
-  if (!envelope.ok()) return envelope.status();
-  if (!envelope->has_value()) return absl::OkStatus();
-  const ev::Envelope& e = **envelope;
-  if (e.payload_case() != ev::Envelope::kReturnCompleted) return absl::OkStatus();
-  const ev::ReturnCompleted& r = e.return_completed();
-  if (r.total_fee().amount_minor() <= 0) return absl::OkStatus();
-  return Annotate(payments_.ChargeLateFee(
-                      r.rental_id(), r.return_id(), r.customer_id(),
-                      Money{r.total_fee().currency(), r.total_fee().amount_minor()}, ContextOf(e)),
-                  e);
 }
 
 absl::StatusOr<std::unique_ptr<PaymentReactionConsumers>> PaymentReactionConsumers::Start(
@@ -88,31 +97,30 @@ absl::StatusOr<std::unique_ptr<PaymentReactionConsumers>> PaymentReactionConsume
   if (absl::Status s = js.EnsureStream(RentalStreamSpec(options.stream_replicas)); !s.ok()) {
     return s;
   }
-  if (absl::Status s = js.EnsureStream(ReturnsStreamSpec(options.stream_replicas)); !s.ok()) {
-    return s;
+  // Late fees used to be charged on returns' ReturnCompleted by this durable;
+  // left in place it would only pile up undelivered messages.
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  if (js_DeleteConsumer(js.context(), events::kReturnsStream, kRetiredReturnsDurable, nullptr,
+                        &jerr) == NATS_OK) {
+    LogInfo("deleted the retired durable", {{"durable", kRetiredReturnsDurable}});
   }
   nats::DurableConsumer::Options rental_opts;
   rental_opts.stream = events::kRentalStream;
   rental_opts.durable = kRentalDurable;
   rental_opts.filter_subject = "rental.>";
   rental_opts.max_deliver = options.max_deliver;
+  rental_opts.backoff_initial = options.backoff_initial;
+  rental_opts.backoff_max = options.backoff_max;
   rental_opts.fetch_wait = options.fetch_wait;
   rental_opts.dead_letter_replicas = options.stream_replicas;
+  rental_opts.dead_letter_max_age = options.dead_letter_max_age;
+  rental_opts.dead_letter_max_bytes = options.dead_letter_max_bytes;
   absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> rental = nats::DurableConsumer::Start(
       js, rental_opts,
       [&reactions](const nats::StreamMessage& m) { return reactions.OnRentalEvent(m); });
   if (!rental.ok()) return rental.status();
-
-  nats::DurableConsumer::Options returns_opts = rental_opts;
-  returns_opts.stream = events::kReturnsStream;
-  returns_opts.durable = kReturnsDurable;
-  returns_opts.filter_subject = "returns.>";
-  absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> returns = nats::DurableConsumer::Start(
-      js, returns_opts,
-      [&reactions](const nats::StreamMessage& m) { return reactions.OnReturnsEvent(m); });
-  if (!returns.ok()) return returns.status();
   return std::unique_ptr<PaymentReactionConsumers>(
-      new PaymentReactionConsumers(std::move(*rental), std::move(*returns)));
+      new PaymentReactionConsumers(std::move(*rental)));
 }
 
 }  // namespace rentmesh::payment

@@ -2,6 +2,8 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <set>
+
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -21,6 +23,8 @@ std::string EventKey(absl::string_view rental_id, uint64_t sequence) {
 
 std::string PaymentKey(absl::string_view payment_id) { return absl::StrCat("p/", payment_id); }
 
+std::string EventIdKey(absl::string_view event_id) { return absl::StrCat("pe/", event_id); }
+
 }  // namespace
 
 absl::StatusOr<uint64_t> RocksDbPaymentRepository::AppliedPosition() const {
@@ -30,6 +34,7 @@ absl::StatusOr<uint64_t> RocksDbPaymentRepository::AppliedPosition() const {
 absl::Status RocksDbPaymentRepository::ApplyBatch(const std::vector<nats::StreamMessage>& batch) {
   if (batch.empty()) return absl::OkStatus();
   rocksdb::WriteBatch wb;
+  std::set<std::string> applied_ids;  // of this batch, not yet in the store
   for (const nats::StreamMessage& msg : batch) {
     std::optional<std::string> rental_id = RentalIdOfSubject(msg.subject);
     absl::StatusOr<events::v1::Envelope> envelope = events::ParseEnvelope(msg);
@@ -40,6 +45,22 @@ absl::Status RocksDbPaymentRepository::ApplyBatch(const std::vector<nats::Stream
       LogWarn("skipping a message that is not a payment event",
               {{"subject", msg.subject}, {"sequence", absl::StrCat(msg.sequence)}});
       continue;
+    }
+    // A second copy of an event (same event id under another Nats-Msg-Id, or
+    // appended again after the duplicate window) is applied once.
+    const std::string& event_id = envelope->event_id();
+    if (!event_id.empty()) {
+      if (applied_ids.count(event_id) > 0) continue;
+      absl::StatusOr<std::optional<std::string>> seen = store_.Get(EventIdKey(event_id));
+      if (!seen.ok()) return seen.status();
+      if (seen->has_value()) {
+        LogWarn("skipping an event applied before", {{"subject", msg.subject},
+                                                     {"sequence", absl::StrCat(msg.sequence)},
+                                                     {"event_id", event_id}});
+        continue;
+      }
+      applied_ids.insert(event_id);
+      wb.Put(EventIdKey(event_id), absl::StrCat(msg.sequence));
     }
     wb.Put(EventKey(*rental_id, msg.sequence), msg.data);
     if (ValidateKey("payment_id", event->payment_id).ok()) {

@@ -13,6 +13,7 @@ namespace rentmesh::payment {
 // stream at any time:
 //   r/<rental_id>/<sequence, 20 digits>  the event envelope as stored in the stream
 //   p/<payment_id>                       its rental id
+//   pe/<event_id>                        an applied event (a second copy is skipped)
 //   pos/PAYMENT                          the last applied stream sequence
 // A batch of events and the new position are written in one RocksDB write
 // batch, so after a crash the follower resumes right after what is stored and

@@ -2,8 +2,10 @@
 
 #include <grpcpp/channel.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "rental/core/ports/payment_gateway.h"
 #include "rentmesh/common/circuit_breaker.h"
@@ -11,22 +13,38 @@
 
 namespace rentmesh::rental {
 
-// PaymentService over gRPC with a deadline on every call and a circuit
-// breaker: transient failures (UNAVAILABLE, DEADLINE_EXCEEDED,
-// RESOURCE_EXHAUSTED) open it, and while open, Pay fails at once with
-// UNAVAILABLE instead of waiting on a dead dependency.
+// PaymentService over gRPC, spread over every payment replica it is given,
+// with a deadline on every call and a circuit breaker per endpoint.
+//
+// Each endpoint (one address: a replica, or a DNS name that gRPC balances
+// round-robin over its addresses) has its own breaker: transient failures
+// (UNAVAILABLE, DEADLINE_EXCEEDED, RESOURCE_EXHAUSTED) open it. A call starts
+// at the next endpoint in turn, skips open ones, and when an endpoint answers
+// UNAVAILABLE or RESOURCE_EXHAUSTED (the call did not run there, or was
+// refused) tries the next one within the same deadline: Pay is idempotent
+// by rental id, so a second endpoint never charges twice. While every
+// endpoint is open, Pay fails at once with UNAVAILABLE.
 class GrpcPaymentGateway final : public PaymentGateway {
  public:
-  GrpcPaymentGateway(std::shared_ptr<grpc::Channel> channel, CircuitBreaker& breaker)
-      : stub_(payment::v1::PaymentService::NewStub(std::move(channel))), breaker_(breaker) {}
+  GrpcPaymentGateway(const std::vector<std::shared_ptr<grpc::Channel>>& channels,
+                     CircuitBreaker::Options breaker_options, const Clock& clock);
 
   // PaymentGateway
   absl::StatusOr<PaymentOutcome> Pay(const PaymentRequest& request, absl::Time deadline) override;
-  bool Accepting() override { return breaker_.WouldAllow(); }
+  bool Accepting() override;
 
  private:
-  std::unique_ptr<payment::v1::PaymentService::Stub> stub_;
-  CircuitBreaker& breaker_;
+  struct Endpoint {
+    std::unique_ptr<payment::v1::PaymentService::Stub> stub;
+    std::unique_ptr<CircuitBreaker> breaker;
+  };
+  std::vector<Endpoint> endpoints_;
+  std::atomic<size_t> next_{0};
 };
+
+// Channels for a comma-separated list of payment addresses (each host:port,
+// or a gRPC target such as dns:///payment-headless:50052), balanced
+// round-robin over the addresses a name resolves to.
+std::vector<std::shared_ptr<grpc::Channel>> PaymentChannels(const std::string& addresses);
 
 }  // namespace rentmesh::rental

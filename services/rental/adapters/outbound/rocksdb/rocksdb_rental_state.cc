@@ -3,6 +3,8 @@
 #include <cstdio>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "rental/adapters/mapping.h"
@@ -13,6 +15,12 @@ namespace rentmesh::rental {
 namespace {
 
 constexpr char kStream[] = "RENTAL";
+constexpr char kBookSubjectPrefix[] = "rental.book.";
+
+absl::string_view Name(rules::Verdict v) {
+  std::string_view name = rules::VerdictName(v);
+  return absl::string_view(name.data(), name.size());
+}
 
 std::string BookKey(absl::string_view id) { return absl::StrCat("book/", id); }
 std::string RentalKey(absl::string_view id) { return absl::StrCat("rental/", id); }
@@ -34,56 +42,106 @@ absl::StatusOr<uint64_t> RocksDbRentalState::AppliedPosition() const {
   return store_.GetPosition(kPositionName);
 }
 
+void RocksDbRentalState::Ignored(const nats::StreamMessage& msg, absl::string_view event_type,
+                                 absl::string_view reason, absl::string_view detail) {
+  LogWarn("event set aside: it does not apply",
+          {{"subject", msg.subject},
+           {"sequence", absl::StrCat(msg.sequence)},
+           {"event_type", std::string(event_type)},
+           {"reason", std::string(reason)},
+           {"detail", std::string(detail)}});
+  if (on_ignored_) on_ignored_(event_type, reason);
+}
+
 absl::Status RocksDbRentalState::Apply(const std::vector<nats::StreamMessage>& batch) {
   // Records touched by this batch, so later events in it see earlier ones.
   absl::flat_hash_map<std::string, domain::Book> books;
   absl::flat_hash_map<std::string, domain::Rental> rentals;
+  absl::flat_hash_set<std::string> stock_requests;
   rocksdb::WriteBatch wb;
 
   for (const nats::StreamMessage& msg : batch) {
-    absl::StatusOr<events::v1::Envelope> env = events::ParseEnvelope(msg);
+    // Every message on a book's subject moves the subject's last sequence,
+    // whatever it holds: the next append expects it.
+    absl::string_view subject_book;
+    if (absl::StartsWith(msg.subject, kBookSubjectPrefix)) {
+      subject_book = absl::string_view(msg.subject).substr(sizeof(kBookSubjectPrefix) - 1);
+    }
+    domain::Book* book = nullptr;
+    if (!subject_book.empty()) {
+      auto bit = books.find(subject_book);
+      if (bit == books.end()) {
+        absl::StatusOr<domain::Book> stored = LoadBookRecord(std::string(subject_book));
+        if (!stored.ok()) return stored.status();
+        bit = books.emplace(std::string(subject_book), std::move(*stored)).first;
+      }
+      book = &bit->second;
+      book->last_position = msg.sequence;
+    }
+
+    absl::StatusOr<events::v1::Envelope> env = events::ParseTrustedEnvelope(msg);
     if (!env.ok()) {
-      LogError("skipping a message that is not an event", {{"error", env.status().ToString()}});
+      Ignored(msg, msg.Header(events::kEventTypeHeader),
+              absl::IsPermissionDenied(env.status()) ? "foreign_producer" : "not_an_event",
+              env.status().message());
       continue;
     }
     std::optional<domain::BookEvent> event = mapping::FromEnvelope(*env);
-    if (!event.has_value()) continue;
-    const absl::Time at = events::FromProtoTime(env->occurred_at());
-    const std::string& book_id = domain::BookIdOf(*event);
-
-    auto bit = books.find(book_id);
-    if (bit == books.end()) {
-      absl::StatusOr<std::optional<domain::Book>> stored = GetBook(book_id);
-      if (!stored.ok()) return stored.status();
-      bit = books.emplace(book_id, stored->value_or(domain::Book{})).first;
+    if (!event.has_value()) {
+      Ignored(msg, env->event_type(), "unknown_type", "");
+      continue;
     }
-    domain::ApplyToBook(bit->second, *event, msg.sequence, at);
+    if (book == nullptr || domain::BookIdOf(*event) != subject_book) {
+      Ignored(msg, env->event_type(), "wrong_subject", domain::BookIdOf(*event));
+      continue;
+    }
+    const absl::Time at = events::FromProtoTime(env->occurred_at());
 
-    if (const auto* stocked = std::get_if<domain::BookStocked>(&*event)) {
-      if (!stocked->request_id.empty()) {
-        wb.Put(absl::StrCat("stockreq/", book_id, "/", stocked->request_id), "");
+    const auto* stocked = std::get_if<domain::BookStocked>(&*event);
+    if (stocked != nullptr && !stocked->request_id.empty()) {
+      const std::string key = absl::StrCat("stockreq/", subject_book, "/", stocked->request_id);
+      absl::StatusOr<std::optional<std::string>> seen = store_.Get(key);
+      if (!seen.ok()) return seen.status();
+      if (seen->has_value() || stock_requests.contains(key)) {
+        Ignored(msg, env->event_type(), Name(rules::Verdict::kDuplicate), "");
+        continue;
       }
     }
+
+    domain::Rental none;
+    domain::Rental* rental = &none;
     std::string rental_id = domain::RentalIdOf(*event);
-    if (rental_id.empty()) continue;
-    auto rit = rentals.find(rental_id);
-    if (rit == rentals.end()) {
-      absl::StatusOr<std::optional<domain::Rental>> stored = GetRental(rental_id);
-      if (!stored.ok()) return stored.status();
-      rit = rentals.emplace(rental_id, stored->value_or(domain::Rental{})).first;
+    if (!rental_id.empty()) {
+      auto rit = rentals.find(rental_id);
+      if (rit == rentals.end()) {
+        absl::StatusOr<std::optional<domain::Rental>> stored = GetRental(rental_id);
+        if (!stored.ok()) return stored.status();
+        rit = rentals.emplace(rental_id, stored->value_or(domain::Rental{})).first;
+      }
+      rental = &rit->second;
     }
-    domain::Rental& r = rit->second;
-    const bool was_pending = r.version > 0 && r.status == domain::RentalStatus::kPendingPayment;
-    domain::ApplyToRental(r, *event, msg.sequence, at);
-    const bool is_pending = r.status == domain::RentalStatus::kPendingPayment;
-    if (is_pending && !was_pending) wb.Put(PendingKey(r), "");
-    if (was_pending && !is_pending) wb.Delete(PendingKey(r));
+    const bool was_pending =
+        rental->version > 0 && rental->status == domain::RentalStatus::kPendingPayment;
+    rules::Verdict verdict = domain::Fold(*book, *rental, *event, msg.sequence, at);
+    if (verdict != rules::Verdict::kApplies) {
+      Ignored(msg, env->event_type(), Name(verdict), rental_id);
+      continue;
+    }
+    if (stocked != nullptr && !stocked->request_id.empty()) {
+      std::string key = absl::StrCat("stockreq/", subject_book, "/", stocked->request_id);
+      wb.Put(key, "");
+      stock_requests.insert(std::move(key));
+    }
+    const bool is_pending = rental->status == domain::RentalStatus::kPendingPayment;
+    if (is_pending && !was_pending) wb.Put(PendingKey(*rental), "");
+    if (was_pending && !is_pending) wb.Delete(PendingKey(*rental));
   }
 
   for (const auto& [id, book] : books) {
     wb.Put(BookKey(id), mapping::ToProto(book, kStream).SerializeAsString());
   }
   for (const auto& [id, rental] : rentals) {
+    if (rental.version == 0) continue;  // only ever named by events that did not apply
     wb.Put(RentalKey(id), mapping::ToProto(rental, kStream).SerializeAsString());
   }
   if (!batch.empty())
@@ -91,15 +149,28 @@ absl::Status RocksDbRentalState::Apply(const std::vector<nats::StreamMessage>& b
   return store_.Write(wb);
 }
 
-absl::StatusOr<std::optional<domain::Book>> RocksDbRentalState::GetBook(
-    const std::string& book_id) {
+absl::StatusOr<domain::Book> RocksDbRentalState::LoadBookRecord(const std::string& book_id) {
   std::string key = BookKey(book_id);
   absl::StatusOr<std::optional<std::string>> v = store_.Get(key);
   if (!v.ok()) return v.status();
-  if (!v->has_value()) return std::optional<domain::Book>();
+  if (!v->has_value()) return domain::Book{};
   rental::v1::Book proto;
   if (absl::Status s = ParseInto(**v, proto, key); !s.ok()) return s;
-  return std::optional<domain::Book>(mapping::FromProto(proto));
+  return mapping::FromProto(proto);
+}
+
+absl::StatusOr<uint64_t> RocksDbRentalState::SubjectPosition(const std::string& book_id) {
+  absl::StatusOr<domain::Book> b = LoadBookRecord(book_id);
+  if (!b.ok()) return b.status();
+  return b->last_position;
+}
+
+absl::StatusOr<std::optional<domain::Book>> RocksDbRentalState::GetBook(
+    const std::string& book_id) {
+  absl::StatusOr<domain::Book> b = LoadBookRecord(book_id);
+  if (!b.ok()) return b.status();
+  if (b->version == 0) return std::optional<domain::Book>();
+  return std::optional<domain::Book>(std::move(*b));
 }
 
 absl::StatusOr<std::optional<domain::Rental>> RocksDbRentalState::GetRental(
@@ -130,7 +201,8 @@ absl::StatusOr<std::vector<domain::Book>> RocksDbRentalState::ListBooks(
                                  rental::v1::Book proto;
                                  parse_error = ParseInto(value, proto, key);
                                  if (!parse_error.ok()) return false;
-                                 out.push_back(mapping::FromProto(proto));
+                                 domain::Book book = mapping::FromProto(proto);
+                                 if (book.version > 0) out.push_back(std::move(book));
                                  return static_cast<int>(out.size()) < limit;
                                });
   if (!s.ok()) return s;

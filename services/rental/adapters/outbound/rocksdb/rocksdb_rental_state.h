@@ -1,8 +1,10 @@
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "rental/core/ports/rental_state.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/rocksdb/state_store.h"
@@ -11,7 +13,8 @@ namespace rentmesh::rental {
 
 // This replica's books and rentals in RocksDB, kept by applying the RENTAL
 // stream. Keys:
-//   book/<book_id>                      rentmesh.rental.v1.Book
+//   book/<book_id>                      rentmesh.rental.v1.Book (version 0: no
+//                                       book, only the subject's last sequence)
 //   rental/<rental_id>                  rentmesh.rental.v1.Rental
 //   pending/<requested_at_us>/<rental>  reservations awaiting payment
 //   stockreq/<book_id>/<request_id>     BookStocked requests applied
@@ -21,15 +24,24 @@ class RocksDbRentalState final : public RentalState {
  public:
   static constexpr char kPositionName[] = "RENTAL";
 
-  explicit RocksDbRentalState(rocksdb_store::StateStore& store) : store_(store) {}
+  // Told of every message the fold sets aside: `event_type` ("" when not an
+  // event) and `reason` (a rules::VerdictName, or "not_an_event",
+  // "foreign_producer", "unknown_type", "wrong_subject").
+  using IgnoredFn = std::function<void(absl::string_view event_type, absl::string_view reason)>;
+
+  explicit RocksDbRentalState(rocksdb_store::StateStore& store, IgnoredFn on_ignored = nullptr)
+      : store_(store), on_ignored_(std::move(on_ignored)) {}
 
   // Applies consecutive stream messages and the new position in one batch.
-  // Messages that are not rental events are skipped (and logged).
+  // Each event takes effect only where the stream's rules say it applies
+  // (domain::Fold); the rest, and messages that are not our events, change
+  // nothing but the subject's last sequence, and are counted and logged.
   absl::Status Apply(const std::vector<nats::StreamMessage>& batch);
   absl::StatusOr<uint64_t> AppliedPosition() const;
 
   // RentalState
   absl::StatusOr<std::optional<domain::Book>> GetBook(const std::string& book_id) override;
+  absl::StatusOr<uint64_t> SubjectPosition(const std::string& book_id) override;
   absl::StatusOr<std::optional<domain::Rental>> GetRental(const std::string& rental_id) override;
   absl::StatusOr<bool> HasStockRequest(const std::string& book_id,
                                        const std::string& request_id) override;
@@ -38,7 +50,13 @@ class RocksDbRentalState final : public RentalState {
   absl::StatusOr<std::vector<domain::Rental>> PendingRentals(absl::Time before, int limit) override;
 
  private:
+  // The stored record of the book's subject: a Book, or one of version 0.
+  absl::StatusOr<domain::Book> LoadBookRecord(const std::string& book_id);
+  void Ignored(const nats::StreamMessage& msg, absl::string_view event_type,
+               absl::string_view reason, absl::string_view detail);
+
   rocksdb_store::StateStore& store_;
+  const IgnoredFn on_ignored_;
 };
 
 }  // namespace rentmesh::rental

@@ -17,6 +17,9 @@ std::string RentalKey(absl::string_view rental_id) {
 std::string ReturnIdKey(absl::string_view return_id) {
   return absl::StrCat("returns/id/", return_id);
 }
+std::string EventIdKey(absl::string_view event_id) {
+  return absl::StrCat("returns/event/", event_id);
+}
 
 void SkipMessage(const nats::StreamMessage& msg, absl::string_view why) {
   LogWarn("skipping a message of the RETURNS stream",
@@ -32,13 +35,20 @@ absl::StatusOr<uint64_t> RocksDbReturnRepository::AppliedPosition() const {
 absl::Status RocksDbReturnRepository::Apply(const std::vector<nats::StreamMessage>& batch) {
   if (batch.empty()) return absl::OkStatus();
   rocksdb::WriteBatch write;
-  absl::flat_hash_set<std::string> in_batch;  // rentals recorded by this batch
+  absl::flat_hash_set<std::string> in_batch;   // rentals recorded by this batch
+  absl::flat_hash_set<std::string> event_ids;  // events applied by this batch
   for (const nats::StreamMessage& msg : batch) {
-    absl::StatusOr<events::v1::Envelope> envelope = events::ParseEnvelope(msg);
+    // Only our own events: garbage or a foreign producer is never applied.
+    absl::StatusOr<events::v1::Envelope> envelope = events::ParseTrustedEnvelope(msg);
     if (!envelope.ok()) {
       SkipMessage(msg, envelope.status().message());
       continue;
     }
+    // An event id applied before (a second copy) is skipped.
+    if (event_ids.contains(envelope->event_id())) continue;
+    absl::StatusOr<std::optional<std::string>> seen = store_.Get(EventIdKey(envelope->event_id()));
+    if (!seen.ok()) return seen.status();
+    if (seen->has_value()) continue;
     if (!envelope->has_return_completed()) {
       SkipMessage(msg, absl::StrCat("unexpected event type \"", envelope->event_type(), "\""));
       continue;
@@ -59,6 +69,8 @@ absl::Status RocksDbReturnRepository::Apply(const std::vector<nats::StreamMessag
               ToReturnProto(recorded).SerializeAsString());
     write.Put(ReturnIdKey(recorded.inspection.return_id), recorded.inspection.rental_id);
     in_batch.insert(recorded.inspection.rental_id);
+    event_ids.insert(envelope->event_id());
+    write.Put(EventIdKey(envelope->event_id()), absl::StrCat(msg.sequence));
   }
   rocksdb_store::StateStore::PutPosition(write, kPositionName, batch.back().sequence);
   return store_.Write(write);

@@ -1,5 +1,6 @@
 #include "adapters/inbound/nats/event_translator.h"
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "rentmesh/events/envelope.h"
 
@@ -106,6 +107,14 @@ ViewEvent TranslateEnvelope(const Envelope& env, absl::string_view stream, uint6
       e.amount = ToMoney(p.fee());
       break;
     }
+    case Envelope::kRentalRefused: {
+      const auto& p = env.rental_refused();
+      e.kind = EventKind::kRentalRefused;
+      ids(p.rental_id(), p.customer_id());
+      e.book_id = p.book_id();
+      e.reason = p.reason();
+      break;
+    }
     case Envelope::kPaymentApproved: {
       const auto& p = env.payment_approved();
       e.kind = EventKind::kPaymentApproved;
@@ -169,7 +178,20 @@ absl::StatusOr<ViewEvent> TranslateMessage(const nats::StreamMessage& message,
     return absl::InvalidArgumentError(absl::StrCat("message ", message.sequence, " on ",
                                                    message.subject, " is not an event envelope"));
   }
-  return TranslateEnvelope(scratch, stream, message.sequence);
+  absl::string_view owner = events::OwnerOfSubject(message.subject);
+  if (owner.empty() || scratch.producer() != owner) {
+    return absl::PermissionDeniedError(
+        absl::StrCat("message ", message.sequence, " on ", message.subject, " claims producer \"",
+                     scratch.producer(), "\", which does not own that stream"));
+  }
+  ViewEvent e = TranslateEnvelope(scratch, stream, message.sequence);
+  constexpr absl::string_view kBookSubject = "rental.book.";
+  if (absl::StartsWith(message.subject, kBookSubject) && !e.book_id.empty() &&
+      absl::string_view(message.subject).substr(kBookSubject.size()) != e.book_id) {
+    return absl::InvalidArgumentError(absl::StrCat("message ", message.sequence, " on ",
+                                                   message.subject, " is about book ", e.book_id));
+  }
+  return e;
 }
 
 }  // namespace rentmesh::view

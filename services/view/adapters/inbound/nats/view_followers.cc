@@ -21,11 +21,18 @@ nats::StreamFollower::BatchHandler ProjectionHandler(ViewService& service, std::
     for (const nats::StreamMessage& m : batch) {
       absl::StatusOr<ViewEvent> e = TranslateMessage(m, stream, *scratch);
       if (!e.ok()) {
-        LogWarn("skipping a message that is not an event envelope",
+        LogWarn("event set aside: not one of our events",
                 {{"stream", stream},
+                 {"subject", m.subject},
                  {"sequence", absl::StrCat(m.sequence)},
                  {"error", e.status().message()}});
+        service.NoteIgnored(stream, m.Header(nats::kEventTypeHeader),
+                            absl::IsPermissionDenied(e.status()) ? "foreign_producer"
+                                                                 : "not_an_event");
         continue;
+      }
+      if (e->kind == EventKind::kUnknown && stream == "RENTAL") {
+        service.NoteIgnored(stream, e->event_type, "unknown_type");
       }
       events.push_back(std::move(*e));
     }

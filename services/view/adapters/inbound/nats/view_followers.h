@@ -41,6 +41,11 @@ class ViewFollowers {
   absl::Status CatchUp(absl::Time deadline) const;
   // The streams' last sequences now (a JetStream round trip per stream).
   absl::StatusOr<std::vector<StreamSequence>> Heads() const;
+  // Each follower with its stream's name, e.g. for a liveness watch.
+  template <typename Fn>
+  void ForEach(Fn&& fn) const {
+    for (size_t i = 0; i < followers_.size(); ++i) fn(names_[i], *followers_[i]);
+  }
 
  private:
   explicit ViewFollowers(nats::JetStream& js) : js_(js) {}

@@ -48,6 +48,7 @@ void ToRecord(const RentalView& r, bool with_timeline, state::RentalRecord* out)
   ToRecord(r.rented_fee, out->mutable_rented_fee());
   out->set_failed(r.failed);
   out->set_failure_reason(r.failure_reason);
+  out->set_refused(r.refused);
   out->set_returned(r.returned);
   out->set_returned_at(ToNanos(r.returned_at));
   ToRecord(r.returned_late_fee, out->mutable_returned_late_fee());
@@ -90,6 +91,7 @@ RentalView FromRecord(const state::RentalRecord& r) {
   v.rented_fee = FromRecord(r.rented_fee());
   v.failed = r.failed();
   v.failure_reason = r.failure_reason();
+  v.refused = r.refused();
   v.returned = r.returned();
   v.returned_at = FromNanos(r.returned_at());
   v.returned_late_fee = FromRecord(r.returned_late_fee());

@@ -1,0 +1,273 @@
+// NATS itself refuses what a service's user may not do: anonymous clients,
+// wrong passwords, and publishing or subscribing outside its permissions
+// (made by tools/nats_auth.sh, the same ones tools/run.sh and the chart use).
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <cstdlib>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "rentmesh/nats/jetstream.h"
+#include "rentmesh/testing/nats_server.h"
+
+namespace rentmesh::nats {
+namespace {
+
+class NatsAuthTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = testing::NatsServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto admin = JetStream::Connect(server_->url(), "test", absl::Seconds(5));
+    ASSERT_TRUE(admin.ok()) << admin.status();
+    admin_ = std::move(*admin);
+  }
+
+  // Connects as a service's own user, as its binary would.
+  std::unique_ptr<JetStream> As(const std::string& user) {
+    ConnectOptions o;
+    o.credentials_file = server_->auth().CredentialsFile(user);
+    auto js = JetStream::Connect(server_->plain_url(), user, absl::Seconds(5), o);
+    EXPECT_TRUE(js.ok()) << user << ": " << js.status();
+    return js.ok() ? std::move(*js) : nullptr;
+  }
+
+  static PublishRequest Forged(const std::string& subject) {
+    PublishRequest r;
+    r.subject = subject;
+    r.data = "forged";
+    r.headers[kEventTypeHeader] = "PaymentApproved";
+    r.timeout = absl::Milliseconds(500);
+    return r;
+  }
+
+  uint64_t Last(const std::string& stream) {
+    auto last = admin_->LastSequence(stream);
+    EXPECT_TRUE(last.ok()) << last.status();
+    return last.value_or(~0ull);
+  }
+
+  std::unique_ptr<testing::NatsServer> server_;
+  std::unique_ptr<JetStream> admin_;
+};
+
+TEST_F(NatsAuthTest, AnonymousConnectionIsRefused) {
+  auto js = JetStream::Connect(server_->plain_url(), "outsider", absl::Seconds(2));
+  ASSERT_FALSE(js.ok());
+  EXPECT_EQ(js.status().code(), absl::StatusCode::kUnauthenticated) << js.status();
+}
+
+TEST_F(NatsAuthTest, WrongPasswordIsRefusedAndNotLogged) {
+  std::string path = server_->auth().dir + "/wrong.creds";
+  std::ofstream(path) << "user=payment\npassword=not-the-password\n";
+  ConnectOptions o;
+  o.credentials_file = path;
+  absl::Time start = absl::Now();
+  auto js = JetStream::Connect(server_->plain_url(), "outsider", absl::Seconds(10), o);
+  ASSERT_FALSE(js.ok());
+  EXPECT_EQ(js.status().code(), absl::StatusCode::kUnauthenticated) << js.status();
+  EXPECT_FALSE(absl::StrContains(js.status().message(), "not-the-password"));
+  // Refused credentials are not retried for the whole connect timeout.
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(NatsAuthTest, ForgedPaymentApprovedNeverReachesThePaymentStream) {
+  std::unique_ptr<JetStream> payment = As("payment");
+  ASSERT_NE(payment, nullptr);
+  ASSERT_TRUE(payment->EnsureStream({"PAYMENT", {"payment.>"}, 1, absl::Minutes(2)}).ok());
+
+  // No credentials: not even connected (above). Rental's credentials: the
+  // connection works, the publish to payment.> is refused by the server.
+  std::unique_ptr<JetStream> rental = As("rental");
+  ASSERT_NE(rental, nullptr);
+  auto forged = rental->Publish(Forged("payment.p-forged"));
+  EXPECT_FALSE(forged.ok());
+  // A plain core-NATS publish (no ack awaited) does not get in either.
+  ASSERT_EQ(natsConnection_PublishString(rental->connection(), "payment.p-forged", "forged"),
+            NATS_OK);
+  natsConnection_FlushTimeout(rental->connection(), 1000);
+  // The view publishes nothing at all.
+  std::unique_ptr<JetStream> view = As("view");
+  ASSERT_NE(view, nullptr);
+  EXPECT_FALSE(view->Publish(Forged("payment.p-forged")).ok());
+  ASSERT_EQ(natsConnection_PublishString(view->connection(), "payment.p-forged", "forged"),
+            NATS_OK);
+  natsConnection_FlushTimeout(view->connection(), 1000);
+
+  EXPECT_EQ(Last("PAYMENT"), 0u);
+  const std::string violations = server_->PermissionViolations();
+  EXPECT_TRUE(absl::StrContains(violations, "\"rental\"")) << violations;
+  EXPECT_TRUE(absl::StrContains(violations, "\"view\"")) << violations;
+
+  // Payment itself may.
+  auto real = payment->Publish(Forged("payment.p-1"));
+  ASSERT_TRUE(real.ok()) << real.status();
+  EXPECT_EQ(Last("PAYMENT"), 1u);
+}
+
+TEST_F(NatsAuthTest, EachServicePublishesOnlyItsOwnSubjects) {
+  struct Case {
+    std::string user, stream, own, foreign;
+  };
+  for (const Case& c : {Case{"rental", "RENTAL", "rental.b1", "returns.r1"},
+                        Case{"returns", "RETURNS", "returns.r1", "rental.b1"},
+                        Case{"payment", "PAYMENT", "payment.p1", "rental.b1"}}) {
+    std::unique_ptr<JetStream> js = As(c.user);
+    ASSERT_NE(js, nullptr);
+    ASSERT_TRUE(
+        js->EnsureStream({c.stream,
+                          {absl::StrCat(absl::string_view(c.own).substr(0, c.own.find('.')), ".>")},
+                          1,
+                          absl::Minutes(2)})
+            .ok())
+        << c.user;
+    auto own = js->Publish(Forged(c.own));
+    EXPECT_TRUE(own.ok()) << c.user << ": " << own.status();
+    EXPECT_FALSE(js->Publish(Forged(c.foreign)).ok()) << c.user << " published " << c.foreign;
+  }
+  EXPECT_EQ(Last("RENTAL"), 1u);
+  EXPECT_EQ(Last("RETURNS"), 1u);
+}
+
+TEST_F(NatsAuthTest, AServiceCannotListenToOthersTraffic) {
+  ASSERT_TRUE(admin_->EnsureStream({"PAYMENT", {"payment.>"}, 1, absl::Minutes(2)}).ok());
+  std::unique_ptr<JetStream> view = As("view");
+  ASSERT_NE(view, nullptr);
+  // Everything, and another user's inboxes (where its replies arrive).
+  natsSubscription* all = nullptr;
+  natsSubscription* inbox = nullptr;
+  ASSERT_EQ(natsConnection_SubscribeSync(&all, view->connection(), ">"), NATS_OK);
+  ASSERT_EQ(natsConnection_SubscribeSync(&inbox, view->connection(), "_INBOX_payment.>"), NATS_OK);
+  natsConnection_FlushTimeout(view->connection(), 1000);
+  std::unique_ptr<JetStream> payment = As("payment");
+  ASSERT_NE(payment, nullptr);
+  ASSERT_TRUE(payment->Publish(Forged("payment.p1")).ok());
+  natsMsg* msg = nullptr;
+  EXPECT_EQ(natsSubscription_NextMsg(&msg, all, 300), NATS_TIMEOUT);
+  EXPECT_EQ(natsSubscription_NextMsg(&msg, inbox, 300), NATS_TIMEOUT);
+  if (msg != nullptr) natsMsg_Destroy(msg);
+  natsSubscription_Destroy(all);
+  natsSubscription_Destroy(inbox);
+  EXPECT_TRUE(absl::StrContains(server_->PermissionViolations(), "Subscription Violation"))
+      << server_->PermissionViolations();
+}
+
+// docs/operations.md "Rotating the NATS credentials", step by step: the
+// service never loses its connection, the old password stops working at the end.
+TEST_F(NatsAuthTest, RotationAddsTheNewUserBeforeRemovingTheOld) {
+  const std::string dir = server_->auth().dir;
+  const std::string old_creds = dir + "/rental.old.creds";
+  std::unique_ptr<JetStream> before = As("rental");
+  ASSERT_NE(before, nullptr);
+  ASSERT_TRUE(before->EnsureStream({"RENTAL", {"rental.>"}, 1, absl::Minutes(2)}).ok());
+
+  ASSERT_EQ(std::system(("bash '" RENTMESH_SOURCE_DIR "/tools/nats_auth.sh' '" + dir +
+                         "' --rotate rental 2>/dev/null")
+                            .c_str()),
+            0);
+  ASSERT_TRUE(server_->Reload().ok());
+  // Both work: the running service, and one started with the new file.
+  EXPECT_TRUE(before->Publish(Forged("rental.b1")).ok());
+  std::unique_ptr<JetStream> after = As("rental");
+  ASSERT_NE(after, nullptr);
+  EXPECT_TRUE(after->Publish(Forged("rental.b2")).ok());
+  auto creds = ReadCredentialsFile(server_->auth().CredentialsFile("rental"));
+  ASSERT_TRUE(creds.ok());
+  EXPECT_EQ(creds->user, "rental-2");
+  EXPECT_EQ(creds->inbox_prefix, "_INBOX_rental");
+  ConnectOptions old_options;
+  old_options.credentials_file = old_creds;
+  EXPECT_TRUE(
+      JetStream::Connect(server_->plain_url(), "rental", absl::Seconds(2), old_options).ok());
+
+  // Old one retired: it is refused from now on; the new one goes on.
+  std::string old_copy = dir + "/kept-old.creds";
+  std::ifstream in(old_creds);
+  std::ofstream(old_copy) << in.rdbuf();
+  ASSERT_EQ(std::system(("bash '" RENTMESH_SOURCE_DIR "/tools/nats_auth.sh' '" + dir +
+                         "' --retire rental 2>/dev/null")
+                            .c_str()),
+            0);
+  ASSERT_TRUE(server_->Reload().ok());
+  old_options.credentials_file = old_copy;
+  EXPECT_EQ(JetStream::Connect(server_->plain_url(), "rental", absl::Seconds(2), old_options)
+                .status()
+                .code(),
+            absl::StatusCode::kUnauthenticated);
+  EXPECT_TRUE(after->Publish(Forged("rental.b3")).ok());
+  EXPECT_EQ(Last("RENTAL"), 3u);
+  // The unrestricted test user survived both steps.
+  EXPECT_TRUE(admin_->LastSequence("RENTAL").ok());
+  EXPECT_TRUE(JetStream::Connect(server_->url(), "test", absl::Seconds(2)).ok());
+}
+
+TEST_F(NatsAuthTest, TlsWithTheServersCa) {
+  auto server = testing::NatsServer::Start({.auth = true, .tls = true});
+  ASSERT_TRUE(server.ok()) << server.status();
+  ConnectOptions o;
+  o.credentials_file = (*server)->auth().CredentialsFile("rental");
+  o.tls_ca_file = (*server)->tls().ca_file;
+  auto js = JetStream::Connect((*server)->plain_url(), "rental", absl::Seconds(5), o);
+  ASSERT_TRUE(js.ok()) << js.status();
+  ASSERT_TRUE((*js)->EnsureStream({"RENTAL", {"rental.>"}, 1, absl::Minutes(2)}).ok());
+  EXPECT_TRUE((*js)->Publish(Forged("rental.b1")).ok());
+
+  // With a client certificate too.
+  o.tls_cert_file = (*server)->tls().client_cert_file;
+  o.tls_key_file = (*server)->tls().client_key_file;
+  EXPECT_TRUE(JetStream::Connect((*server)->plain_url(), "rental", absl::Seconds(5), o).ok());
+
+  // Without TLS the server (which requires it) does not let the client in.
+  ConnectOptions plain;
+  plain.credentials_file = o.credentials_file;
+  EXPECT_FALSE(JetStream::Connect((*server)->plain_url(), "rental", absl::Seconds(1), plain).ok());
+  // A CA that did not sign the server's certificate.
+  testing::TempDir other;
+  auto other_tls = testing::MakeNatsTls(other.path());
+  ASSERT_TRUE(other_tls.ok()) << other_tls.status();
+  ConnectOptions wrong_ca = plain;
+  wrong_ca.tls_ca_file = other_tls->ca_file;
+  EXPECT_FALSE(
+      JetStream::Connect((*server)->plain_url(), "rental", absl::Seconds(1), wrong_ca).ok());
+}
+
+TEST(NatsCredentialsTest, BadFilesAreClearErrors) {
+  testing::TempDir dir;
+  auto write = [&](const std::string& name, const std::string& text) {
+    std::ofstream(dir.Sub(name)) << text;
+    return dir.Sub(name);
+  };
+  auto ok = ReadCredentialsFile(write("ok", "# comment\nuser=rental\n password = s3cret \n"));
+  ASSERT_TRUE(ok.ok()) << ok.status();
+  EXPECT_EQ(ok->user, "rental");
+  EXPECT_EQ(ok->password, "s3cret");
+  for (const auto& [name, text] :
+       std::vector<std::pair<std::string, std::string>>{{"nopw", "user=rental\n"},
+                                                        {"nouser", "password=x\n"},
+                                                        {"junk", "user rental\n"},
+                                                        {"key", "user=a\npassword=b\ntoken=c\n"},
+                                                        {"baduser", "user=a.b\npassword=x\n"}}) {
+    auto r = ReadCredentialsFile(write(name, text));
+    EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument) << name;
+  }
+  auto missing = ReadCredentialsFile(dir.Sub("missing"));
+  EXPECT_EQ(missing.status().code(), absl::StatusCode::kInvalidArgument);
+  // A connect with a bad file fails before reaching any server.
+  ConnectOptions o;
+  o.credentials_file = dir.Sub("missing");
+  EXPECT_EQ(JetStream::Connect("nats://127.0.0.1:1", "x", absl::Seconds(1), o).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(NatsCredentialsTest, UrlsAreRedacted) {
+  EXPECT_EQ(RedactUrl("nats://u:p@h:4222,tls://a@b:1,nats://c:2"),
+            "nats://h:4222,tls://b:1,nats://c:2");
+  EXPECT_EQ(RedactUrl("h:4222"), "h:4222");
+}
+
+}  // namespace
+}  // namespace rentmesh::nats
