@@ -152,7 +152,9 @@ field() { sed -n "s/^$1=//p" "$2" | head -1; }
 random_password() {
   local p=""
   while ((${#p} < 32)); do p+=$(head -c 64 /dev/urandom | base64 | tr -dc 'A-Za-z0-9'); done
-  printf '%s' "${p:0:32}"
+  # A letter first: nats-server parses a variable's value ($PASSWORD in the
+  # NATS values) as a config token, and one starting with a digit fails to parse.
+  printf 'p%s' "${p:0:31}"
 }
 
 write_creds() {  # write_creds <file> <user> <inbox>

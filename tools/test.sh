@@ -8,7 +8,9 @@
 #      dashboard query against a real Prometheus scraping the services,
 #   3. the gateway's OpenAPI validation and bounded fuzzing runs of the
 #      gateway and of the event folds (rental's RENTAL projection, the view),
-#   4. a smoke run of tools/run.sh (the README's first command).
+#   4. a smoke run of tools/run.sh (the README's first command),
+#   5. where podman is installed: the image built and the rendered chart run in
+#      containers with a 3-node NATS cluster (tests/containers/run.sh).
 # Ends with "N passed, M failed" (suites) and exits non-zero on any failure.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -41,6 +43,8 @@ if [[ -f tools/fuzz/gateway_fuzz.sh ]]; then
 fi
 suite "event-fold fuzzing: any bytes on any subject (bounded)" bash tools/fuzz/event_fuzz.sh 60
 suite "run.sh smoke (start the system, run the demo, stop)" bash tools/smoke_run.sh
+# The image and the chart's workloads in containers; only where podman is installed.
+if command -v podman >/dev/null; then suite "containers: image built, rendered chart run under podman" bash tests/containers/run.sh; else echo "=== containers: SKIPPED (podman not installed; apt-get install podman runc catatonit iptables debootstrap, then bash tests/containers/run.sh)"; fi
 
 echo
 echo "test suites: $passed passed, $failed failed"

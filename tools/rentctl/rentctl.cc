@@ -5,11 +5,13 @@
 //   rentctl [--addr=host:port] [--header=k:v]... call rentmesh.rental.v1.RentalService/AddBook
 //       '{"bookId":"dune","title":"Dune","copies":2,"dailyFee":{"currency":"KRW","amountMinor":1500}}'
 //   rentctl wait 127.0.0.1:50051 [...]
+//   rentctl --addr=host:port call grpc.health.v1.Health/Check '{"service":"liveness"}'
 //
 // Without --addr the service's default local port is used (rental 50051,
 // payment 50052, returns 50053, view 50054). The response is printed as JSON;
 // an error prints its code and message on stderr and exits 1.
 #include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/util/json_util.h>
 #include <grpcpp/generic/generic_stub.h>
@@ -51,6 +53,51 @@ const pb::FileDescriptor* const kContracts[] = {
     rentmesh::view::v1::RentalSummary::descriptor()->file(),
 };
 
+// grpc.health.v1 is not among the generated contracts (gRPC serves it from its
+// own library), so its descriptor is built here: Health/Check answers like
+// grpcurl's, e.g. {"status": "SERVING"}.
+const pb::DescriptorPool& Pool() {
+  static const pb::DescriptorPool* pool = [] {
+    auto* p = new pb::DescriptorPool(pb::DescriptorPool::generated_pool());
+    pb::FileDescriptorProto f;
+    f.set_name("grpc/health/v1/health.proto");
+    f.set_package("grpc.health.v1");
+    f.set_syntax("proto3");
+    pb::DescriptorProto* req = f.add_message_type();
+    req->set_name("HealthCheckRequest");
+    pb::FieldDescriptorProto* svc = req->add_field();
+    svc->set_name("service");
+    svc->set_number(1);
+    svc->set_type(pb::FieldDescriptorProto::TYPE_STRING);
+    svc->set_label(pb::FieldDescriptorProto::LABEL_OPTIONAL);
+    pb::DescriptorProto* resp = f.add_message_type();
+    resp->set_name("HealthCheckResponse");
+    pb::EnumDescriptorProto* st = resp->add_enum_type();
+    st->set_name("ServingStatus");
+    const char* names[] = {"UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"};
+    for (int i = 0; i < 4; ++i) {
+      pb::EnumValueDescriptorProto* v = st->add_value();
+      v->set_name(names[i]);
+      v->set_number(i);
+    }
+    pb::FieldDescriptorProto* status = resp->add_field();
+    status->set_name("status");
+    status->set_number(1);
+    status->set_type(pb::FieldDescriptorProto::TYPE_ENUM);
+    status->set_type_name(".grpc.health.v1.HealthCheckResponse.ServingStatus");
+    status->set_label(pb::FieldDescriptorProto::LABEL_OPTIONAL);
+    pb::ServiceDescriptorProto* health = f.add_service();
+    health->set_name("Health");
+    pb::MethodDescriptorProto* check = health->add_method();
+    check->set_name("Check");
+    check->set_input_type(".grpc.health.v1.HealthCheckRequest");
+    check->set_output_type(".grpc.health.v1.HealthCheckResponse");
+    if (p->BuildFile(f) == nullptr) std::cerr << "rentctl: could not build the health descriptor\n";
+    return p;
+  }();
+  return *pool;
+}
+
 std::string DefaultAddress(const std::string& package) {
   if (absl::StartsWith(package, "rentmesh.rental.")) return "127.0.0.1:50051";
   if (absl::StartsWith(package, "rentmesh.payment.")) return "127.0.0.1:50052";
@@ -69,6 +116,7 @@ int List() {
       }
     }
   }
+  std::cout << "grpc.health.v1.Health/Check\n";
   return 0;
 }
 
@@ -78,8 +126,7 @@ int Call(const std::string& target, const std::string& json) {
     std::cerr << "method must look like package.Service/Method\n";
     return 2;
   }
-  const pb::MethodDescriptor* method =
-      pb::DescriptorPool::generated_pool()->FindMethodByName(parts[0] + "." + parts[1]);
+  const pb::MethodDescriptor* method = Pool().FindMethodByName(parts[0] + "." + parts[1]);
   if (method == nullptr) {
     std::cerr << "unknown method " << target << " (see: rentctl list)\n";
     return 2;
