@@ -73,6 +73,9 @@ work="$CTR_DIR/work"
 rm -rf "$work"; mkdir -p "$work"
 jwt="$work/jwt"
 JWT_DIR="$jwt" bash tools/dev/jwt.sh keygen >/dev/null 2>&1
+# The services verify their callers themselves (no mesh here): rental signs
+# its calls with the service key pair, as the chart's serviceIdentity says.
+JWT_DIR="$jwt" bash tools/dev/jwt.sh service-keygen >/dev/null 2>&1
 token=$(JWT_DIR="$jwt" bash tools/dev/jwt.sh librarian)
 # NATS users per service, as docs/operations.md "NATS credentials" installs them:
 # the Secrets rentmesh-nats-credentials (chart) and rentmesh-nats-users (NATS).
@@ -85,6 +88,8 @@ if [ -f tools/nats_auth.sh ]; then
 fi
 "$HELM" template rentmesh helm/rentmesh -n rentmesh -f helm/rentmesh/values-local-containers.yaml \
   --set-file auth.publicKeyPem="$jwt/dev-public.pem" --set-file auth.jwks="$jwt/dev-jwks.json" \
+  --set-file serviceIdentity.privateKeyPem="$jwt/service-private.pem" \
+  --set-file serviceIdentity.publicKeyPem="$jwt/service-public.pem" \
   --set tests.smoke.bearerToken="$token" >"$work/rendered.yaml" ||
   { echo "containers checks: 0 passed, 1 failed (helm template)"; exit 1; }
 
