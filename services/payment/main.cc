@@ -30,6 +30,7 @@
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
 #include "rentmesh/telemetry/dead_letter_admin.h"
+#include "rentmesh/telemetry/durable_catch_up.h"
 #include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
@@ -209,27 +210,13 @@ int Run() {
   SystemClock clock;
   PaymentService payments(log, repository, ids, clock, PaymentPolicy{config.max_amount_minor});
 
-  // Catches up for as long as it takes (not ready meanwhile), making the
-  // progress durable every interval: with the WAL off, a crash would
-  // otherwise lose the whole rebuild and start it over.
-  for (;;) {
-    absl::Status s = (*follower)->CatchUp(absl::Now() + config.rebuild_flush_interval);
-    if (s.ok()) break;
-    if (absl::Status f = (*store)->Flush(); !f.ok()) Die("cannot flush the local state", f);
-    absl::StatusOr<uint64_t> last = (*js)->LastSequence(events::kPaymentStream);
-    const uint64_t applied = (*follower)->applied();
-    if (last.ok() && *last > 0) {
-      (*telemetry)->SetRebuildProgress(static_cast<double>(applied) / static_cast<double>(*last));
-    }
-    LogInfo("still catching up; progress stored",
-            {{"stream", events::kPaymentStream},
-             {"applied", absl::StrCat(applied)},
-             {"last", last.ok() ? absl::StrCat(*last) : "unknown"},
-             {"why", s.ToString()}});
+  // Not ready meanwhile; progress made durable as it goes.
+  if (absl::Status s = telemetry::CatchUpDurably(**js, **follower, **store, **telemetry,
+                                                 events::kPaymentStream,
+                                                 config.rebuild_flush_interval);
+      !s.ok()) {
+    Die("cannot flush the local state", s);
   }
-  if (absl::Status f = (*store)->Flush(); !f.ok()) Die("cannot flush the local state", f);
-  LogInfo("caught up",
-          {{"stream", events::kPaymentStream}, {"applied", absl::StrCat((*follower)->applied())}});
 
   // Payment's own fold of RENTAL: a reaction acts only on an effective event.
   RocksDbRentalStatus rental_status(**store);

@@ -18,6 +18,7 @@
 #include "rentmesh/common/log.h"
 #include "rentmesh/common/security_flags.h"
 #include "rentmesh/nats/stream_follower.h"
+#include "rentmesh/telemetry/durable_catch_up.h"
 #include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
@@ -217,18 +218,14 @@ int Run() {
   (*telemetry)->WatchStateStore(**store);
   (*telemetry)->WatchFollower(**js, **follower, JetStreamBookLog::kStream);
 
-  // Catch up before serving, so the first answers are not stale.
-  absl::Time rebuild_started = absl::Now();
-  for (;;) {
-    absl::Status s = (*follower)->CatchUp(absl::Now() + absl::Seconds(60));
-    if (s.ok()) break;
-    LogWarn("still catching up with the RENTAL stream", {{"error", s.ToString()}});
+  // Catch up before serving, so the first answers are not stale; the progress
+  // is made durable as it goes (the store has no WAL).
+  if (absl::Status s = telemetry::CatchUpDurably(**js, **follower, **store, **telemetry,
+                                                 JetStreamBookLog::kStream, absl::Seconds(10));
+      !s.ok()) {
+    LogError("cannot flush the state store", {{"error", s.ToString()}});
+    return 1;
   }
-  LogInfo("caught up",
-          {{"position", absl::StrCat((*follower)->applied())},
-           {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - rebuild_started))}});
-
-  (*telemetry)->SetRebuildProgress(1.0);
 
   auto pool = std::make_unique<WorkPool>(config.workers, config.max_queued);
   (*telemetry)->WatchWorkPool(*pool);

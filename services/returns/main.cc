@@ -24,6 +24,7 @@
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
+#include "rentmesh/telemetry/durable_catch_up.h"
 #include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 #include "returns_config.h"
@@ -135,24 +136,13 @@ int Run(const ReturnsConfig& config) {
                                   });
   if (!follower.ok()) Fail("cannot follow the RETURNS stream", follower.status());
   LogInfo("catching up", {{"stream", events::kReturnsStream}, {"from", absl::StrCat(*applied)}});
-  // As long as it takes (not ready meanwhile), the progress made durable
-  // every interval: with the WAL off, a crash would otherwise lose it all.
-  for (;;) {
-    absl::Status s = (*follower)->CatchUp(absl::Now() + config.rebuild_flush_interval);
-    if (s.ok()) break;
-    if (absl::Status f = (*store)->Flush(); !f.ok()) Fail("cannot flush the state store", f);
-    absl::StatusOr<uint64_t> last = (*js)->LastSequence(events::kReturnsStream);
-    const uint64_t done = (*follower)->applied();
-    if (last.ok() && *last > 0) {
-      (*telemetry)->SetRebuildProgress(static_cast<double>(done) / static_cast<double>(*last));
-    }
-    LogInfo("still catching up; progress stored",
-            {{"stream", events::kReturnsStream},
-             {"applied", absl::StrCat(done)},
-             {"last", last.ok() ? absl::StrCat(*last) : "unknown"},
-             {"why", s.ToString()}});
+  // Not ready meanwhile; progress made durable as it goes.
+  if (absl::Status s = telemetry::CatchUpDurably(**js, **follower, **store, **telemetry,
+                                                 events::kReturnsStream,
+                                                 config.rebuild_flush_interval);
+      !s.ok()) {
+    Fail("cannot flush the state store", s);
   }
-  if (absl::Status f = (*store)->Flush(); !f.ok()) Fail("cannot flush the state store", f);
 
   JetStreamReturnEventLog log(**js, **follower, *failpoints, config.max_wait);
   DerivedReturnIdScheme ids;
