@@ -27,6 +27,7 @@
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
+#include "rentmesh/nats/nats_flags.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
 #include "rentmesh/telemetry/dead_letter_admin.h"
@@ -39,12 +40,6 @@ ABSL_FLAG(std::string, admin_address, "127.0.0.1:9452",
           "Admin HTTP endpoint: /metrics, /healthz, /admin/deadletters (list) and "
           "/admin/deadletters/replay?seq=N (POST).");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server(s), comma-separated.");
-ABSL_FLAG(std::string, nats_credentials, "",
-          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
-ABSL_FLAG(std::string, nats_tls_ca, "",
-          "CA of the NATS servers' certificates; turns on TLS to NATS");
-ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
-ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/payment", "RocksDB folder of this instance's local state.");
 ABSL_FLAG(int, stream_replicas, 1, "JetStream replicas of the streams payment declares.");
 ABSL_FLAG(int, workers, 32, "Threads that run calls (JetStream round trips).");
@@ -182,9 +177,7 @@ int Run() {
   if (!telemetry.ok()) Die("cannot start the admin server", telemetry.status());
 
   absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
-      config.nats_url, "payment", kConnectTimeout,
-      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
-                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
+      config.nats_url, "payment", kConnectTimeout, nats::ConnectOptionsFromFlags());
   if (!js.ok()) Die("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
   nats_ptr = js->get();
@@ -211,9 +204,9 @@ int Run() {
   PaymentService payments(log, repository, ids, clock, PaymentPolicy{config.max_amount_minor});
 
   // Not ready meanwhile; progress made durable as it goes.
-  if (absl::Status s = telemetry::CatchUpDurably(**js, **follower, **store, **telemetry,
-                                                 events::kPaymentStream,
-                                                 config.rebuild_flush_interval);
+  if (absl::Status s =
+          telemetry::CatchUpDurably(**js, **follower, **store, **telemetry, events::kPaymentStream,
+                                    config.rebuild_flush_interval);
       !s.ok()) {
     Die("cannot flush the local state", s);
   }

@@ -17,6 +17,7 @@
 #include "rentmesh/common/grpc_server.h"
 #include "rentmesh/common/log.h"
 #include "rentmesh/common/security_flags.h"
+#include "rentmesh/nats/nats_flags.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/telemetry/durable_catch_up.h"
 #include "rentmesh/telemetry/ignored_events.h"
@@ -26,12 +27,6 @@
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9451", "admin HTTP address (metrics)");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
-ABSL_FLAG(std::string, nats_credentials, "",
-          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
-ABSL_FLAG(std::string, nats_tls_ca, "",
-          "CA of the NATS servers' certificates; turns on TLS to NATS");
-ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
-ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/data/rental", "RocksDB folder (rebuildable from JetStream)");
 ABSL_FLAG(int, stream_replicas, 1, "replicas of the RENTAL stream (3 in a cluster)");
 ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052",
@@ -137,10 +132,8 @@ int Run() {
     LogError("cannot start the admin server", {{"error", telemetry.status().ToString()}});
     return 1;
   }
-  auto js = nats::JetStream::Connect(
-      config.nats_url, "rental", absl::Seconds(30),
-      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
-                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
+  auto js = nats::JetStream::Connect(config.nats_url, "rental", absl::Seconds(30),
+                                     nats::ConnectOptionsFromFlags());
   if (!js.ok()) {
     LogError("cannot connect to NATS", {{"error", js.status().ToString()}});
     return 1;
@@ -201,9 +194,9 @@ int Run() {
   }
   std::function<void(grpc::ClientContext&)> authorize;
   if (*token) authorize = [&t = **token](grpc::ClientContext& ctx) { t.Attach(ctx); };
-  GrpcPaymentGateway payment(
-      PaymentChannels(config.payment_address, *channel_creds),
-      {config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)}, clock, authorize);
+  GrpcPaymentGateway payment(PaymentChannels(config.payment_address, *channel_creds),
+                             {config.breaker_failures, absl::Milliseconds(config.breaker_open_ms)},
+                             clock, authorize);
   GrpcReturnsGateway returns(grpc::CreateChannel(config.returns_address, *channel_creds),
                              authorize);
   Sha256IdGenerator ids;

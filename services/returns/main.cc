@@ -22,6 +22,7 @@
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
+#include "rentmesh/nats/nats_flags.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
 #include "rentmesh/telemetry/durable_catch_up.h"
@@ -33,12 +34,6 @@ ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50053", "gRPC listen address (po
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9453",
           "admin HTTP address: /metrics and /healthz");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server URL(s), comma-separated");
-ABSL_FLAG(std::string, nats_credentials, "",
-          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
-ABSL_FLAG(std::string, nats_tls_ca, "",
-          "CA of the NATS servers' certificates; turns on TLS to NATS");
-ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
-ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/returns", "RocksDB folder of this replica's local state");
 ABSL_FLAG(int, stream_replicas, 1, "replicas of the RETURNS stream");
 ABSL_FLAG(std::string, failpoints, "", "failpoints, e.g. returns.after_append=crash");
@@ -109,9 +104,7 @@ int Run(const ReturnsConfig& config) {
       telemetry::ServiceTelemetry::Start(config.admin_address, readiness);
   if (!telemetry.ok()) Fail("cannot start the admin server", telemetry.status());
   absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
-      config.nats_url, "returns", config.connect_timeout,
-      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
-                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
+      config.nats_url, "returns", config.connect_timeout, nats::ConnectOptionsFromFlags());
   if (!js.ok()) Fail("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
   nats_ptr = js->get();
@@ -137,9 +130,9 @@ int Run(const ReturnsConfig& config) {
   if (!follower.ok()) Fail("cannot follow the RETURNS stream", follower.status());
   LogInfo("catching up", {{"stream", events::kReturnsStream}, {"from", absl::StrCat(*applied)}});
   // Not ready meanwhile; progress made durable as it goes.
-  if (absl::Status s = telemetry::CatchUpDurably(**js, **follower, **store, **telemetry,
-                                                 events::kReturnsStream,
-                                                 config.rebuild_flush_interval);
+  if (absl::Status s =
+          telemetry::CatchUpDurably(**js, **follower, **store, **telemetry, events::kReturnsStream,
+                                    config.rebuild_flush_interval);
       !s.ok()) {
     Fail("cannot flush the state store", s);
   }

@@ -21,6 +21,7 @@
 #include "rentmesh/common/security_flags.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/nats/jetstream.h"
+#include "rentmesh/nats/nats_flags.h"
 #include "rentmesh/rocksdb/state_store.h"
 #include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/telemetry/liveness_watch.h"
@@ -30,12 +31,6 @@ ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50054", "Where the gRPC server l
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9454",
           "Where the admin HTTP server listens (metrics; wired later).");
 ABSL_FLAG(std::string, nats_url, "nats://127.0.0.1:4222", "NATS server(s), comma-separated.");
-ABSL_FLAG(std::string, nats_credentials, "",
-          "file of the service's NATS user= and password= lines (tools/nats_auth.sh makes them)");
-ABSL_FLAG(std::string, nats_tls_ca, "",
-          "CA of the NATS servers' certificates; turns on TLS to NATS");
-ABSL_FLAG(std::string, nats_tls_cert, "", "client certificate for TLS to NATS (optional)");
-ABSL_FLAG(std::string, nats_tls_key, "", "key of --nats_tls_cert");
 ABSL_FLAG(std::string, data_dir, "var/view", "The view's RocksDB folder (rebuildable).");
 ABSL_FLAG(int, stream_replicas, 1, "Replicas of a stream the view has to create.");
 ABSL_FLAG(std::string, failpoints, "", "Failpoints (name=crash;...), for chaos tests.");
@@ -83,9 +78,7 @@ int Run(const Config& config) {
       });
   if (!telemetry.ok()) return Fail("cannot start the admin server", telemetry.status());
   absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
-      config.nats_url, "view", absl::Seconds(30),
-      nats::ConnectOptions{absl::GetFlag(FLAGS_nats_credentials), absl::GetFlag(FLAGS_nats_tls_ca),
-                           absl::GetFlag(FLAGS_nats_tls_cert), absl::GetFlag(FLAGS_nats_tls_key)});
+      config.nats_url, "view", absl::Seconds(30), nats::ConnectOptionsFromFlags());
   if (!js.ok()) return Fail("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
   absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> state =
