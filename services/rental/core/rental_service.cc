@@ -232,12 +232,6 @@ absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const
       },
       ctx);
   if (!pos.ok()) return pos.status();
-  absl::StatusOr<bool> took = state_.HasStockRequest(cmd.book_id, cmd.request_id);
-  if (!took.ok()) return took.status();
-  if (!*took) {
-    return absl::UnavailableError(absl::StrCat("book \"", cmd.book_id,
-                                               "\" changed meanwhile; please try again"));
-  }
   return ReadBook(cmd.book_id);
 }
 
@@ -468,14 +462,8 @@ absl::StatusOr<Rental> RentalService::CommitTransition(
       },
       ctx);
   if (!pos.ok()) return pos.status();
-  absl::StatusOr<Rental> after = ReadRental(rental_id);
-  if (!after.ok() || *pos == 0 || after->last_position == *pos) return after;
-  // Our event was recorded but did not take effect: another transition of
-  // this rental landed first in stream order. Answer what the rental now is.
-  if (done(*after)) return after;
-  if (absl::Status s = allowed(*after); !s.ok()) return s;
-  return absl::UnavailableError(
-      absl::StrCat("rental ", rental_id, " changed meanwhile; please try again"));
+  // Commit decided again until our event took effect (Decision::took_effect).
+  return ReadRental(rental_id);
 }
 
 absl::StatusOr<Rental> RentalService::LoadRental(const std::string& rental_id,
