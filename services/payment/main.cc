@@ -28,6 +28,7 @@
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/nats_flags.h"
+#include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
 #include "rentmesh/telemetry/dead_letter_admin.h"
@@ -188,7 +189,8 @@ int Run() {
   absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> store =
       rocksdb_store::StateStore::Open(config.data_dir);
   if (!store.ok()) Die("cannot open the local state", store.status());
-  RocksDbPaymentRepository repository(**store);
+  RocksDbPaymentRepository repository(**store,
+                                      telemetry::IgnoredEventsCounter((*telemetry)->registry()));
   absl::StatusOr<uint64_t> position = repository.AppliedPosition();
   if (!position.ok()) Die("cannot read the local position", position.status());
 

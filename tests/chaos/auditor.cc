@@ -13,6 +13,7 @@
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rental/v1/rental.grpc.pb.h"
+#include "rentmesh/rules/payment_stream_rules.h"
 #include "rentmesh/rules/rental_stream_rules.h"
 #include "rentmesh/view/v1/view.grpc.pb.h"
 #include "system.h"
@@ -184,10 +185,53 @@ struct Book {
   bool raw_over = false;
 };
 
+// One rental's payments, folded from PAYMENT by the stream's rules
+// (rentmesh/rules/payment_stream_rules.h): only events that apply count.
 struct Payments {
-  int approvals = 0, declines = 0, refunds = 0, voids = 0, late_fees = 0;
+  struct One {
+    rules::PaymentPhase phase = rules::PaymentPhase::kAbsent;
+    int64_t charged_minor = 0;
+  };
+  std::map<std::string, One> by_id;
+  int approvals = 0;  // rental-fee charges that applied
+  int reversals = 0;  // refunds and voids of a charge that applied
+  int late_fees = 0;  // late fees that applied
   int64_t refunded_minor = 0;
-  std::vector<uint64_t> seqs;
+  std::vector<uint64_t> seqs;  // every event of the rental, applied or not
+
+  // Folds one event; false when it does not apply.
+  bool Apply(const std::string& payment_id, rules::PaymentEventKind kind, int64_t amount,
+             uint64_t seq) {
+    seqs.push_back(seq);
+    One& p = by_id[payment_id];
+    if (rules::CheckPayment(p.phase, p.charged_minor, kind, amount) !=
+        rules::PaymentVerdict::kApplies) {
+      return false;
+    }
+    p.phase = rules::PaymentPhaseAfter(kind, amount);
+    switch (kind) {
+      case rules::PaymentEventKind::kApproved:
+        ++approvals;
+        p.charged_minor = amount;
+        break;
+      case rules::PaymentEventKind::kLateFeeCharged:
+        ++late_fees;
+        p.charged_minor = amount;
+        break;
+      case rules::PaymentEventKind::kRefunded:
+      case rules::PaymentEventKind::kVoided:
+        if (amount > 0) {
+          ++reversals;
+          refunded_minor += amount;
+        }
+        break;
+      case rules::PaymentEventKind::kDeclined:
+        break;
+    }
+    return true;
+  }
+  // A rental fee charged and not reversed.
+  bool FeeOutstanding() const { return approvals > reversals; }
 };
 
 struct Seen {
@@ -422,57 +466,58 @@ absl::StatusOr<AuditReport> AuditOnce(const AuditInput& in, absl::Time started,
   std::map<std::string, Payments> payments;
   // Rentals beyond the copies that a client, a replica or payment took as real.
   std::map<std::string, std::string> acted_beyond;
+  int inapplicable_payment_events = 0;
   for (const Seen& s : *payment_events) {
     const ev::Envelope& e = s.env;
+    auto fold = [&](const auto& payload, rules::PaymentEventKind kind, int64_t amount) {
+      if (!payments[payload.rental_id()].Apply(payload.payment_id(), kind, amount, s.seq)) {
+        ++inapplicable_payment_events;
+      }
+    };
     switch (e.payload_case()) {
       case ev::Envelope::kPaymentApproved:
-        ++payments[e.payment_approved().rental_id()].approvals;
-        payments[e.payment_approved().rental_id()].seqs.push_back(s.seq);
+        fold(e.payment_approved(), rules::PaymentEventKind::kApproved,
+             e.payment_approved().amount().amount_minor());
         break;
       case ev::Envelope::kPaymentDeclined:
-        ++payments[e.payment_declined().rental_id()].declines;
+        fold(e.payment_declined(), rules::PaymentEventKind::kDeclined, 0);
         break;
-      case ev::Envelope::kPaymentRefunded: {
-        Payments& p = payments[e.payment_refunded().rental_id()];
-        ++p.refunds;
-        p.refunded_minor += e.payment_refunded().amount().amount_minor();
-        p.seqs.push_back(s.seq);
+      case ev::Envelope::kPaymentRefunded:
+        fold(e.payment_refunded(), rules::PaymentEventKind::kRefunded,
+             e.payment_refunded().amount().amount_minor());
         break;
-      }
-      case ev::Envelope::kPaymentVoided: {
-        Payments& p = payments[e.payment_voided().rental_id()];
-        ++p.voids;
-        p.refunded_minor += e.payment_voided().amount_reversed().amount_minor();
-        p.seqs.push_back(s.seq);
+      case ev::Envelope::kPaymentVoided:
+        fold(e.payment_voided(), rules::PaymentEventKind::kVoided,
+             e.payment_voided().amount_reversed().amount_minor());
         break;
-      }
       case ev::Envelope::kLateFeeCharged:
-        ++payments[e.late_fee_charged().rental_id()].late_fees;
-        payments[e.late_fee_charged().rental_id()].seqs.push_back(s.seq);
+        fold(e.late_fee_charged(), rules::PaymentEventKind::kLateFeeCharged,
+             e.late_fee_charged().amount().amount_minor());
         break;
       default:
         break;
     }
   }
+  report.inapplicable_payment_events = inapplicable_payment_events;
   for (const auto& [id, p] : payments) {
     auto it = rentals.find(id);
     const St st = it == rentals.end() || it->second.beyond_copies ? St::kAbsent : it->second.st;
-    const int reversed = p.refunds + p.voids;
     const std::string where = absl::StrCat(
         id, " (truth ", Name(st), "; RENTAL seqs ",
         it == rentals.end() ? 0 : it->second.requested_seq, "..",
         it == rentals.end() ? 0 : it->second.transition_seq, "; PAYMENT seqs ",
         absl::StrJoin(p.seqs, ","), "; RETURNS seqs ", absl::StrJoin(returns_of[id], ","), ")");
+    // Payment ids derive from the rental id: two fee charges that both apply
+    // mean two ids for one rental's fee.
+    if (p.approvals > 1) c.Add(kChargeWithoutRental, "charged twice: " + where);
     if (st == St::kRented || st == St::kReturned) {
-      if (p.approvals - reversed > 1) c.Add(kChargeWithoutRental, "charged twice: " + where);
-      if (p.refunds > 0) c.Add(kRefundWithoutCancel, where);
+      if (p.reversals > 0) c.Add(kRefundWithoutCancel, where);
     } else if (st == St::kCancelled) {
-      if (p.approvals > 0 && reversed == 0) c.Add(kCancelWithoutRefund, where);
-    } else if (p.approvals - reversed > 0) {
+      if (p.FeeOutstanding()) c.Add(kCancelWithoutRefund, where);
+    } else if (p.FeeOutstanding()) {
       c.Add(kChargeWithoutRental, where);
       if (it != rentals.end() && it->second.beyond_copies) acted_beyond[id] += "charged; ";
     }
-    if (reversed > p.approvals) c.Add(kRefundWithoutCancel, "reversed more than charged: " + where);
     if (p.late_fees > 0 && st != St::kReturned) c.Add(kFeeWithoutReturn, where);
   }
   for (const auto& [id, r] : rentals) {

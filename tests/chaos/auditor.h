@@ -40,6 +40,10 @@ struct AuditReport {
   // counted as a violation above.
   std::map<std::string, int> inapplicable;
   std::vector<std::string> inapplicable_examples;
+  // Events in PAYMENT that do not apply to their payment (a second charge, a
+  // reversal of nothing or of another amount, a tombstone after a charge):
+  // informational, the same way.
+  int inapplicable_payment_events = 0;
   // Books whose every-event fold (what today's replicas compute) went above
   // the copies at some point: informational, the stream's own record.
   int books_over_copies_in_raw_fold = 0;

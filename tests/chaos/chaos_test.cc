@@ -79,6 +79,7 @@ std::string Table(const std::string& title, const std::vector<OpRecord>& records
   row("stream sequences unreadable (info)", absl::StrCat(report.unreadable_sequences));
   row("messages in DEADLETTER (info)", absl::StrCat(report.dead_letters));
   row("inapplicable RENTAL events (info)", join(report.inapplicable));
+  row("inapplicable PAYMENT events (info)", absl::StrCat(report.inapplicable_payment_events));
   row("books over their copies in every-event fold (info)",
       absl::StrCat(report.books_over_copies_in_raw_fold));
   row("audit clean after", report.clean_after_seconds < 0

@@ -243,5 +243,55 @@ TEST(RentalPaymentsAggregate, ReplayedEventsAreFoldedOnce) {
   EXPECT_EQ(s.payments()[0].last_sequence, 7u);
 }
 
+// The cluster case of docs/cluster.md: two appends decided against the same
+// state both stored. Whatever lands second changes nothing, and says why.
+TEST(RentalPaymentsAggregate, ATombstoneStoredAfterAChargeNeverVoidsIt) {
+  RentalPayments s("r1");
+  EXPECT_EQ(s.Apply(Approved(), 5), rules::PaymentVerdict::kApplies);
+  EXPECT_EQ(s.Apply(Of(PaymentEventType::kVoided, kFee, 0), 6),
+            rules::PaymentVerdict::kPaymentExists);
+  ASSERT_EQ(s.payments().size(), 1u);
+  EXPECT_EQ(s.payments()[0].status, PaymentStatus::kApproved);
+  EXPECT_EQ(s.last_sequence(), 6u);  // the subject moved on all the same
+  // So the abandoned rental's void still reverses the charge.
+  Decision d = DecideVoid(s, kFee, "alice", "payment unknown", kNow);
+  ASSERT_TRUE(d.event.has_value());
+  EXPECT_EQ(d.event->type, PaymentEventType::kVoided);
+  EXPECT_EQ(d.event->amount, (Money{"KRW", 1500}));
+}
+
+TEST(RentalPaymentsAggregate, AChargeStoredAfterATombstoneChangesNothing) {
+  RentalPayments s("r1");
+  EXPECT_EQ(s.Apply(Of(PaymentEventType::kVoided, kFee, 0), 5), rules::PaymentVerdict::kApplies);
+  EXPECT_EQ(s.Apply(Approved(), 6), rules::PaymentVerdict::kPaymentExists);
+  ASSERT_EQ(s.payments().size(), 1u);
+  EXPECT_EQ(s.payments()[0].status, PaymentStatus::kVoided);
+  EXPECT_EQ(s.payments()[0].refunded.amount_minor, 0);
+  // A Pay retried now is told the rental was abandoned: it was never charged.
+  Decision d = DecidePay(s, Cmd(), kFee, PaymentPolicy{}, kNow);
+  EXPECT_FALSE(d.event.has_value());
+  EXPECT_EQ(d.answer.code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST(RentalPaymentsAggregate, AReversalAppliesOnceAndOnlyByTheAmountCharged) {
+  RentalPayments s("r1");
+  s.Apply(Approved(1500), 5);
+  EXPECT_EQ(s.Apply(Of(PaymentEventType::kRefunded, kFee, 900), 6),
+            rules::PaymentVerdict::kAmountDiffers);
+  EXPECT_EQ(s.payments()[0].status, PaymentStatus::kApproved);
+  EXPECT_EQ(s.Apply(Of(PaymentEventType::kRefunded, kFee, 1500), 7),
+            rules::PaymentVerdict::kApplies);
+  EXPECT_EQ(s.Apply(Of(PaymentEventType::kVoided, kFee, 1500), 8),
+            rules::PaymentVerdict::kNotCharged);
+  EXPECT_EQ(s.Apply(Of(PaymentEventType::kRefunded, kFee, 1500), 9),
+            rules::PaymentVerdict::kNotCharged);
+  EXPECT_EQ(s.Apply(Of(PaymentEventType::kRefunded, "pay-other", 1500), 10),
+            rules::PaymentVerdict::kPaymentUnknown);
+  ASSERT_EQ(s.payments().size(), 1u);
+  EXPECT_EQ(s.payments()[0].status, PaymentStatus::kRefunded);
+  EXPECT_EQ(s.payments()[0].refunded.amount_minor, 1500);
+  EXPECT_EQ(s.payments()[0].last_sequence, 7u);
+}
+
 }  // namespace
 }  // namespace rentmesh::payment

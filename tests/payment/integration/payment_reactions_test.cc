@@ -297,10 +297,33 @@ TEST_F(PaymentReactionsTest, ACancelOfARentalThatNeverHeldACopyIsNotRefunded) {
   EXPECT_EQ(*payment->rental_status()->PhaseOf("rent-one"), rules::RentalPhase::kCancelled);
 }
 
-TEST_F(PaymentReactionsTest, ADeadLetterReplayedAfterTheCauseIsFixedRefundsOnceAndIsRemoved) {
+TEST_F(PaymentReactionsTest, ACancelWhoseChargeIsNotKnownYetIsRetriedUntilItIsThenRefunded) {
+  // Seen on a cluster: the replica's PAYMENT state lags the charge (a node cut
+  // off from its peers). The cancel applied, so the fee was charged: waiting
+  // for it is right, dead-lettering it ("no fee to refund") was not.
   auto payment = StartReplica("a");
   ASSERT_NE(payment, nullptr);
-  // Cancelled before payment knows of any fee: NOT_FOUND, dead-lettered at once.
+  PublishRented("rent-lag", 700);
+  PublishRental(RentalCancelledEvent("rent-lag", 700), "rent-lag");
+  absl::SleepFor(absl::Seconds(1));
+  EXPECT_EQ(payment->consumers()->rental().dead_lettered(), 0u);
+  EXPECT_EQ(Count("PaymentRefunded", "rent-lag"), 0);
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-lag", 700)).status.ok());
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count("PaymentRefunded", "rent-lag") == 1; }, absl::Seconds(15)));
+  EXPECT_TRUE(Drained(PaymentReactionConsumers::kRentalDurable));
+  EXPECT_EQ(payment->consumers()->rental().dead_lettered(), 0u);
+  EXPECT_EQ(Count("PaymentRefunded", "rent-lag"), 1);
+}
+
+TEST_F(PaymentReactionsTest, ADeadLetterReplayedAfterTheCauseIsFixedRefundsOnceAndIsRemoved) {
+  PaymentReplica::Options options;
+  options.reactions = true;
+  options.max_deliver = 3;  // so the wait for a charge that never comes ends here
+  auto started = PaymentReplica::Start(nats_->url(), dir_.Sub("a"), options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto payment = std::move(*started);
+  // Cancelled while payment knows of no fee: retried, then dead-lettered.
   PublishRented("rent-dl", 700);
   PublishRental(RentalCancelledEvent("rent-dl", 700), "rent-dl");
   ASSERT_TRUE(WaitUntil([&] { return payment->consumers()->rental().dead_lettered() == 1; },
@@ -311,6 +334,7 @@ TEST_F(PaymentReactionsTest, ADeadLetterReplayedAfterTheCauseIsFixedRefundsOnceA
   EXPECT_EQ(letters->front().stream, events::kRentalStream);
   EXPECT_EQ(letters->front().original_sequence, 4u);
   EXPECT_EQ(letters->front().consumer, PaymentReactionConsumers::kRentalDurable);
+  EXPECT_EQ(letters->front().deliveries, 3u);
 
   ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-dl", 700)).status.ok());
   ASSERT_TRUE(payment->consumers()->rental().Replay(letters->front().sequence).ok());

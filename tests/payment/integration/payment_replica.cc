@@ -53,6 +53,7 @@ absl::StatusOr<std::unique_ptr<PaymentReplica>> PaymentReplica::Start(const std:
     copts.fetch_wait = absl::Milliseconds(100);
     copts.backoff_initial = absl::Milliseconds(20);
     copts.backoff_max = absl::Milliseconds(200);
+    if (options.max_deliver > 0) copts.max_deliver = options.max_deliver;
     absl::StatusOr<std::unique_ptr<PaymentReactionConsumers>> consumers =
         PaymentReactionConsumers::Start(*r->js_, *r->reactions_, copts);
     if (!consumers.ok()) return consumers.status();

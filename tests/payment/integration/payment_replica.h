@@ -34,6 +34,8 @@ class PaymentReplica {
     int workers = 4;
     int max_inflight = 64;
     int64_t max_amount_minor = 1'000'000;
+    // Deliveries of one reaction before it is dead-lettered (0: the default).
+    int max_deliver = 0;
   };
 
   static absl::StatusOr<std::unique_ptr<PaymentReplica>> Start(const std::string& nats_url,

@@ -187,7 +187,13 @@ class JetStream {
   // The stream's first and last sequence.
   absl::StatusOr<std::pair<uint64_t, uint64_t>> SequenceRange(absl::string_view stream);
 
-  // The stream's last sequence (0 when empty).
+  // The stream's last sequence (0 when empty), as known to a node that can
+  // know it. On a cluster, a node cut off from its peers answers stream info
+  // from its own store once its group is leaderless, and a leader that lost
+  // its peers answers until it steps down (about 10 s): both can be behind
+  // what the majority committed meanwhile (docs/cluster.md, case 6). Such an
+  // answer is UNAVAILABLE: it counts only when it names a leader that heard
+  // from a majority of the stream's replicas within the last few heartbeats.
   absl::StatusOr<uint64_t> LastSequence(absl::string_view stream);
 
   bool Connected() const;

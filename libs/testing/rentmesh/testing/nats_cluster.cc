@@ -162,6 +162,14 @@ void NatsCluster::Stop(int node) {
   if (nodes_[node].process) nodes_[node].process->Stop(SIGTERM);
 }
 
+void NatsCluster::Freeze(int node) {
+  if (nodes_[node].process) ::kill(nodes_[node].process->pid(), SIGSTOP);
+}
+
+void NatsCluster::Thaw(int node) {
+  if (nodes_[node].process) ::kill(nodes_[node].process->pid(), SIGCONT);
+}
+
 absl::Status NatsCluster::Restart(int node) {
   Stop(node);
   return Launch(node);

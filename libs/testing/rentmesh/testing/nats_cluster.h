@@ -53,6 +53,10 @@ class NatsCluster {
   void Kill(int node);
   // SIGTERM (lame duck is not waited for beyond 10 s).
   void Stop(int node);
+  // SIGSTOP / SIGCONT: the node keeps its connections but answers nothing,
+  // as a node behind a partition looks to its peers.
+  void Freeze(int node);
+  void Thaw(int node);
   // Starts a stopped or killed node again and waits until it accepts clients.
   absl::Status Restart(int node);
   // Waits until every running node answers its /healthz with "ok" (JetStream

@@ -11,6 +11,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -82,6 +84,10 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
+  if (const char* keep = std::getenv("RENTMESH_KEEP_TMP"); keep != nullptr && keep[0] == '1') {
+    std::fprintf(stderr, "kept %s (RENTMESH_KEEP_TMP=1)\n", path_.c_str());
+    return;
+  }
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
 }

@@ -14,7 +14,8 @@ int PickFreePort();
 // "127.0.0.1:<free port>".
 std::string FreeLoopbackAddress();
 
-// A fresh directory, removed with everything in it on destruction.
+// A fresh directory, removed with everything in it on destruction (kept, and
+// named on stderr, when RENTMESH_KEEP_TMP=1: to read a failed run's logs).
 class TempDir {
  public:
   TempDir();

@@ -7,6 +7,7 @@
 #include "absl/strings/string_view.h"
 #include "payment/core/domain/payment.h"
 #include "payment/core/domain/payment_event.h"
+#include "rentmesh/rules/payment_stream_rules.h"
 
 namespace rentmesh::payment {
 
@@ -18,10 +19,12 @@ class RentalPayments final {
  public:
   explicit RentalPayments(std::string rental_id) : rental_id_(std::move(rental_id)) {}
 
-  // Folds the event stored at stream `sequence`. Events at or below
-  // last_sequence() were folded already and are ignored, so replays are
-  // harmless.
-  void Apply(const PaymentEvent& event, uint64_t sequence);
+  // Folds the event stored at stream `sequence` by the PAYMENT stream's
+  // rules (rentmesh/rules/payment_stream_rules.h): an event that does not fit
+  // its payment as folded so far changes nothing but the subject's position,
+  // and its verdict says why. Events at or below last_sequence() were folded
+  // already and change nothing at all (kApplies), so replays are harmless.
+  rules::PaymentVerdict Apply(const PaymentEvent& event, uint64_t sequence);
 
   const std::string& rental_id() const { return rental_id_; }
   // Events folded so far (0: none).

@@ -71,7 +71,17 @@ absl::Status PaymentReactions::OnRentalEvent(const nats::StreamMessage& msg) {
   switch (e.payload_case()) {
     case ev::Envelope::kRentalCancelled: {
       const ev::RentalCancelled& c = e.rental_cancelled();
-      return Annotate(payments_.RefundCancelledRental(c.rental_id(), c.reason(), ContextOf(e)), e);
+      absl::Status s = payments_.RefundCancelledRental(c.rental_id(), c.reason(), ContextOf(e));
+      if (absl::IsNotFound(s)) {
+        // The cancel applied, so the rental was RENTED, so its fee was
+        // charged: a fee this replica does not know is lag, never a reason to
+        // give up. Seen on a cluster: a node cut off from the others still
+        // answers stream info with what it holds, so catching up "to the end"
+        // can stop short of the charge. Retried until the charge is here.
+        s = absl::UnavailableError(absl::StrCat(
+            "the charge of the cancelled rental is not folded here yet (", s.message(), ")"));
+      }
+      return Annotate(s, e);
     }
     case ev::Envelope::kRentalAborted: {
       const ev::RentalAborted& a = e.rental_aborted();

@@ -41,7 +41,14 @@ absl::StatusOr<uint64_t> JetStreamPaymentEventLog::Append(const PaymentEvent& ev
   header.occurred_at = event.occurred_at;
   header.trace = TraceFromHeaders(metadata.trace_headers);
   header.producer = kProducer;
-  header.event_id = DerivedId("evt-", {event.payment_id, EventTypeName(event.type)});
+  // One id per decision, so a retry is deduplicated by the server and by every
+  // projection. The tombstone (a void of nothing) and a void that reverses a
+  // charge are different decisions: on a cluster both can be stored for one
+  // payment (the tombstone first, changing nothing), and the reversal must not
+  // be taken for its copy.
+  const bool tombstone = event.type == PaymentEventType::kVoided && event.amount.amount_minor == 0;
+  header.event_id = DerivedId(
+      "evt-", {event.payment_id, EventTypeName(event.type), tombstone ? "tombstone" : ""});
   events::Seal(header, envelope);
 
   failpoints_.Hit("payment.before_append");

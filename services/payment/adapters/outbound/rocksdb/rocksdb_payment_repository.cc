@@ -2,6 +2,7 @@
 
 #include <rocksdb/write_batch.h>
 
+#include <map>
 #include <set>
 
 #include "absl/strings/numbers.h"
@@ -35,6 +36,8 @@ absl::Status RocksDbPaymentRepository::ApplyBatch(const std::vector<nats::Stream
   if (batch.empty()) return absl::OkStatus();
   rocksdb::WriteBatch wb;
   std::set<std::string> applied_ids;  // of this batch, not yet in the store
+  // The rentals this batch touches, folded up to the message in hand.
+  std::map<std::string, RentalPayments, std::less<>> folded;
   for (const nats::StreamMessage& msg : batch) {
     std::optional<std::string> rental_id = RentalIdOfSubject(msg.subject);
     absl::StatusOr<events::v1::Envelope> envelope = events::ParseEnvelope(msg);
@@ -61,6 +64,26 @@ absl::Status RocksDbPaymentRepository::ApplyBatch(const std::vector<nats::Stream
       }
       applied_ids.insert(event_id);
       wb.Put(EventIdKey(event_id), absl::StrCat(msg.sequence));
+    }
+    auto state = folded.find(*rental_id);
+    if (state == folded.end()) {
+      absl::StatusOr<RentalPayments> loaded = Load(*rental_id);
+      if (!loaded.ok()) return loaded.status();
+      state = folded.emplace(*rental_id, std::move(*loaded)).first;
+    }
+    if (rules::PaymentVerdict v = state->second.Apply(*event, msg.sequence);
+        v != rules::PaymentVerdict::kApplies) {
+      const std::string_view reason = rules::PaymentVerdictName(v);
+      LogWarn("payment event does not apply to its payment; it changes nothing",
+              {{"subject", msg.subject},
+               {"sequence", absl::StrCat(msg.sequence)},
+               {"event_type", envelope->event_type()},
+               {"event_id", event_id},
+               {"reason", std::string(reason)}});
+      if (ignored_) {
+        ignored_(events::kPaymentStream, envelope->event_type(),
+                 absl::string_view(reason.data(), reason.size()));
+      }
     }
     wb.Put(EventKey(*rental_id, msg.sequence), msg.data);
     if (ValidateKey("payment_id", event->payment_id).ok()) {

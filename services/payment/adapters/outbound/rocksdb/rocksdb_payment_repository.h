@@ -1,7 +1,11 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <utility>
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 #include "payment/core/ports/payment_repository.h"
 #include "rentmesh/nats/jetstream.h"
@@ -19,11 +23,20 @@ namespace rentmesh::payment {
 // batch, so after a crash the follower resumes right after what is stored and
 // nothing is applied twice. Rental ids cannot contain '/' (see ValidateKey),
 // so a rental's prefix never matches another rental's keys.
+//
+// Every event is kept as stored; the stream's rules decide, at each fold,
+// which of them take effect (RentalPayments::Apply). Those that do not are
+// reported once, when they arrive, to `ignored` (the signature of
+// telemetry::IgnoredEventFn) and logged.
 class RocksDbPaymentRepository final : public PaymentRepository {
  public:
   static constexpr char kPositionName[] = "PAYMENT";
 
-  explicit RocksDbPaymentRepository(rocksdb_store::StateStore& store) : store_(store) {}
+  using IgnoredFn = std::function<void(absl::string_view stream, absl::string_view event_type,
+                                       absl::string_view reason)>;
+
+  explicit RocksDbPaymentRepository(rocksdb_store::StateStore& store, IgnoredFn ignored = nullptr)
+      : store_(store), ignored_(std::move(ignored)) {}
 
   // The stream sequence to follow from.
   absl::StatusOr<uint64_t> AppliedPosition() const;
@@ -38,6 +51,7 @@ class RocksDbPaymentRepository final : public PaymentRepository {
 
  private:
   rocksdb_store::StateStore& store_;
+  IgnoredFn ignored_;
 };
 
 }  // namespace rentmesh::payment
