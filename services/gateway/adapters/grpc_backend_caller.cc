@@ -138,6 +138,11 @@ absl::StatusOr<std::unique_ptr<GrpcBackendCaller>> GrpcBackendCaller::Create(
     grpc::ChannelArguments args;
     // Each gateway keeps its own connection per backend.
     args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
+    // A backend that was down (starting, restarting) is tried again within a
+    // second, not after gRPC's default backoff of up to 120 s: /healthz and
+    // the first calls see it back at once.
+    args.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 200);
+    args.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 1000);
     Backend b;
     b.channel = grpc::CreateCustomChannel(address, credentials, args);
     b.stub = std::make_unique<grpc::GenericStub>(b.channel);
