@@ -3,22 +3,19 @@
 // stream ends at N" from it may be behind what the majority committed.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "absl/time/clock.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/testing/nats_cluster.h"
+#include "rentmesh/testing/test_env.h"
 
 namespace rentmesh::nats {
 namespace {
 
-// Retries `f` until it returns true or `timeout` passes.
-template <typename F>
-bool Eventually(absl::Duration timeout, F f) {
-  const absl::Time end = absl::Now() + timeout;
-  while (absl::Now() < end) {
-    if (f()) return true;
-    absl::SleepFor(absl::Milliseconds(200));
-  }
-  return f();
+// Stream info round trips to a cluster: poll slower than the default.
+bool Eventually(absl::Duration timeout, const std::function<bool()>& f) {
+  return testing::Eventually(f, timeout, absl::Milliseconds(200));
 }
 
 // The raw stream info as the node answers it: true when it answered at all.

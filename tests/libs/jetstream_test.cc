@@ -89,12 +89,12 @@ TEST_F(JetStreamTest, FollowerAppliesEverythingInOrderFromItsPosition) {
 TEST_F(JetStreamTest, FollowerReadsWhatDeliverySkippedAndAStalledTail) {
   absl::Mutex mu;
   std::vector<uint64_t> seen;
-  auto follower = StreamFollower::Start(*js_, {"T", "t.a", 0, 8},
-                                        [&](const std::vector<StreamMessage>& batch) {
-                                          absl::MutexLock lock(&mu);
-                                          for (const auto& m : batch) seen.push_back(m.sequence);
-                                          return absl::OkStatus();
-                                        });
+  auto follower =
+      StreamFollower::Start(*js_, {"T", "t.a", 0, 8}, [&](const std::vector<StreamMessage>& batch) {
+        absl::MutexLock lock(&mu);
+        for (const auto& m : batch) seen.push_back(m.sequence);
+        return absl::OkStatus();
+      });
   ASSERT_TRUE(follower.ok()) << follower.status();
   for (const char* subject : {"t.a", "t.b", "t.b", "t.a", "t.a", "t.b"}) {
     ASSERT_TRUE(js_->Publish(Msg(subject, "x")).ok());
@@ -152,16 +152,7 @@ TEST_F(JetStreamTest, PublishFailsWithUnavailableWhileTheServerIsDown) {
   EXPECT_TRUE(again.ok()) << again.status();
 }
 
-// Waits up to `timeout` for `pred`.
-template <typename Pred>
-bool Eventually(Pred pred, absl::Duration timeout = absl::Seconds(15)) {
-  absl::Time deadline = absl::Now() + timeout;
-  while (!pred()) {
-    if (absl::Now() >= deadline) return false;
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return true;
-}
+using testing::Eventually;
 
 DurableConsumer::Options QuickOptions(std::string durable) {
   DurableConsumer::Options opts;

@@ -92,6 +92,15 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ec);
 }
 
+bool Eventually(const std::function<bool()>& pred, absl::Duration timeout, absl::Duration poll) {
+  const absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    if (pred()) return true;
+    absl::SleepFor(poll);
+  }
+  return pred();
+}
+
 std::string TempDir::Sub(absl::string_view name) const { return absl::StrCat(path_, "/", name); }
 
 std::string ServiceBinary(absl::string_view service) {

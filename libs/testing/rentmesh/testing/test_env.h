@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -32,6 +33,11 @@ class TempDir {
 // Path of a binary built by this project, e.g. ServiceBinary("rental") is
 // <build>/services/rental/rental_server.
 std::string ServiceBinary(absl::string_view service);
+
+// Polls `pred` every `poll` until it holds or `timeout` passes; the last
+// answer of `pred`.
+bool Eventually(const std::function<bool()>& pred, absl::Duration timeout = absl::Seconds(15),
+                absl::Duration poll = absl::Milliseconds(20));
 
 // Waits until a gRPC server at `address` reports SERVING on grpc.health.v1.
 absl::Status WaitForServing(const std::string& address, absl::Duration timeout);
