@@ -9,6 +9,7 @@
 #include "rentmesh/nats/durable_consumer.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/testing/nats_server.h"
+#include "rentmesh/testing/test_env.h"
 
 namespace rentmesh::nats {
 namespace {
@@ -105,6 +106,54 @@ TEST_F(JetStreamTest, FollowerReadsWhatDeliverySkippedAndAStalledTail) {
   absl::MutexLock lock(&mu);
   EXPECT_EQ(seen, (std::vector<uint64_t>{1, 2, 3, 4, 5, 6}));
   EXPECT_EQ((*follower)->gap_filled(), 3u);
+}
+
+// On a cluster a replica can keep another history than its peers after a
+// partition (docs/cluster.md case 7), and an ordered consumer living on it
+// delivers that history. Altering what delivery hands over stands in for such
+// a server: the follower must apply the leader's messages.
+TEST_F(JetStreamTest, FollowerAppliesTheLeadersMessagesWhereTheDeliveringServerHoldsAnother) {
+  for (int i = 1; i <= 10; ++i) ASSERT_TRUE(js_->Publish(Msg("t.x", std::to_string(i))).ok());
+  absl::Mutex mu;
+  std::vector<std::string> seen;
+  StreamFollower::Options opts{"T", "t.>", 0, 4};
+  opts.tamper_delivery = [](StreamMessage& m) {
+    if (m.sequence >= 6) m.data = "diverged " + m.data;
+  };
+  auto follower = StreamFollower::Start(*js_, opts, [&](const std::vector<StreamMessage>& batch) {
+    absl::MutexLock lock(&mu);
+    for (const auto& m : batch) seen.push_back(m.data);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  ASSERT_TRUE((*follower)->CatchUp(absl::Now() + absl::Seconds(10)).ok());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
+  EXPECT_GE((*follower)->replaced_from_leader(), 5u);
+}
+
+TEST_F(JetStreamTest, DurableConsumerHandlesTheLeadersMessageWhereTheDeliveringServerHoldsAnother) {
+  for (const char* d : {"1", "2", "3", "4"}) ASSERT_TRUE(js_->Publish(Msg("t.a", d)).ok());
+  absl::Mutex mu;
+  std::vector<std::string> handled;
+  DurableConsumer::Options opts;
+  opts.stream = "T";
+  opts.durable = "checked";
+  opts.filter_subject = "t.a";
+  opts.fetch_wait = absl::Milliseconds(100);
+  opts.tamper_delivery = [](StreamMessage& m) {
+    if (m.sequence >= 3) m.data = "forged";
+  };
+  auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage& m) {
+    absl::MutexLock lock(&mu);
+    handled.push_back(m.data);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE(testing::Eventually([&] { return (*consumer)->handled() >= 4; }));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(handled, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_GE((*consumer)->diverged(), 2u);
 }
 
 TEST_F(JetStreamTest, DurableConsumerRetriesThenDeadLettersAPoisonMessage) {

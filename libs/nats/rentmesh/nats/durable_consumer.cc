@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "rentmesh/common/log.h"
 
@@ -135,6 +136,14 @@ void DurableConsumer::Loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
+    std::vector<std::optional<StreamMessage>> leader;
+    if (!LeaderCopies(list, leader)) {
+      for (int i = 0; i < list.Count; ++i) {
+        Nak(list.Msgs[i], ToStreamMessage(list.Msgs[i], false));
+      }
+      natsMsgList_Destroy(&list);
+      continue;
+    }
     absl::Time signalled = absl::Now();
     for (int i = 0; i < list.Count; ++i) {
       if (absl::Now() - signalled >= progress_every) {
@@ -147,7 +156,7 @@ void DurableConsumer::Loop() {
         }
         signalled = absl::Now();
       }
-      Handle(list.Msgs[i]);
+      Handle(list.Msgs[i], std::move(leader[i]));
       list.Msgs[i] = nullptr;
     }
     natsMsgList_Destroy(&list);
@@ -194,9 +203,75 @@ absl::Status DurableConsumer::DeadLetterOf(const StreamMessage& m, const absl::S
   return js_.Publish(dead).status();
 }
 
-void DurableConsumer::Handle(natsMsg* msg) {
+namespace {
+
+// NATS subject matching: `*` one token, `>` the rest (at least one token).
+bool SubjectMatches(absl::string_view filter, absl::string_view subject) {
+  std::vector<absl::string_view> f = absl::StrSplit(filter, '.');
+  std::vector<absl::string_view> t = absl::StrSplit(subject, '.');
+  for (size_t i = 0; i < f.size(); ++i) {
+    if (f[i] == ">") return t.size() > i;
+    if (i >= t.size() || (f[i] != "*" && f[i] != t[i])) return false;
+  }
+  return f.size() == t.size();
+}
+
+}  // namespace
+
+bool DurableConsumer::LeaderCopies(const natsMsgList& list,
+                                   std::vector<std::optional<StreamMessage>>& out) {
+  out.assign(list.Count, std::nullopt);
+  if (list.Count == 0) return true;
+  auto differs = [this](natsMsg* delivered, std::optional<StreamMessage>& slot) {
+    StreamMessage d = ToStreamMessage(delivered);
+    if (options_.tamper_delivery) options_.tamper_delivery(d);
+    absl::StatusOr<StreamMessage> truth = js_.GetMessage(options_.stream, d.sequence);
+    if (!truth.ok()) {
+      LogWarn("durable consumer: cannot compare a delivered message with the stream leader yet",
+              {{"consumer", options_.durable},
+               {"sequence", absl::StrCat(d.sequence)},
+               {"error", truth.status().ToString()}});
+      return std::optional<bool>();
+    }
+    if (truth->subject == d.subject && truth->data == d.data) return std::optional<bool>(false);
+    truth->num_delivered = d.num_delivered;
+    slot = std::move(*truth);
+    return std::optional<bool>(true);
+  };
+  std::optional<bool> last = differs(list.Msgs[list.Count - 1], out[list.Count - 1]);
+  if (!last.has_value()) return false;
+  if (!*last) return true;
+  uint64_t replaced = 1;
+  for (int i = 0; i + 1 < list.Count; ++i) {
+    std::optional<bool> d = differs(list.Msgs[i], out[i]);
+    if (!d.has_value()) return false;
+    replaced += *d ? 1 : 0;
+  }
+  LogWarn(
+      "durable consumer: the server delivering holds another history than the stream leader (a "
+      "diverged replica); handling the leader's messages instead",
+      {{"consumer", options_.durable}, {"messages", absl::StrCat(replaced)}});
+  diverged_ += replaced;
+  if (FlowObserver* obs = js_.observer()) obs->Diverged(options_.durable, replaced);
+  return true;
+}
+
+void DurableConsumer::Handle(natsMsg* msg, std::optional<StreamMessage> leader) {
   StreamMessage m = ToStreamMessage(msg);
+  if (options_.tamper_delivery) options_.tamper_delivery(m);
   FlowObserver* obs = js_.observer();
+  if (leader.has_value()) {
+    const bool ours =
+        options_.filter_subject.empty() || SubjectMatches(options_.filter_subject, leader->subject);
+    m = std::move(*leader);
+    if (!ours) {
+      // The leader's message at this sequence is not for this consumer.
+      jsErrCode jerr = static_cast<jsErrCode>(0);
+      CheckAck(natsMsg_AckSync(msg, nullptr, &jerr), jerr, "ack", m);
+      natsMsg_Destroy(msg);
+      return;
+    }
+  }
   if (m.num_delivered > 1) {
     ++redelivered_;
     if (obs != nullptr) obs->Redelivered(options_.durable);

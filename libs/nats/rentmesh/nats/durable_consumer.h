@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -70,6 +71,14 @@ struct DeadLetter {
 // tells the server that the ones still waiting are in progress once a third
 // of AckWait has passed since the last such signal.
 //
+// The server delivering is not trusted to hold the stream's history (a
+// diverged replica, docs/cluster.md case 7): the last message of each fetched
+// batch is compared with what the stream leader holds at its sequence; on a
+// difference every message of the batch is, and the handler gets the
+// leader's message (acked under the delivered one's delivery; one outside the
+// filter is acked unhandled). A batch that cannot be compared yet is nak'ed
+// with backoff.
+//
 // Handlers must be idempotent: a message can be delivered again after a crash
 // between handling and ack.
 class DurableConsumer {
@@ -92,6 +101,9 @@ class DurableConsumer {
     // Limits of the DEADLETTER stream (0: none). It may age out.
     absl::Duration dead_letter_max_age = absl::ZeroDuration();
     int64_t dead_letter_max_bytes = 0;
+    // Tests only: alters each delivered message before it is checked,
+    // standing in for a server that holds another history than the leader.
+    std::function<void(StreamMessage&)> tamper_delivery = nullptr;
   };
 
   static absl::StatusOr<std::unique_ptr<DurableConsumer>> Start(JetStream& js, Options options,
@@ -119,6 +131,8 @@ class DurableConsumer {
   uint64_t dead_lettered() const { return dead_lettered_.load(); }
   uint64_t dead_letter_failures() const { return dead_letter_failures_.load(); }
   uint64_t ack_failures() const { return ack_failures_.load(); }
+  // Delivered messages the stream leader held otherwise (handled as the leader's).
+  uint64_t diverged() const { return diverged_.load(); }
   const std::string& durable() const { return options_.durable; }
 
   static constexpr char kDeadLetterStream[] = "DEADLETTER";
@@ -128,7 +142,12 @@ class DurableConsumer {
       : js_(js), options_(std::move(options)), handler_(std::move(handler)) {}
   absl::Status CreateOrUpdate();
   void Loop();
-  void Handle(natsMsg* msg);
+  // What the stream leader holds at each fetched message's sequence, where it
+  // differs from what was delivered (nullopt: as delivered). False when the
+  // leader could not be asked.
+  bool LeaderCopies(const natsMsgList& list, std::vector<std::optional<StreamMessage>>& out);
+  // `leader`: the message to handle instead of the delivered one.
+  void Handle(natsMsg* msg, std::optional<StreamMessage> leader);
   absl::Status DeadLetterOf(const StreamMessage& m, const absl::Status& error);
   void CheckAck(natsStatus s, jsErrCode jerr, const char* op, const StreamMessage& m);
   void Nak(natsMsg* msg, const StreamMessage& m);
@@ -140,6 +159,7 @@ class DurableConsumer {
   std::atomic<bool> stopping_{false};
   std::atomic<uint64_t> handled_{0};
   std::atomic<uint64_t> redelivered_{0};
+  std::atomic<uint64_t> diverged_{0};
   std::atomic<uint64_t> dead_lettered_{0};
   std::atomic<uint64_t> dead_letter_failures_{0};
   std::atomic<uint64_t> ack_failures_{0};

@@ -59,6 +59,10 @@ class FlowObserver {
   // An event acknowledged without effect: it did not apply to its
   // aggregate's state (e.g. a second cancel of one rental).
   virtual void Ineffective(absl::string_view /*consumer*/, absl::string_view /*event_type*/) {}
+  // Delivered messages that the stream leader holds otherwise: the server
+  // that delivered them keeps a diverged copy of the stream (docs/cluster.md
+  // case 7); the leader's messages were used instead.
+  virtual void Diverged(absl::string_view /*consumer*/, uint64_t /*messages*/) {}
 };
 
 struct StreamSpec {

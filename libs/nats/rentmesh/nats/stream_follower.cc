@@ -63,6 +63,7 @@ void StreamFollower::OnMessage(natsConnection*, natsSubscription* sub, natsMsg* 
   }
   StreamMessage m = ToStreamMessage(msg, self->options_.all_headers);
   natsMsg_Destroy(msg);
+  if (self->options_.tamper_delivery) self->options_.tamper_delivery(m);
   int pending = 0;
   natsSubscription_GetPending(sub, &pending, nullptr);
   absl::MutexLock lock(&self->apply_mu_);
@@ -80,6 +81,7 @@ void StreamFollower::Accept(StreamMessage m) const {
     if (!FillGap(last_accepted_ + 1, m.sequence - 1)) return;  // this one waits too
   }
   last_accepted_ = m.sequence;
+  last_delivered_ = m.sequence;
   batch_.push_back(std::move(m));
 }
 
@@ -104,7 +106,50 @@ bool StreamFollower::FillGap(uint64_t from, uint64_t to) const {
   return true;
 }
 
+bool StreamFollower::VerifyBatch() const {
+  if (last_delivered_ == 0) return true;  // all read from the leader
+  auto delivered = std::find_if(batch_.rbegin(), batch_.rend(), [this](const StreamMessage& m) {
+    return m.sequence == last_delivered_;
+  });
+  if (delivered == batch_.rend()) return true;
+  absl::StatusOr<StreamMessage> truth = js_.GetMessage(options_.stream, last_delivered_);
+  if (!truth.ok()) {
+    LogWarn("stream follower: cannot compare delivered messages with the stream leader yet",
+            {{"stream", options_.stream},
+             {"sequence", absl::StrCat(last_delivered_)},
+             {"error", truth.status().ToString()}});
+    return false;
+  }
+  if (truth->subject == delivered->subject && truth->data == delivered->data) {
+    last_delivered_ = 0;
+    return true;
+  }
+  const uint64_t from = batch_.front().sequence;
+  const uint64_t to = batch_.back().sequence;
+  LogWarn(
+      "stream follower: the server delivering this stream holds another history than the stream "
+      "leader (a diverged replica); reading the batch from the leader",
+      {{"stream", options_.stream},
+       {"from", absl::StrCat(from)},
+       {"to", absl::StrCat(to)},
+       {"sequence", absl::StrCat(last_delivered_)}});
+  replaced_ += batch_.size();
+  if (FlowObserver* obs = js_.observer()) {
+    obs->Diverged(absl::StrCat(options_.stream, "-follower"), batch_.size());
+  }
+  batch_.clear();
+  last_delivered_ = 0;
+  last_accepted_ = from - 1;
+  // Flushes (and so applies) what it read as the batch fills; what it could
+  // not read yet waits for the next delivery or CatchUp.
+  FillGap(from, to);
+  return true;
+}
+
 void StreamFollower::Flush() const {
+  if (!batch_.empty()) {
+    if (!VerifyBatch()) return;  // applied once it can be checked
+  }
   if (!batch_.empty()) {
     absl::Status st = handler_(batch_);
     if (!st.ok()) {

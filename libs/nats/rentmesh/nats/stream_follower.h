@@ -30,6 +30,16 @@ namespace rentmesh::nats {
 // The handler therefore sees every message of the stream exactly once and in
 // order; `subject` must cover the whole stream.
 //
+// Nor is the delivering server trusted to hold the stream's history: an
+// ordered consumer reads the store of the server it lives on, and on a
+// cluster of nats-server 2.9.10 a replica was seen to keep another history
+// than its peers after a partition healed (docs/cluster.md case 7). So before
+// a batch is applied, its last delivered message is compared with what the
+// stream leader holds at that sequence (a message get, which only the leader
+// answers); on a difference the batch is read again from the leader, message
+// by message, and counted (`replaced_from_leader`). A batch that cannot be
+// checked yet is not applied yet.
+//
 // Messages are handed over in batches (a batch ends when nothing more is
 // pending or `max_batch` is reached); the handler must make the batch and the
 // last sequence durable together (one RocksDB write batch), so after a crash
@@ -49,6 +59,9 @@ class StreamFollower {
     // only the body turns it off (the event type is always copied): it saves
     // allocations per message on the hot path of a rebuild.
     bool all_headers = true;
+    // Tests only: alters each delivered message before it is checked,
+    // standing in for a server that holds another history than the leader.
+    std::function<void(StreamMessage&)> tamper_delivery = nullptr;
   };
 
   // A handler error means the local store cannot be written: the process logs
@@ -69,6 +82,9 @@ class StreamFollower {
 
   // Messages read by sequence because delivery skipped or stalled on them.
   uint64_t gap_filled() const { return gap_filled_.load(); }
+  // Delivered messages that the stream leader held otherwise, replaced by
+  // the leader's.
+  uint64_t replaced_from_leader() const { return replaced_.load(); }
 
  private:
   StreamFollower(JetStream& js, Options options, BatchHandler handler)
@@ -84,6 +100,10 @@ class StreamFollower {
   // Under apply_mu_: reads [from, to] by sequence into the batch. False when
   // a message could not be read (the rest waits for a later attempt).
   bool FillGap(uint64_t from, uint64_t to) const;
+  // Under apply_mu_: true when the batch holds the stream leader's messages
+  // (re-reading it from the leader when it did not). False when that cannot
+  // be known yet: the batch waits.
+  bool VerifyBatch() const;
   void Flush() const;
 
   JetStream& js_;
@@ -101,7 +121,11 @@ class StreamFollower {
   mutable std::vector<StreamMessage> batch_ ABSL_GUARDED_BY(apply_mu_);
   // The last sequence in the batch or applied: the next must follow it.
   mutable uint64_t last_accepted_ ABSL_GUARDED_BY(apply_mu_);
+  // The last message in the batch that came by delivery (0: none); the
+  // others were read from the leader by sequence.
+  mutable uint64_t last_delivered_ ABSL_GUARDED_BY(apply_mu_) = 0;
   mutable std::atomic<uint64_t> gap_filled_{0};
+  mutable std::atomic<uint64_t> replaced_{0};
   mutable absl::Mutex mu_;
   mutable uint64_t applied_ ABSL_GUARDED_BY(mu_);
 };

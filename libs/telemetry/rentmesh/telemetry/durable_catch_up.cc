@@ -27,10 +27,9 @@ absl::Status CatchUpDurably(nats::JetStream& js, const nats::StreamFollower& fol
   }
   if (absl::Status f = store.Flush(); !f.ok()) return f;
   telemetry.SetRebuildProgress(1.0);
-  LogInfo("caught up",
-          {{"stream", stream},
-           {"applied", absl::StrCat(follower.applied())},
-           {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - started))}});
+  LogInfo("caught up", {{"stream", stream},
+                        {"applied", absl::StrCat(follower.applied())},
+                        {"seconds", absl::StrCat(absl::ToDoubleSeconds(absl::Now() - started))}});
   return absl::OkStatus();
 }
 

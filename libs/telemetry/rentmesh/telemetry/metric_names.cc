@@ -27,6 +27,10 @@ EventMetrics EventMetrics::Register(MetricsRegistry& registry) {
                           "Events acknowledged without effect: they did not apply to the "
                           "aggregate's state.",
                           {"consumer", "type"}),
+      registry.AddCounter(kEventsDivergedTotal,
+                          "Delivered messages that the stream leader holds otherwise (served by a "
+                          "diverged replica); the leader's were used instead.",
+                          {"consumer"}),
       registry.AddGauge(kStreamStoreFull,
                         "1 while publishes to the subject scope are refused for a full store.",
                         {"scope"}),

@@ -23,6 +23,7 @@ inline constexpr std::string_view kEventsDeadLetterFailuresTotal =
 inline constexpr std::string_view kEventsAckFailuresTotal = "rentmesh_events_ack_failures_total";
 inline constexpr std::string_view kEventsUntrustedTotal = "rentmesh_events_untrusted_total";
 inline constexpr std::string_view kEventsIneffectiveTotal = "rentmesh_events_ineffective_total";
+inline constexpr std::string_view kEventsDivergedTotal = "rentmesh_events_diverged_total";
 inline constexpr std::string_view kStreamStoreFull = "rentmesh_stream_store_full";
 inline constexpr std::string_view kStreamStoreFullTotal = "rentmesh_stream_store_full_total";
 inline constexpr std::string_view kLivenessStalled = "rentmesh_liveness_stalled";
@@ -59,6 +60,9 @@ struct EventMetrics {
   CounterFamily& untrusted;
   // {consumer, type}: events acknowledged without effect (did not apply to the aggregate).
   CounterFamily& ineffective;
+  // {consumer}: delivered messages the stream leader holds otherwise (a
+  // diverged replica served them); the leader's were used instead.
+  CounterFamily& diverged;
   // {scope}: 1 while publishes to "<scope>.>" are refused for a full store.
   GaugeFamily& store_full;
   // {scope}: publishes refused for a full store (first refusal of each episode).

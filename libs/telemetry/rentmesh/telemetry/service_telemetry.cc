@@ -94,4 +94,8 @@ void ServiceTelemetry::Ineffective(absl::string_view consumer, absl::string_view
   events_.ineffective.WithLabels({View(consumer), View(event_type)}).Increment();
 }
 
+void ServiceTelemetry::Diverged(absl::string_view consumer, uint64_t messages) {
+  events_.diverged.WithLabels({View(consumer)}).Increment(static_cast<double>(messages));
+}
+
 }  // namespace rentmesh::telemetry

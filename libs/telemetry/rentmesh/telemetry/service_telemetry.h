@@ -57,6 +57,7 @@ class ServiceTelemetry final : public nats::FlowObserver {
   void StoreFull(absl::string_view scope, bool full) override;
   void Untrusted(absl::string_view consumer) override;
   void Ineffective(absl::string_view consumer, absl::string_view event_type) override;
+  void Diverged(absl::string_view consumer, uint64_t messages) override;
 
   EventMetrics& events() { return events_; }
 
