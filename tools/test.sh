@@ -4,8 +4,10 @@
 #   1. every CTest test (unit, integration with a real nats-server -js and
 #      RocksDB, end-to-end on the real binaries),
 #   2. the Helm chart checks (lint, template, schema validation, policies, and
-#      the chart's flag files against the binaries' flags), and every Grafana
-#      dashboard query against a real Prometheus scraping the services,
+#      the chart's flag files against the binaries' flags), every Grafana
+#      dashboard query against a real Prometheus scraping the services, and the
+#      alert rules (promtool check and unit tests; each alert made to fire by
+#      faults injected into the real services, seen by a real Prometheus),
 #   3. the gateway's OpenAPI validation and bounded fuzzing runs of the
 #      gateway and of the event folds (rental's RENTAL projection, the view),
 #   4. a smoke run of tools/run.sh (the README's first command),
@@ -35,6 +37,8 @@ suite "ctest (unit, integration, e2e)" ctest --preset default
 suite "helm chart and mesh" bash tests/helm/run.sh
 suite "chart flag files match the binaries' flags" bash tests/helm/chart_flags_test.sh
 suite "dashboards against a real Prometheus scraping the services" bash tests/observability/prometheus_test.sh
+suite "alert rules: promtool check (plain file, chart's PrometheusRule), runbook, promtool unit tests" bash tests/observability/alerts_rules_test.sh
+suite "alert rules against a real Prometheus, faults injected into the real services" bash tests/observability/alerts_live_test.sh
 if [[ -f tests/gateway/validate_openapi.sh ]]; then
   suite "gateway OpenAPI document" bash tests/gateway/validate_openapi.sh
 fi

@@ -181,6 +181,7 @@ int Run() {
       config.nats_url, "payment", kConnectTimeout, nats::ConnectOptionsFromFlags());
   if (!js.ok()) Die("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
+  (*telemetry)->WatchNats(**js);
   nats_ptr = js->get();
   if (absl::Status s = (*js)->EnsureStream(config.PaymentStream()); !s.ok()) {
     Die("cannot declare the PAYMENT stream", s);

@@ -112,6 +112,41 @@ struct Config {
   }
 };
 
+// Scrape-time gauges of the rent saga: rentmesh_circuit_open{target="payment"},
+// rentmesh_rental_pending_reservations and rentmesh_rental_stale_reservations
+// (pending longer than `reconcile_after`). Counted up to 10000.
+void WatchPaymentAndReservations(telemetry::MetricsRegistry& registry,
+                                 GrpcPaymentGateway& payment, RentalState& state,
+                                 const Clock& clock, absl::Duration reconcile_after) {
+  telemetry::Gauge& circuit =
+      registry
+          .AddGauge(telemetry::kCircuitOpen,
+                    "1 while no circuit breaker towards the target is closed.", {"target"})
+          .WithLabels({"payment"});
+  telemetry::Gauge& pending =
+      registry
+          .AddGauge(telemetry::kRentalPendingReservations,
+                    "Reservations awaiting their payment outcome (PENDING_PAYMENT).")
+          .WithLabels({});
+  telemetry::Gauge& stale =
+      registry
+          .AddGauge(telemetry::kRentalStaleReservations,
+                    "Reservations awaiting their payment outcome for longer than "
+                    "--reconcile_after_ms (the reconciler should have settled them).")
+          .WithLabels({});
+  registry.OnCollect([&circuit, &pending, &stale, &payment, &state, &clock, reconcile_after] {
+    circuit.Set(payment.CircuitOpen() ? 1 : 0);
+    absl::StatusOr<std::vector<domain::Rental>> all =
+        state.PendingRentals(absl::InfiniteFuture(), 10000);
+    if (!all.ok()) return;
+    const absl::Time bound = clock.Now() - reconcile_after;
+    size_t old = 0;
+    for (const domain::Rental& r : *all) old += r.requested_at < bound ? 1 : 0;
+    pending.Set(static_cast<double>(all->size()));
+    stale.Set(static_cast<double>(old));
+  });
+}
+
 int Run() {
   const Config config = Config::FromFlags();
   if (absl::Status s = config.Validate(); !s.ok()) {
@@ -139,6 +174,7 @@ int Run() {
     return 1;
   }
   (*js)->SetObserver(telemetry->get());
+  (*telemetry)->WatchNats(**js);
   nats::StreamSpec rental_stream{JetStreamBookLog::kStream,
                                  {JetStreamBookLog::kSubjects},
                                  config.stream_replicas,
@@ -210,6 +246,8 @@ int Run() {
 
   (*telemetry)->WatchStateStore(**store);
   (*telemetry)->WatchFollower(**js, **follower, JetStreamBookLog::kStream);
+  WatchPaymentAndReservations((*telemetry)->registry(), payment, state, clock,
+                              absl::Milliseconds(config.reconcile_after_ms));
 
   // Catch up before serving, so the first answers are not stale; the progress
   // is made durable as it goes (the store has no WAL).

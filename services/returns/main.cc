@@ -107,6 +107,7 @@ int Run(const ReturnsConfig& config) {
       config.nats_url, "returns", config.connect_timeout, nats::ConnectOptionsFromFlags());
   if (!js.ok()) Fail("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
+  (*telemetry)->WatchNats(**js);
   nats_ptr = js->get();
   nats::StreamSpec stream = JetStreamReturnEventLog::Stream(config.stream_replicas);
   stream.max_bytes = config.stream_max_bytes;

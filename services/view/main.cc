@@ -81,6 +81,7 @@ int Run(const Config& config) {
       config.nats_url, "view", absl::Seconds(30), nats::ConnectOptionsFromFlags());
   if (!js.ok()) return Fail("cannot connect to NATS", js.status());
   (*js)->SetObserver(telemetry->get());
+  (*telemetry)->WatchNats(**js);
   absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> state =
       rocksdb_store::StateStore::Open(config.data_dir);
   if (!state.ok()) return Fail("cannot open the state store", state.status());

@@ -30,6 +30,20 @@ inline constexpr std::string_view kLivenessStalled = "rentmesh_liveness_stalled"
 inline constexpr std::string_view kConsumerLag = "rentmesh_consumer_lag";
 inline constexpr std::string_view kPendingWork = "rentmesh_pending_work";
 inline constexpr std::string_view kRebuildProgressRatio = "rentmesh_rebuild_progress_ratio";
+// 1 while the process's NATS connection is up, 0 while it is down
+// (reconnecting); refreshed at scrape time (ServiceTelemetry::WatchNats).
+inline constexpr std::string_view kNatsConnected = "rentmesh_nats_connected";
+
+// Dependencies and sagas of one service (refreshed at scrape time).
+// {target}: 1 while no circuit breaker towards that dependency is closed
+// (every endpoint open or half-open: calls to it fail at once or only probe).
+inline constexpr std::string_view kCircuitOpen = "rentmesh_circuit_open";
+// rental: reservations awaiting their payment outcome (PENDING_PAYMENT).
+inline constexpr std::string_view kRentalPendingReservations =
+    "rentmesh_rental_pending_reservations";
+// rental: of those, the ones older than --reconcile_after_ms (the request that
+// made them gave up; the reconciler should have settled them).
+inline constexpr std::string_view kRentalStaleReservations = "rentmesh_rental_stale_reservations";
 
 // RocksDB state store (refreshed at scrape time via MetricsRegistry::OnCollect).
 inline constexpr std::string_view kRocksDbEstimatedKeys = "rentmesh_rocksdb_estimated_keys";

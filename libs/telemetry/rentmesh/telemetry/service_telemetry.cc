@@ -36,6 +36,9 @@ void ServiceTelemetry::WatchStateStore(const rocksdb_store::StateStore& store) {
 void ServiceTelemetry::WatchFollower(nats::JetStream& js, const nats::StreamFollower& follower,
                                      const std::string& stream) {
   registry_->OnCollect([this, &js, &follower, stream] {
+    // Not asked while disconnected: the request would wait for its timeout
+    // and hold up the scrape (the gauge keeps its last value meanwhile).
+    if (!js.Connected()) return;
     absl::StatusOr<uint64_t> last = js.LastSequence(stream);
     if (!last.ok()) return;
     uint64_t applied = follower.applied();
@@ -47,6 +50,7 @@ void ServiceTelemetry::WatchFollower(nats::JetStream& js, const nats::StreamFoll
 void ServiceTelemetry::WatchConsumer(const nats::DurableConsumer& consumer,
                                      const std::string& durable) {
   registry_->OnCollect([this, &consumer, durable] {
+    if (nats_ != nullptr && !nats_->Connected()) return;  // as in WatchFollower
     absl::StatusOr<uint64_t> pending = consumer.Pending();
     if (pending.ok()) events_.consumer_lag.WithLabels({durable}).Set(static_cast<double>(*pending));
   });
@@ -55,6 +59,15 @@ void ServiceTelemetry::WatchConsumer(const nats::DurableConsumer& consumer,
 void ServiceTelemetry::WatchWorkPool(const WorkPool& pool) {
   registry_->OnCollect(
       [this, &pool] { events_.pending_work.Set(static_cast<double>(pool.InFlight())); });
+}
+
+void ServiceTelemetry::WatchNats(const nats::JetStream& js) {
+  nats_ = &js;
+  Gauge& connected =
+      registry_
+          ->AddGauge(kNatsConnected, "1 while the connection to NATS is up, 0 while reconnecting.")
+          .WithLabels({});
+  registry_->OnCollect([&connected, &js] { connected.Set(js.Connected() ? 1 : 0); });
 }
 
 void ServiceTelemetry::Published(absl::string_view stream, absl::string_view event_type) {

@@ -44,6 +44,10 @@ class ServiceTelemetry final : public nats::FlowObserver {
   // Messages a durable consumer has not handled yet.
   void WatchConsumer(const nats::DurableConsumer& consumer, const std::string& durable);
   void WatchWorkPool(const WorkPool& pool);
+  // rentmesh_nats_connected: 1 while the connection to NATS is up. While it
+  // is down, the watched followers and consumers are not asked for their lag
+  // (it keeps its last value), so that a scrape does not wait on NATS.
+  void WatchNats(const nats::JetStream& js);
   // 0..1 while catching up at start; 1 once caught up.
   void SetRebuildProgress(double ratio) { events_.rebuild_progress_ratio.Set(ratio); }
 
@@ -71,6 +75,7 @@ class ServiceTelemetry final : public nats::FlowObserver {
   EventMetrics events_;
   RocksDbMetrics rocksdb_;
   std::unique_ptr<AdminServer> admin_;
+  const nats::JetStream* nats_ = nullptr;  // WatchNats
 };
 
 }  // namespace rentmesh::telemetry

@@ -55,6 +55,13 @@ bool GrpcPaymentGateway::Accepting() {
   return false;
 }
 
+bool GrpcPaymentGateway::CircuitOpen() {
+  for (Endpoint& e : endpoints_) {
+    if (e.breaker->state() == CircuitBreaker::State::kClosed) return false;
+  }
+  return !endpoints_.empty();
+}
+
 absl::StatusOr<PaymentOutcome> GrpcPaymentGateway::Pay(const PaymentRequest& request,
                                                        absl::Time deadline) {
   payment::v1::PayRequest req;

@@ -37,6 +37,10 @@ class GrpcPaymentGateway final : public PaymentGateway {
   absl::StatusOr<PaymentOutcome> Pay(const PaymentRequest& request, absl::Time deadline) override;
   bool Accepting() override;
 
+  // True while no endpoint's circuit is closed (each open, or half-open with
+  // a probe to come or in flight): for the rentmesh_circuit_open gauge.
+  bool CircuitOpen();
+
  private:
   struct Endpoint {
     std::unique_ptr<payment::v1::PaymentService::Stub> stub;
