@@ -144,18 +144,6 @@ class ChaosTest : public ::testing::Test {
   }
 };
 
-// Known to fail today (docs/chaos.md, "Open"): on the 3-node cluster, under
-// node kills (C, now and then) and partitions (D, every run), payment can
-// reverse a charge its PAYMENT stream does not hold, for an aborted rental,
-// and refunds can lag past the settle bound: the same clustered
-// expected-sequence hole as RENTAL's, not yet closed by rules in payment's
-// own fold. C and D stay runnable on demand (RENTMESH_CHAOS_CLUSTER=1) so the
-// fix can be proven; the default run does not claim them.
-bool OpenClusterScenariosOff() { return std::getenv("RENTMESH_CHAOS_CLUSTER") == nullptr; }
-constexpr char kOpenClusterScenario[] =
-    "skipped: open payment violations on a cluster (docs/chaos.md); run it with "
-    "RENTMESH_CHAOS_CLUSTER=1";
-
 TEST_F(ChaosTest, A_KillNineOfAnyProcessEveryFiveSeconds) {
   Run("A: kill -9 of a random process every ~5 s, restarted 1-3 s later",
       ChaosSystem::Nats::kSingle, nullptr,
@@ -193,7 +181,6 @@ TEST_F(ChaosTest, B_GracefulRollingRestartOfEveryProcess) {
 }
 
 TEST_F(ChaosTest, C_KillNineOfAClusterNodeEveryEightSeconds) {
-  if (OpenClusterScenariosOff()) GTEST_SKIP() << kOpenClusterScenario;
   Run("C: 3-node JetStream cluster, R3 streams, kill -9 of a random node every ~8 s",
       ChaosSystem::Nats::kCluster, nullptr,
       [](ChaosSystem& sys, absl::Time end, std::map<std::string, int>& injected) {
@@ -212,7 +199,6 @@ TEST_F(ChaosTest, C_KillNineOfAClusterNodeEveryEightSeconds) {
 }
 
 TEST_F(ChaosTest, D_OneClusterNodePartitionedFromTheOthersThenHealed) {
-  if (OpenClusterScenariosOff()) GTEST_SKIP() << kOpenClusterScenario;
   absl::StatusOr<std::unique_ptr<NetnsLab>> lab = NetnsLab::Create(3);
   if (!lab.ok()) GTEST_SKIP() << "skipped: " << lab.status().message();
   Run("D: 3-node cluster, one node at a time partitioned from the other two for 10 s, then healed",
