@@ -34,7 +34,8 @@
 #   returns  publishes returns.>; owns and follows RETURNS
 #   view     publishes nothing; follows RENTAL, PAYMENT, RETURNS
 #   notification  publishes notification.> and its own dead letters; owns and
-#            follows NOTIFICATION, durable consumers on RENTAL and PAYMENT
+#            follows NOTIFICATION, follows RENTAL (due dates), durable
+#            consumers on RENTAL, PAYMENT and NOTIFICATION (reminders)
 # Each subscribes only to its own inbox prefix _INBOX_<service>.> (replies and
 # push deliveries; the client sets that prefix from the inbox= line).
 set -euo pipefail
@@ -42,12 +43,13 @@ set -euo pipefail
 SERVICES=(rental payment returns view notification)
 # Durable consumers (stream, name, owner): nobody but the owner may delete them.
 DURABLES=("RENTAL payment-reactions payment" "RETURNS payment-returns payment")
-# Notification's: one per channel and source stream.
+# Notification's: one per channel and source (RENTAL, PAYMENT, and the due
+# reminders on its own NOTIFICATION stream), as "STREAM name".
 NOTIFICATION_DURABLES=()
 for channel in log webhook; do
-  for source in RENTAL PAYMENT; do
-    NOTIFICATION_DURABLES+=("notification-$channel-${source,,}")
-    DURABLES+=("$source notification-$channel-${source,,} notification")
+  for source in RENTAL:rental PAYMENT:payment NOTIFICATION:due; do
+    NOTIFICATION_DURABLES+=("${source%%:*} notification-$channel-${source#*:}")
+    DURABLES+=("${source%%:*} notification-$channel-${source#*:} notification")
   done
 done
 
@@ -101,10 +103,15 @@ publish_allow() {
     view) reads RENTAL; reads PAYMENT; reads RETURNS; follows RENTAL; follows PAYMENT; follows RETURNS ;;
     notification)
       subjects 'notification.>'
-      local d
-      for d in "${NOTIFICATION_DURABLES[@]}"; do subjects "deadletter.$d"; done
+      local entry s d
+      for entry in "${NOTIFICATION_DURABLES[@]}"; do subjects "deadletter.${entry#* }"; done
       owns NOTIFICATION; follows NOTIFICATION; reads RENTAL; reads PAYMENT; reads DEADLETTER
-      local src; for d in "${NOTIFICATION_DURABLES[@]}"; do src=${d##*-}; durable "${src^^}" "$d"; done ;;
+      # Its due-date timer's own fold of RENTAL.
+      follows RENTAL
+      for entry in "${NOTIFICATION_DURABLES[@]}"; do
+        read -r s d <<<"$entry"
+        durable "$s" "$d"
+      done ;;
     *) echo "nats_auth: unknown service $1 (one of: ${SERVICES[*]})" >&2; return 2 ;;
   esac
 }

@@ -15,11 +15,15 @@
 #include "absl/time/clock.h"
 #include "adapters/inbound/grpc/notification_grpc_service.h"
 #include "adapters/inbound/nats/notification_consumers.h"
+#include "adapters/inbound/timer/due_reminder_timer.h"
 #include "adapters/outbound/channels/log_channel.h"
 #include "adapters/outbound/channels/webhook_channel.h"
 #include "adapters/outbound/nats/jetstream_notification_history.h"
+#include "adapters/outbound/nats/jetstream_reminder_log.h"
+#include "adapters/outbound/rocksdb/rocksdb_due_timers.h"
 #include "adapters/outbound/rocksdb/rocksdb_notification_store.h"
 #include "adapters/outbound/telemetry/prometheus_delivery_observer.h"
+#include "core/due_reminder_scheduler.h"
 #include "core/notification_service.h"
 #include "notification_config.h"
 #include "rentmesh/common/clock.h"
@@ -27,6 +31,7 @@
 #include "rentmesh/common/log.h"
 #include "rentmesh/common/security_flags.h"
 #include "rentmesh/common/work_pool.h"
+#include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/nats_flags.h"
 #include "rentmesh/nats/stream_follower.h"
@@ -57,6 +62,11 @@ ABSL_FLAG(int, max_attempts, 10, "attempts of one delivery before it is recorded
 ABSL_FLAG(absl::Duration, retry_initial, absl::Milliseconds(200),
           "first redelivery delay of a failed delivery (doubles per attempt)");
 ABSL_FLAG(absl::Duration, retry_max, absl::Seconds(30), "longest redelivery delay");
+ABSL_FLAG(bool, reminders, true, "send due-soon and overdue reminders (the due-date timer)");
+ABSL_FLAG(absl::Duration, due_soon_window, absl::Hours(24),
+          "how long before the due date the due-soon reminder goes out");
+ABSL_FLAG(absl::Duration, due_scan_interval, absl::Seconds(30),
+          "how often the due-date timer looks for reminders to schedule");
 ABSL_FLAG(absl::Duration, liveness_pool_bound, absl::Seconds(30),
           "liveness NOT_SERVING when a queued call waited longer than this");
 ABSL_FLAG(absl::Duration, liveness_follower_bound, absl::Seconds(60),
@@ -84,6 +94,9 @@ NotificationConfig ConfigFromFlags() {
   c.max_attempts = absl::GetFlag(FLAGS_max_attempts);
   c.retry_initial = absl::GetFlag(FLAGS_retry_initial);
   c.retry_max = absl::GetFlag(FLAGS_retry_max);
+  c.reminders = absl::GetFlag(FLAGS_reminders);
+  c.due_soon_window = absl::GetFlag(FLAGS_due_soon_window);
+  c.due_scan_interval = absl::GetFlag(FLAGS_due_scan_interval);
   c.liveness_pool_bound = absl::GetFlag(FLAGS_liveness_pool_bound);
   c.liveness_follower_bound = absl::GetFlag(FLAGS_liveness_follower_bound);
   return c;
@@ -144,7 +157,8 @@ int Run(const NotificationConfig& config) {
   absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> state =
       rocksdb_store::StateStore::Open(config.data_dir);
   if (!state.ok()) Fail("cannot open the state store", state.status());
-  RocksDbNotificationStore store(**state);
+  RocksDbDueTimers due_timers(**state, config.due_soon_window);
+  RocksDbNotificationStore store(**state, config.reminders ? &due_timers : nullptr);
   absl::StatusOr<uint64_t> applied = store.AppliedPosition();
   if (!applied.ok()) Fail("cannot read the stored position", applied.status());
   absl::StatusOr<std::unique_ptr<nats::StreamFollower>> follower = nats::StreamFollower::Start(
@@ -160,6 +174,24 @@ int Run(const NotificationConfig& config) {
     Fail("cannot flush the state store", s);
   }
 
+  // The due-date timer's fold of RENTAL (this replica's own position).
+  for (const nats::StreamSpec& spec : NotificationConsumers::SourceStreams(config.stream_replicas)) {
+    if (absl::Status s = (*js)->EnsureStream(spec); !s.ok()) Fail("cannot ensure a stream", s);
+  }
+  std::unique_ptr<nats::StreamFollower> rental_follower;
+  if (config.reminders) {
+    absl::StatusOr<uint64_t> due_applied = due_timers.AppliedPosition();
+    if (!due_applied.ok()) Fail("cannot read the stored position", due_applied.status());
+    nats::StreamFollower::Options o{events::kRentalStream, "rental.>", *due_applied, 1024};
+    o.all_headers = false;
+    absl::StatusOr<std::unique_ptr<nats::StreamFollower>> f = nats::StreamFollower::Start(
+        **js, o, [&due_timers](const std::vector<nats::StreamMessage>& batch) {
+          return due_timers.ApplyRental(batch);
+        });
+    if (!f.ok()) Fail("cannot follow the RENTAL stream", f.status());
+    rental_follower = *std::move(f);
+  }
+
   JetStreamNotificationHistory history(**js, **follower, store, config.max_wait);
   PrometheusDeliveryObserver observer((*telemetry)->registry());
   SystemClock clock;
@@ -173,9 +205,22 @@ int Run(const NotificationConfig& config) {
   consumer_options.stream_replicas = config.stream_replicas;
   consumer_options.backoff_initial = config.retry_initial;
   consumer_options.backoff_max = config.retry_max;
+  consumer_options.reminders = config.reminders;
   absl::StatusOr<std::unique_ptr<NotificationConsumers>> consumers =
       NotificationConsumers::Start(**js, service, channel_ptrs, consumer_options);
   if (!consumers.ok()) Fail("cannot start the event consumers", consumers.status());
+
+  JetStreamReminderLog reminder_log(**js, config.max_wait);
+  DueReminderScheduler scheduler(due_timers, reminder_log, clock,
+                                 {config.due_soon_window, /*batch=*/500});
+  std::unique_ptr<DueReminderTimer> timer;
+  if (config.reminders) {
+    nats::StreamFollower& rf = *rental_follower;
+    const absl::Duration wait = config.max_wait;
+    timer = std::make_unique<DueReminderTimer>(
+        scheduler, [&rf, wait] { return rf.CatchUp(absl::Now() + wait); },
+        config.due_scan_interval);
+  }
 
   WorkPool pool(config.workers, static_cast<size_t>(config.max_inflight));
   absl::StatusOr<std::unique_ptr<CallerAuthenticator>> auth = CallerAuthenticatorFromFlags();
@@ -199,11 +244,17 @@ int Run(const NotificationConfig& config) {
       &(*telemetry)->events());
   liveness->WatchWorkPool(pool, "grpc");
   liveness->WatchFollower(**js, **follower, JetStreamNotificationHistory::kStream);
+  if (rental_follower != nullptr) {
+    liveness->WatchFollower(**js, *rental_follower, events::kRentalStream);
+  }
   liveness->WatchReadiness(
       [&ready] { return ready ? absl::OkStatus() : absl::UnavailableError("shutting down"); });
   liveness->Start(server->get());
   (*telemetry)->WatchStateStore(**state);
   (*telemetry)->WatchFollower(**js, **follower, JetStreamNotificationHistory::kStream);
+  if (rental_follower != nullptr) {
+    (*telemetry)->WatchFollower(**js, *rental_follower, events::kRentalStream);
+  }
   for (const NotificationConsumers::Entry& e : (*consumers)->consumers()) {
     (*telemetry)->WatchConsumer(*e.consumer, e.durable);
   }
@@ -222,6 +273,7 @@ int Run(const NotificationConfig& config) {
   (*telemetry)->StopAdmin();
   ready = false;
   liveness.reset();
+  timer.reset();       // No reminder scheduled after this.
   consumers->reset();  // No delivery after this.
   (*server)->SetServing(false);
   (*server)->Shutdown(config.shutdown_grace);

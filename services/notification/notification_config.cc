@@ -27,6 +27,9 @@ absl::Status NotificationConfig::Validate() const {
   if (retry_initial <= absl::ZeroDuration() || retry_max < retry_initial) {
     return absl::InvalidArgumentError("need 0 < --retry_initial <= --retry_max");
   }
+  if (due_soon_window <= absl::ZeroDuration() || due_scan_interval <= absl::ZeroDuration()) {
+    return absl::InvalidArgumentError("--due_soon_window and --due_scan_interval must be positive");
+  }
   return absl::OkStatus();
 }
 

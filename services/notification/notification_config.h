@@ -36,6 +36,11 @@ struct NotificationConfig {
   int max_attempts = 10;
   absl::Duration retry_initial = absl::Milliseconds(200);
   absl::Duration retry_max = absl::Seconds(30);
+  // The due-date timer: "due soon" this long before the due date, "overdue"
+  // once it passed; looked for this often.
+  bool reminders = true;
+  absl::Duration due_soon_window = absl::Hours(24);
+  absl::Duration due_scan_interval = absl::Seconds(30);
   absl::Duration liveness_pool_bound = absl::Seconds(30);
   absl::Duration liveness_follower_bound = absl::Seconds(60);
   absl::Duration shutdown_grace = absl::Seconds(5);

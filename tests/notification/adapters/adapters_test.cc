@@ -7,6 +7,8 @@
 #include "adapters/inbound/nats/event_notices.h"
 #include "adapters/outbound/channels/webhook_channel.h"
 #include "adapters/outbound/nats/jetstream_notification_history.h"
+#include "adapters/outbound/nats/jetstream_reminder_log.h"
+#include "adapters/outbound/rocksdb/rocksdb_due_timers.h"
 #include "adapters/outbound/rocksdb/rocksdb_notification_store.h"
 #include "adapters/proto/notification_mapping.h"
 #include "adapters/webhook_receiver.h"
@@ -177,6 +179,70 @@ TEST_F(RocksDbNotificationStoreTest, FoldsRecordsOnceAndListsThemNewestFirstInPa
 TEST_F(RocksDbNotificationStoreTest, AForeignPageTokenIsInvalidArgument) {
   EXPECT_EQ(store_->List("alice", 2, "zzz").status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(store_->List("alice", 2, "1234").status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+nats::StreamMessage RentalEvent(uint64_t seq, const events::v1::Envelope& e) {
+  nats::StreamMessage m;
+  m.sequence = seq;
+  m.subject = "rental.book.dune";
+  m.data = e.SerializeAsString();
+  return m;
+}
+
+events::v1::Envelope Rented(const std::string& rental_id, absl::Time due) {
+  events::v1::Envelope e;
+  e.set_event_id("evt-" + rental_id);
+  e.set_producer("rental");
+  auto* p = e.mutable_book_rented();
+  p->set_rental_id(rental_id);
+  p->set_customer_id("alice");
+  p->set_book_id("dune");
+  *p->mutable_due_at() = events::ToProtoTime(due);
+  return e;
+}
+
+events::v1::Envelope Returned(const std::string& rental_id) {
+  events::v1::Envelope e;
+  e.set_event_id("evt-ret-" + rental_id);
+  e.set_producer("rental");
+  e.mutable_book_returned()->set_rental_id(rental_id);
+  return e;
+}
+
+TEST_F(RocksDbNotificationStoreTest, DueTimersFollowRentalsAndTheirReminders) {
+  const absl::Time t0 = absl::FromUnixSeconds(1700000000);
+  RocksDbDueTimers timers(*state_, absl::Hours(1));
+  events::v1::Envelope forged = Rented("forged", t0);
+  forged.set_producer("payment");
+  ASSERT_TRUE(timers
+                  .ApplyRental({RentalEvent(1, Rented("a", t0)), RentalEvent(2, Rented("b", t0)),
+                                RentalEvent(3, Returned("b")), RentalEvent(4, forged),
+                                RentalEvent(5, Rented("c", t0 + absl::Hours(5)))})
+                  .ok());
+  EXPECT_EQ(*timers.AppliedPosition(), 5u);
+  auto due = timers.DueBy(t0 - absl::Hours(1), 10);
+  ASSERT_TRUE(due.ok()) << due.status();
+  ASSERT_EQ(due->size(), 1u);  // b returned, forged not ours, c later
+  EXPECT_EQ((*due)[0].rental_id, "a");
+  // Once "due soon" is scheduled, a comes back at its due date.
+  ASSERT_TRUE(timers.MarkScheduled("a", NotificationKind::kDueSoon).ok());
+  EXPECT_TRUE(timers.DueBy(t0 - absl::Minutes(1), 10)->empty());
+  ASSERT_EQ(timers.DueBy(t0, 10)->size(), 1u);
+  EXPECT_TRUE((*timers.DueBy(t0, 10))[0].due_soon_scheduled);
+  ASSERT_TRUE(timers.MarkScheduled("a", NotificationKind::kOverdue).ok());
+  EXPECT_TRUE(timers.DueBy(t0 + absl::Hours(3), 10)->empty());  // c: from t0 + 4h
+  // A mark that comes before its rental (another replica is ahead) holds.
+  ASSERT_TRUE(timers.MarkScheduled("d", NotificationKind::kDueSoon).ok());
+  ASSERT_TRUE(timers.ApplyRental({RentalEvent(6, Rented("d", t0))}).ok());
+  EXPECT_TRUE(timers.DueBy(t0 - absl::Minutes(1), 10)->empty());
+  EXPECT_EQ(timers.DueBy(t0, 10)->size(), 1u);
+}
+
+TEST(ReminderSubjectTest, OneSubjectPerKindAndRental) {
+  EXPECT_EQ(JetStreamReminderLog::SubjectFor(NotificationKind::kDueSoon, "r-1"),
+            "notification.due.due_soon.r-1");
+  EXPECT_EQ(JetStreamReminderLog::SubjectFor(NotificationKind::kOverdue, "r.1"),
+            "notification.due.overdue.x722e31");
 }
 
 }  // namespace

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -23,6 +24,7 @@
 #include "absl/time/clock.h"
 #include "adapters/outbound/channels/webhook_channel.h"
 #include "adapters/outbound/nats/jetstream_notification_history.h"
+#include "adapters/outbound/nats/jetstream_reminder_log.h"
 #include "adapters/outbound/rocksdb/rocksdb_notification_store.h"
 #include "adapters/webhook_receiver.h"
 #include "core/fakes.h"
@@ -167,7 +169,8 @@ class NotificationServerTest : public ::testing::Test {
   }
 
   // A BookRented of rental `rental_id` for `customer`, as rental writes it.
-  void PublishRented(const std::string& rental_id, const std::string& customer = "alice") {
+  void PublishRented(const std::string& rental_id, const std::string& customer = "alice",
+                     absl::Time due_at = absl::Now() + absl::Hours(72)) {
     events::v1::Envelope e;
     e.set_event_id(absl::StrCat("evt-rented-", rental_id));
     e.set_event_type("BookRented");
@@ -182,7 +185,7 @@ class NotificationServerTest : public ::testing::Test {
     p->set_customer_id(customer);
     p->set_book_title("Dune");
     p->set_days(3);
-    *p->mutable_due_at() = events::ToProtoTime(absl::Now() + absl::Hours(72));
+    *p->mutable_due_at() = events::ToProtoTime(due_at);
     ASSERT_TRUE(js_->Publish(events::ToPublishRequest(e, "rental.book.dune", std::nullopt)).ok());
   }
 
@@ -206,15 +209,17 @@ class NotificationServerTest : public ::testing::Test {
   }
 
   // Every durable of `channels` has delivered and settled everything.
-  bool Settled(const std::vector<std::string>& channels) {
+  bool Settled(const std::vector<std::string>& channels, bool reminders = false) {
+    std::vector<std::pair<std::string, std::string>> sources = {{"RENTAL", "rental"},
+                                                                {"PAYMENT", "payment"}};
+    if (reminders) sources.push_back({"NOTIFICATION", "due"});
     for (const std::string& c : channels) {
-      for (const char* stream : {"RENTAL", "PAYMENT"}) {
-        const std::string durable =
-            absl::StrCat("notification-", c, "-", absl::AsciiStrToLower(stream));
+      for (const auto& [stream, suffix] : sources) {
+        const std::string durable = absl::StrCat("notification-", c, "-", suffix);
         jsConsumerInfo* info = nullptr;
         jsErrCode jerr = static_cast<jsErrCode>(0);
-        if (js_GetConsumerInfo(&info, js_->context(), stream, durable.c_str(), nullptr, &jerr) !=
-            NATS_OK) {
+        if (js_GetConsumerInfo(&info, js_->context(), stream.c_str(), durable.c_str(), nullptr,
+                               &jerr) != NATS_OK) {
           return false;
         }
         const bool settled = info->NumPending == 0 && info->NumAckPending == 0;
@@ -223,6 +228,33 @@ class NotificationServerTest : public ::testing::Test {
       }
     }
     return true;
+  }
+
+  void PublishReturned(const std::string& rental_id, const std::string& customer = "alice") {
+    events::v1::Envelope e;
+    e.set_event_id(absl::StrCat("evt-returned-", rental_id));
+    e.set_event_type("BookReturned");
+    e.set_aggregate_type("book");
+    e.set_aggregate_id("dune");
+    e.set_correlation_id(rental_id);
+    e.set_producer("rental");
+    *e.mutable_occurred_at() = events::ToProtoTime(absl::Now());
+    auto* p = e.mutable_book_returned();
+    p->set_rental_id(rental_id);
+    p->set_book_id("dune");
+    p->set_customer_id(customer);
+    ASSERT_TRUE(js_->Publish(events::ToPublishRequest(e, "rental.book.dune", std::nullopt)).ok());
+  }
+
+  // Whether the NOTIFICATION stream holds a message on `subject`.
+  bool StreamHas(const std::string& subject) {
+    natsMsg* msg = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    natsStatus s =
+        js_GetLastMsg(&msg, js_->context(), "NOTIFICATION", subject.c_str(), nullptr, &jerr);
+    if (msg != nullptr) natsMsg_Destroy(msg);
+    EXPECT_TRUE(s == NATS_OK || s == NATS_NOT_FOUND) << natsStatus_GetText(s);
+    return s == NATS_OK;
   }
 
   testing::TempDir dir_;
@@ -334,6 +366,55 @@ TEST_F(NotificationServerTest, AWebhookThatIsDownHoldsBackNeitherTheLogChannelNo
   for (const auto& [event, keys] : keys_by_event) EXPECT_EQ(keys.size(), 1u) << event;
 }
 
+TEST_F(NotificationServerTest, TwoReplicasRemindOnceOfADueDateAndOnceOfAnOverdueRental) {
+  WebhookReceiver receiver;
+  std::vector<std::string> flags = WebhookFlags(receiver);
+  flags.insert(flags.end(), {"--due_soon_window=2h", "--due_scan_interval=100ms"});
+  // Returned before its due date passed: never reminded. It comes first in
+  // the stream and is due first, so a scan that reaches the others has
+  // folded its return and looked at it.
+  PublishRented("r-returned", "alice", absl::Now() - absl::Hours(2));
+  PublishReturned("r-returned");
+  PublishRented("r-soon", "alice", absl::Now() + absl::Hours(1));
+  PublishRented("r-late", "alice", absl::Now() - absl::Minutes(1));
+  PublishRented("r-far", "alice", absl::Now() + absl::Hours(72));
+  std::unique_ptr<Replica> a = StartReplica("a", flags);
+  std::unique_ptr<Replica> b = StartReplica("b", flags);
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+
+  auto reminders = [](const std::vector<v1::Notification>& all) {
+    std::multiset<std::string> out;  // "<kind>/<rental>/<channel>"
+    for (const v1::Notification& n : all) {
+      if (n.kind() == v1::NOTIFICATION_KIND_DUE_SOON || n.kind() == v1::NOTIFICATION_KIND_OVERDUE) {
+        out.insert(absl::StrCat(v1::NotificationKind_Name(n.kind()), "/", n.rental_id(), "/",
+                                n.channel()));
+      }
+    }
+    return out;
+  };
+  const std::multiset<std::string> want = {
+      "NOTIFICATION_KIND_DUE_SOON/r-soon/log", "NOTIFICATION_KIND_DUE_SOON/r-soon/webhook",
+      "NOTIFICATION_KIND_OVERDUE/r-late/log", "NOTIFICATION_KIND_OVERDUE/r-late/webhook"};
+  ASSERT_TRUE(testing::Eventually([&] { return reminders(a->ListAll("alice")) == want; }));
+  EXPECT_EQ(reminders(b->ListAll("alice")), want);
+  ASSERT_TRUE(testing::Eventually([&] { return Settled({"log", "webhook"}, true); }));
+
+  EXPECT_FALSE(StreamHas("notification.due.due_soon.r-returned"));
+  EXPECT_FALSE(StreamHas("notification.due.overdue.r-returned"));
+  EXPECT_FALSE(StreamHas("notification.due.due_soon.r-late"));
+  EXPECT_FALSE(StreamHas("notification.due.due_soon.r-far"));
+  std::multiset<std::string> webhook_events;
+  for (WebhookReceiver::Request& req : receiver.requests()) {
+    const std::string id = req.headers["Rentmesh-Event-Id"];
+    if (absl::StartsWith(id, "due-soon-") || absl::StartsWith(id, "overdue-")) {
+      webhook_events.insert(id);
+      EXPECT_EQ(req.headers["Rentmesh-Signature"], WebhookChannel::Signature(kSecret, req.body));
+    }
+  }
+  EXPECT_EQ(webhook_events, (std::multiset<std::string>{"due-soon-r-soon", "overdue-r-late"}));
+}
+
 TEST_F(NotificationServerTest, ListNotificationsRejectsBadInputWithInvalidArgument) {
   std::unique_ptr<Replica> a = StartReplica("a");
   ASSERT_NE(a, nullptr);
@@ -402,6 +483,23 @@ TEST_F(NotificationServerTest, ADeliveryRecordedByOneReplicaIsNotSentAgainByAnot
   ASSERT_TRUE(page.ok()) << page.status();
   ASSERT_EQ(page->notifications.size(), 1u);
   EXPECT_EQ(page->notifications[0].notification_id, NotificationIdFor("evt-1", "webhook"));
+}
+
+TEST_F(NotificationServerTest, TheReminderLogTakesAReminderOnceWhoeverSchedulesIt) {
+  ASSERT_TRUE(js_->EnsureStream(JetStreamNotificationHistory::Stream(1)).ok());
+  JetStreamReminderLog log(*js_, absl::Seconds(5));
+  Reminder r;
+  r.reminder_id = ReminderIdFor(NotificationKind::kOverdue, "r-1");
+  r.kind = NotificationKind::kOverdue;
+  r.timer.rental_id = "r-1";
+  r.timer.customer_id = "alice";
+  r.timer.due_at = absl::FromUnixSeconds(1700000000);
+  ASSERT_TRUE(log.Schedule(r).ok());
+  // Again, as a replica that crashed before noting it, or the other replica.
+  EXPECT_EQ(log.Schedule(r).code(), absl::StatusCode::kAlreadyExists);
+  r.reminder_id = "another-id-same-subject";
+  EXPECT_EQ(log.Schedule(r).code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_TRUE(StreamHas("notification.due.overdue.r-1"));
 }
 
 }  // namespace

@@ -3,7 +3,6 @@
 #include "rentmesh/events/envelope.h"
 
 namespace rentmesh::notification {
-namespace {
 
 v1::NotificationKind ToProto(NotificationKind k) {
   switch (k) {
@@ -15,6 +14,10 @@ v1::NotificationKind ToProto(NotificationKind k) {
       return v1::NOTIFICATION_KIND_CANCELLED;
     case NotificationKind::kRefunded:
       return v1::NOTIFICATION_KIND_REFUNDED;
+    case NotificationKind::kDueSoon:
+      return v1::NOTIFICATION_KIND_DUE_SOON;
+    case NotificationKind::kOverdue:
+      return v1::NOTIFICATION_KIND_OVERDUE;
   }
   return v1::NOTIFICATION_KIND_UNSPECIFIED;
 }
@@ -27,12 +30,14 @@ NotificationKind FromProto(v1::NotificationKind k) {
       return NotificationKind::kCancelled;
     case v1::NOTIFICATION_KIND_REFUNDED:
       return NotificationKind::kRefunded;
+    case v1::NOTIFICATION_KIND_DUE_SOON:
+      return NotificationKind::kDueSoon;
+    case v1::NOTIFICATION_KIND_OVERDUE:
+      return NotificationKind::kOverdue;
     default:
       return NotificationKind::kRented;
   }
 }
-
-}  // namespace
 
 void ToProto(const Notification& n, v1::Notification* out) {
   out->set_notification_id(n.notification_id);

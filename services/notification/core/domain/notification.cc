@@ -12,6 +12,10 @@ std::string Amount(const Notice& n) {
 
 std::string Book(const Notice& n) { return n.book_title.empty() ? n.book_id : n.book_title; }
 
+std::string When(absl::Time t) {
+  return absl::FormatTime("%Y-%m-%d %H:%M UTC", t, absl::UTCTimeZone());
+}
+
 }  // namespace
 
 absl::string_view KindName(NotificationKind kind) {
@@ -24,6 +28,10 @@ absl::string_view KindName(NotificationKind kind) {
       return "CANCELLED";
     case NotificationKind::kRefunded:
       return "REFUNDED";
+    case NotificationKind::kDueSoon:
+      return "DUE_SOON";
+    case NotificationKind::kOverdue:
+      return "OVERDUE";
   }
   return "UNKNOWN";
 }
@@ -33,8 +41,7 @@ std::string MessageFor(const Notice& n) {
     case NotificationKind::kRented: {
       std::string text = absl::StrCat("You rented ", Book(n));
       if (n.due_at != absl::InfinitePast()) {
-        absl::StrAppend(&text, "; it is due on ",
-                        absl::FormatTime("%Y-%m-%d %H:%M UTC", n.due_at, absl::UTCTimeZone()));
+        absl::StrAppend(&text, "; it is due on ", When(n.due_at));
       }
       if (n.amount_minor > 0) absl::StrAppend(&text, " (paid ", Amount(n), ")");
       return absl::StrCat(text, ".");
@@ -49,6 +56,12 @@ std::string MessageFor(const Notice& n) {
     case NotificationKind::kRefunded:
       return absl::StrCat("Your payment of ", Amount(n), " for rental ", n.rental_id,
                           " was refunded.");
+    case NotificationKind::kDueSoon:
+      return absl::StrCat("Your rental of ", Book(n), " is due on ", When(n.due_at),
+                          ". Please return it on time.");
+    case NotificationKind::kOverdue:
+      return absl::StrCat("Your rental of ", Book(n), " was due on ", When(n.due_at),
+                          " and is overdue; late fees apply until it is returned.");
   }
   return "";
 }

@@ -9,7 +9,7 @@
 namespace rentmesh::notification {
 
 // What a customer is told about.
-enum class NotificationKind { kRented, kReturned, kCancelled, kRefunded };
+enum class NotificationKind { kRented, kReturned, kCancelled, kRefunded, kDueSoon, kOverdue };
 
 absl::string_view KindName(NotificationKind kind);
 

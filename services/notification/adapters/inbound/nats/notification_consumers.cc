@@ -3,6 +3,11 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "adapters/inbound/nats/event_notices.h"
+#include "adapters/outbound/nats/jetstream_notification_history.h"
+#include "adapters/outbound/nats/jetstream_reminder_log.h"
+#include "adapters/proto/notification_mapping.h"
+#include "core/domain/due_reminder.h"
+#include "rentmesh/notification/v1/notification.pb.h"
 #include "rentmesh/common/log.h"
 #include "rentmesh/events/envelope.h"
 
@@ -42,6 +47,26 @@ absl::Status HandleEvent(NotificationService& service, NotificationChannel& chan
   return service.Deliver(*notice, channel, static_cast<int>(msg.num_delivered));
 }
 
+absl::Status HandleReminder(NotificationService& service, NotificationChannel& channel,
+                            const nats::StreamMessage& msg) {
+  v1::DueReminder p;
+  if (!p.ParseFromString(msg.data) || p.reminder_id().empty() || p.customer_id().empty() ||
+      (p.kind() != v1::NOTIFICATION_KIND_DUE_SOON && p.kind() != v1::NOTIFICATION_KIND_OVERDUE)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("message ", msg.sequence, " on ", msg.subject, " is no due reminder"));
+  }
+  Reminder r;
+  r.reminder_id = p.reminder_id();
+  r.kind = FromProto(p.kind());
+  r.timer.rental_id = p.rental_id();
+  r.timer.customer_id = p.customer_id();
+  r.timer.book_id = p.book_id();
+  r.timer.book_title = p.book_title();
+  r.timer.due_at = events::FromProtoTime(p.due_at());
+  r.scheduled_at = events::FromProtoTime(p.scheduled_at());
+  return service.Deliver(NoticeOf(r), channel, static_cast<int>(msg.num_delivered));
+}
+
 absl::StatusOr<std::unique_ptr<NotificationConsumers>> NotificationConsumers::Start(
     nats::JetStream& js, NotificationService& service,
     const std::vector<NotificationChannel*>& channels, const Options& options) {
@@ -69,6 +94,23 @@ absl::StatusOr<std::unique_ptr<NotificationConsumers>> NotificationConsumers::St
       if (!c.ok()) return c.status();
       out->consumers_.push_back({o.durable, std::move(*c)});
     }
+    if (!options.reminders) continue;
+    nats::DurableConsumer::Options o;
+    o.stream = JetStreamNotificationHistory::kStream;
+    o.durable = absl::StrCat("notification-", channel->name(), "-due");
+    o.filter_subject = absl::StrCat(JetStreamReminderLog::kSubjectPrefix, ">");
+    o.max_deliver = options.max_deliver;
+    o.backoff_initial = options.backoff_initial;
+    o.backoff_max = options.backoff_max;
+    o.ack_wait = options.ack_wait;
+    o.fetch_wait = options.fetch_wait;
+    o.dead_letter_replicas = options.stream_replicas;
+    absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> c = nats::DurableConsumer::Start(
+        js, o, [&service, channel](const nats::StreamMessage& m) {
+          return HandleReminder(service, *channel, m);
+        });
+    if (!c.ok()) return c.status();
+    out->consumers_.push_back({o.durable, std::move(*c)});
   }
   return out;
 }

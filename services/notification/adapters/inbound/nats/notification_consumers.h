@@ -15,8 +15,8 @@
 namespace rentmesh::notification {
 
 // One durable pull consumer per channel and source stream:
-// "notification-<channel>-rental" on RENTAL and "notification-<channel>-payment"
-// on PAYMENT. Replicas open the same durables, so each event reaches one
+// "notification-<channel>-rental" on RENTAL, "notification-<channel>-payment"
+// on PAYMENT, and "notification-<channel>-due" on NOTIFICATION's reminders. Replicas open the same durables, so each event reaches one
 // replica per channel; a replica that was down resumes where its durables
 // stand. Channels never wait for each other: a webhook that is down backs
 // off on its own durables while the log channel's go on.
@@ -34,6 +34,9 @@ class NotificationConsumers final {
     absl::Duration backoff_max = absl::Seconds(30);
     absl::Duration ack_wait = absl::Seconds(30);
     absl::Duration fetch_wait = absl::Milliseconds(500);
+    // Also deliver the due-date reminders scheduled on NOTIFICATION
+    // (notification.due.>), on "notification-<channel>-due".
+    bool reminders = true;
   };
 
   // The durable of `channel` on `stream` ("RENTAL" -> "notification-log-rental").
@@ -57,6 +60,11 @@ class NotificationConsumers final {
   NotificationConsumers() = default;
   std::vector<Entry> consumers_;
 };
+
+// The handler of one channel's reminder durable: a v1::DueReminder body
+// (anything else is dead-lettered at once) delivered as its notice.
+absl::Status HandleReminder(NotificationService& service, NotificationChannel& channel,
+                            const nats::StreamMessage& msg);
 
 // The handler of one channel's durables (public for tests).
 absl::Status HandleEvent(NotificationService& service, NotificationChannel& channel,

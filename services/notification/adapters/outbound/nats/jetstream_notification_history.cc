@@ -19,14 +19,16 @@ nats::StreamSpec JetStreamNotificationHistory::Stream(int replicas) {
   return spec;
 }
 
-std::string JetStreamNotificationHistory::SubjectFor(absl::string_view customer_id) {
-  bool safe = !customer_id.empty();
-  for (char c : customer_id) {
+std::string JetStreamNotificationHistory::SubjectToken(absl::string_view id) {
+  bool safe = !id.empty();
+  for (char c : id) {
     if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '-') safe = false;
   }
-  return absl::StrCat("notification.customer.",
-                      safe ? std::string(customer_id)
-                           : absl::StrCat("x", absl::BytesToHexString(customer_id)));
+  return safe ? std::string(id) : absl::StrCat("x", absl::BytesToHexString(id));
+}
+
+std::string JetStreamNotificationHistory::SubjectFor(absl::string_view customer_id) {
+  return absl::StrCat("notification.customer.", SubjectToken(customer_id));
 }
 
 absl::StatusOr<std::optional<Notification>> JetStreamNotificationHistory::Find(

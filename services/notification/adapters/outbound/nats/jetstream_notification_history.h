@@ -27,9 +27,11 @@ class JetStreamNotificationHistory final : public NotificationHistory {
  public:
   static constexpr char kStream[] = "NOTIFICATION";
   static nats::StreamSpec Stream(int replicas);
-  // The subject of a customer's records: the id itself when it is a safe
-  // subject token ([A-Za-z0-9_-]), otherwise "x" and its hex.
+  // The subject of a customer's records: notification.customer.<token>.
   static std::string SubjectFor(absl::string_view customer_id);
+  // An id as one subject token: itself when it is [A-Za-z0-9_-]+, otherwise
+  // "x" and its hex.
+  static std::string SubjectToken(absl::string_view id);
 
   JetStreamNotificationHistory(nats::JetStream& js, const nats::StreamFollower& follower,
                                const RocksDbNotificationStore& store, absl::Duration max_wait)

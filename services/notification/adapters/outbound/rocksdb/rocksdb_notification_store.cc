@@ -6,6 +6,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "adapters/proto/notification_mapping.h"
@@ -42,6 +43,17 @@ absl::Status RocksDbNotificationStore::Apply(const std::vector<nats::StreamMessa
   uint64_t last = 0;
   for (const nats::StreamMessage& m : batch) {
     last = m.sequence;
+    if (absl::StartsWith(m.subject, "notification.due.")) {
+      v1::DueReminder r;
+      if (due_timers_ != nullptr && r.ParseFromString(m.data) && !r.rental_id().empty()) {
+        // Before the position is written: a crash replays the mark (harmless).
+        if (absl::Status s = due_timers_->MarkScheduled(r.rental_id(), FromProto(r.kind()));
+            !s.ok()) {
+          return s;
+        }
+      }
+      continue;
+    }
     v1::Notification n;
     if (!n.ParseFromString(m.data) || n.notification_id().empty() || n.customer_id().empty()) {
       ++skipped_;

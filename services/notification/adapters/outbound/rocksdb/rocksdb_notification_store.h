@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "core/ports/due_timers.h"
 #include "core/ports/notification_history.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/rocksdb/state_store.h"
@@ -24,11 +25,16 @@ class RocksDbNotificationStore final {
  public:
   static constexpr char kPosition[] = "NOTIFICATION";
 
-  explicit RocksDbNotificationStore(rocksdb_store::StateStore& store) : store_(store) {}
+  // `due_timers` (may be null) is told of every reminder scheduled on the
+  // stream (notification.due.>), whichever replica scheduled it.
+  explicit RocksDbNotificationStore(rocksdb_store::StateStore& store,
+                                    DueTimers* due_timers = nullptr)
+      : store_(store), due_timers_(due_timers) {}
 
   absl::StatusOr<uint64_t> AppliedPosition() const { return store_.GetPosition(kPosition); }
-  // The StreamFollower's batch handler. A body that is not a Notification
-  // with an id and a customer is skipped (and counted).
+  // The StreamFollower's batch handler. Records are the messages on
+  // notification.customer.>; a body there that is not a Notification with an
+  // id and a customer is skipped (and counted).
   absl::Status Apply(const std::vector<nats::StreamMessage>& batch);
 
   absl::StatusOr<std::optional<Notification>> Get(absl::string_view notification_id) const;
@@ -39,6 +45,7 @@ class RocksDbNotificationStore final {
 
  private:
   rocksdb_store::StateStore& store_;
+  DueTimers* const due_timers_;
   uint64_t skipped_ = 0;  // the follower's thread only
 };
 
