@@ -58,7 +58,9 @@ ABSL_FLAG(std::string, webhook_url, "",
 ABSL_FLAG(std::string, webhook_secret_file, "",
           "file holding the webhook's HMAC-SHA256 signing secret (Rentmesh-Signature header)");
 ABSL_FLAG(absl::Duration, webhook_timeout, absl::Seconds(5), "deadline of one webhook call");
-ABSL_FLAG(int, max_attempts, 10, "attempts of one delivery before it is recorded as failed");
+ABSL_FLAG(int, max_attempts, 2000,
+          "attempts of one delivery before it is recorded as failed (2000: about 16 h at "
+          "--retry_max=30s)");
 ABSL_FLAG(absl::Duration, retry_initial, absl::Milliseconds(200),
           "first redelivery delay of a failed delivery (doubles per attempt)");
 ABSL_FLAG(absl::Duration, retry_max, absl::Seconds(30), "longest redelivery delay");
@@ -175,7 +177,8 @@ int Run(const NotificationConfig& config) {
   }
 
   // The due-date timer's fold of RENTAL (this replica's own position).
-  for (const nats::StreamSpec& spec : NotificationConsumers::SourceStreams(config.stream_replicas)) {
+  for (const nats::StreamSpec& spec :
+       NotificationConsumers::SourceStreams(config.stream_replicas)) {
     if (absl::Status s = (*js)->EnsureStream(spec); !s.ok()) Fail("cannot ensure a stream", s);
   }
   std::unique_ptr<nats::StreamFollower> rental_follower;
@@ -205,6 +208,9 @@ int Run(const NotificationConfig& config) {
   consumer_options.stream_replicas = config.stream_replicas;
   consumer_options.backoff_initial = config.retry_initial;
   consumer_options.backoff_max = config.retry_max;
+  // The service records a delivery as failed at its last attempt; the
+  // consumers' own bound lies beyond it.
+  consumer_options.max_deliver = config.max_attempts + 1;
   consumer_options.reminders = config.reminders;
   absl::StatusOr<std::unique_ptr<NotificationConsumers>> consumers =
       NotificationConsumers::Start(**js, service, channel_ptrs, consumer_options);
@@ -288,8 +294,7 @@ int main(int argc, char** argv) {
   rentmesh::BlockTerminationSignals();
   rentmesh::SetLogService("notification");
   absl::ParseCommandLine(argc, argv);
-  rentmesh::notification::NotificationConfig config =
-      rentmesh::notification::ConfigFromFlags();
+  rentmesh::notification::NotificationConfig config = rentmesh::notification::ConfigFromFlags();
   if (absl::Status s = config.Validate(); !s.ok()) {
     rentmesh::LogError("bad configuration", {{"error", s.ToString()}});
     return 2;

@@ -33,7 +33,7 @@ struct NotificationConfig {
   absl::Duration webhook_timeout = absl::Seconds(5);
   // Attempts of one delivery before it is recorded as failed, and the
   // redelivery backoff between them.
-  int max_attempts = 10;
+  int max_attempts = 2000;
   absl::Duration retry_initial = absl::Milliseconds(200);
   absl::Duration retry_max = absl::Seconds(30);
   // The due-date timer: "due soon" this long before the due date, "overdue"

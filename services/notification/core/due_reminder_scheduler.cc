@@ -4,8 +4,7 @@ namespace rentmesh::notification {
 
 absl::StatusOr<DueReminderScheduler::Outcome> DueReminderScheduler::RunOnce() {
   const absl::Time now = clock_.Now();
-  absl::StatusOr<std::vector<DueTimer>> due =
-      timers_.DueBy(now, options_.batch);
+  absl::StatusOr<std::vector<DueTimer>> due = timers_.DueBy(now, options_.batch);
   if (!due.ok()) return due.status();
   Outcome out;
   for (const DueTimer& t : *due) {

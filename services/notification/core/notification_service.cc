@@ -7,9 +7,8 @@ namespace rentmesh::notification {
 absl::Status ValidateId(absl::string_view field, absl::string_view id) {
   if (id.empty()) return absl::InvalidArgumentError(absl::StrCat(field, " is required"));
   if (id.size() > NotificationService::kMaxIdLength) {
-    return absl::InvalidArgumentError(absl::StrCat(field, " is longer than ",
-                                                   NotificationService::kMaxIdLength,
-                                                   " characters"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(field, " is longer than ", NotificationService::kMaxIdLength, " characters"));
   }
   for (char c : id) {
     if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
@@ -52,8 +51,8 @@ absl::Status NotificationService::Deliver(const Notice& notice, NotificationChan
   const absl::Status sent = channel.Send(notice, id, message);
   if (!sent.ok() && !IsPermanentChannelError(sent) && attempt < options_.max_attempts) {
     if (observer_ != nullptr) observer_->Retried(channel.name());
-    return absl::UnavailableError(absl::StrCat("channel ", channel.name(), " (attempt ", attempt,
-                                               "): ", sent.message()));
+    return absl::UnavailableError(
+        absl::StrCat("channel ", channel.name(), " (attempt ", attempt, "): ", sent.message()));
   }
   return RecordOutcome(notice, id, channel, message, attempt, sent);
 }

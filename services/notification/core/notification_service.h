@@ -19,15 +19,15 @@ class NotificationService final {
  public:
   struct Options {
     // Attempts of one delivery before it is recorded as failed.
-    int max_attempts = 10;
+    int max_attempts = 2000;
     int default_page_size = 20;
     int max_page_size = 100;
   };
   static constexpr size_t kMaxIdLength = 128;
 
   // `observer` may be null.
-  NotificationService(NotificationHistory& history, const Clock& clock,
-                      DeliveryObserver* observer, Options options)
+  NotificationService(NotificationHistory& history, const Clock& clock, DeliveryObserver* observer,
+                      Options options)
       : history_(history), clock_(clock), observer_(observer), options_(options) {}
 
   // Delivers `notice` through `channel`, unless the history already holds
@@ -48,8 +48,8 @@ class NotificationService final {
 
  private:
   absl::Status RecordOutcome(const Notice& notice, const std::string& id,
-                             NotificationChannel& channel, const std::string& message,
-                             int attempt, const absl::Status& sent);
+                             NotificationChannel& channel, const std::string& message, int attempt,
+                             const absl::Status& sent);
 
   NotificationHistory& history_;
   const Clock& clock_;

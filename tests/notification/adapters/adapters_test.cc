@@ -151,8 +151,9 @@ class RocksDbNotificationStoreTest : public ::testing::Test {
 };
 
 TEST_F(RocksDbNotificationStoreTest, FoldsRecordsOnceAndListsThemNewestFirstInPages) {
-  ASSERT_TRUE(store_->Apply({Record(1, "n1", "alice"), Record(2, "n2", "bob"),
-                             Record(3, "n3", "alice"), Record(4, "n1", "alice")})
+  ASSERT_TRUE(store_
+                  ->Apply({Record(1, "n1", "alice"), Record(2, "n2", "bob"),
+                           Record(3, "n3", "alice"), Record(4, "n1", "alice")})
                   .ok());
   ASSERT_TRUE(store_->Apply({Record(5, "n4", "alice"), Record(6, "n3", "alice")}).ok());
   nats::StreamMessage garbage;

@@ -20,8 +20,7 @@ TEST(GatewayRouteTest, ListNotificationsIsGetCustomersNotificationsOnTheNotifica
   EXPECT_EQ(found.match->route->grpc_path,
             "/rentmesh.notification.v1.NotificationService/ListNotifications");
   EXPECT_EQ(found.match->route->backend, "notification");
-  EXPECT_EQ(found.match->bindings,
-            (gateway::PathTemplate::Bindings{{"customer_id", "alice"}}));
+  EXPECT_EQ(found.match->bindings, (gateway::PathTemplate::Bindings{{"customer_id", "alice"}}));
   EXPECT_FALSE(table->Find("POST", "/v1/customers/alice/notifications").match.has_value());
 }
 

@@ -1,10 +1,11 @@
 // The due-date timer's rules and its scheduler against in-memory fakes.
+#include "core/domain/due_reminder.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 
-#include "core/domain/due_reminder.h"
 #include "core/due_reminder_scheduler.h"
 #include "rentmesh/common/clock.h"
 

@@ -57,10 +57,13 @@ class Replica {
   absl::Status Start() {
     address_ = testing::FreeLoopbackAddress();
     admin_port_ = testing::PickFreePort();
-    std::vector<std::string> argv = {
-        testing::ServiceBinary("notification"), "--grpc_address=" + address_,
-        absl::StrCat("--admin_address=127.0.0.1:", admin_port_), "--data_dir=" + data_dir_,
-        "--trust_mesh", "--retry_initial=100ms", "--retry_max=500ms"};
+    std::vector<std::string> argv = {testing::ServiceBinary("notification"),
+                                     "--grpc_address=" + address_,
+                                     absl::StrCat("--admin_address=127.0.0.1:", admin_port_),
+                                     "--data_dir=" + data_dir_,
+                                     "--trust_mesh",
+                                     "--retry_initial=100ms",
+                                     "--retry_max=500ms"};
     argv.insert(argv.end(), nats_flags_.begin(), nats_flags_.end());
     argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
     process_ = std::make_unique<testing::Subprocess>(argv, log_path_);
@@ -73,8 +76,7 @@ class Replica {
   }
   void Stop() { process_->Stop(SIGTERM); }
 
-  grpc::Status List(const v1::ListNotificationsRequest& req,
-                    v1::ListNotificationsResponse* resp) {
+  grpc::Status List(const v1::ListNotificationsRequest& req, v1::ListNotificationsResponse* resp) {
     grpc::ClientContext ctx;
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     return stub_->ListNotifications(&ctx, req, resp);
@@ -203,8 +205,8 @@ class NotificationServerTest : public ::testing::Test {
     p->set_customer_id(customer);
     p->mutable_amount()->set_currency("KRW");
     p->mutable_amount()->set_amount_minor(3000);
-    ASSERT_TRUE(js_->Publish(events::ToPublishRequest(
-                                 e, absl::StrCat("payment.rental.", rental_id), std::nullopt))
+    ASSERT_TRUE(js_->Publish(events::ToPublishRequest(e, absl::StrCat("payment.rental.", rental_id),
+                                                      std::nullopt))
                     .ok());
   }
 
@@ -339,18 +341,16 @@ TEST_F(NotificationServerTest, AWebhookThatIsDownHoldsBackNeitherTheLogChannelNo
   for (int i = 0; i < 5; ++i) PublishRented(absl::StrCat("r-", i));
 
   // The log channel delivers everything while every webhook call fails.
-  ASSERT_TRUE(testing::Eventually([&] {
-    return Count(a->ListAll("alice"), "log", v1::DELIVERY_STATUS_SENT) == 5;
-  }));
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return Count(a->ListAll("alice"), "log", v1::DELIVERY_STATUS_SENT) == 5; }));
   ASSERT_TRUE(testing::Eventually([&] {
     return a->Metric("rentmesh_notifications_retried_total", "{channel=\"webhook\"}") >= 5;
   }));
   EXPECT_EQ(Count(a->ListAll("alice"), "webhook", v1::DELIVERY_STATUS_SENT), 0);
 
   receiver.SetStatus(200);
-  ASSERT_TRUE(testing::Eventually([&] {
-    return Count(a->ListAll("alice"), "webhook", v1::DELIVERY_STATUS_SENT) == 5;
-  }));
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return Count(a->ListAll("alice"), "webhook", v1::DELIVERY_STATUS_SENT) == 5; }));
   for (const v1::Notification& n : a->ListAll("alice")) {
     if (n.channel() == "webhook") {
       EXPECT_GT(n.attempts(), 1) << n.notification_id();
@@ -454,8 +454,8 @@ HistoryReplica StartHistory(nats::JetStream& js, const std::string& dir) {
       [store](const std::vector<nats::StreamMessage>& b) { return store->Apply(b); });
   EXPECT_TRUE(follower.ok()) << follower.status();
   r.follower = std::move(*follower);
-  r.history = std::make_unique<JetStreamNotificationHistory>(js, *r.follower, *r.store,
-                                                             absl::Seconds(5));
+  r.history =
+      std::make_unique<JetStreamNotificationHistory>(js, *r.follower, *r.store, absl::Seconds(5));
   return r;
 }
 

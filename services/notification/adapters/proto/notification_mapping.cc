@@ -65,8 +65,8 @@ Notification FromProto(const v1::Notification& p) {
   n.book_id = p.book_id();
   n.kind = FromProto(p.kind());
   n.channel = p.channel();
-  n.status = p.status() == v1::DELIVERY_STATUS_FAILED ? DeliveryStatus::kFailed
-                                                      : DeliveryStatus::kSent;
+  n.status =
+      p.status() == v1::DELIVERY_STATUS_FAILED ? DeliveryStatus::kFailed : DeliveryStatus::kSent;
   n.message = p.message();
   n.event_id = p.event_id();
   n.event_type = p.event_type();

@@ -6,9 +6,7 @@
 namespace rentmesh::notification {
 namespace {
 
-std::string Amount(const Notice& n) {
-  return absl::StrFormat("%d %s", n.amount_minor, n.currency);
-}
+std::string Amount(const Notice& n) { return absl::StrFormat("%d %s", n.amount_minor, n.currency); }
 
 std::string Book(const Notice& n) { return n.book_title.empty() ? n.book_id : n.book_title; }
 
@@ -47,10 +45,9 @@ std::string MessageFor(const Notice& n) {
       return absl::StrCat(text, ".");
     }
     case NotificationKind::kReturned:
-      return n.amount_minor > 0
-                 ? absl::StrCat("You returned ", Book(n), "; a late fee of ", Amount(n),
-                                " is charged.")
-                 : absl::StrCat("You returned ", Book(n), ". Thank you.");
+      return n.amount_minor > 0 ? absl::StrCat("You returned ", Book(n), "; a late fee of ",
+                                               Amount(n), " is charged.")
+                                : absl::StrCat("You returned ", Book(n), ". Thank you.");
     case NotificationKind::kCancelled:
       return absl::StrCat("Your rental of ", Book(n), " is cancelled; the fee will be refunded.");
     case NotificationKind::kRefunded:

@@ -7,9 +7,9 @@
 #include "adapters/outbound/nats/jetstream_reminder_log.h"
 #include "adapters/proto/notification_mapping.h"
 #include "core/domain/due_reminder.h"
-#include "rentmesh/notification/v1/notification.pb.h"
 #include "rentmesh/common/log.h"
 #include "rentmesh/events/envelope.h"
+#include "rentmesh/notification/v1/notification.pb.h"
 
 namespace rentmesh::notification {
 
@@ -105,8 +105,8 @@ absl::StatusOr<std::unique_ptr<NotificationConsumers>> NotificationConsumers::St
     o.ack_wait = options.ack_wait;
     o.fetch_wait = options.fetch_wait;
     o.dead_letter_replicas = options.stream_replicas;
-    absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> c = nats::DurableConsumer::Start(
-        js, o, [&service, channel](const nats::StreamMessage& m) {
+    absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> c =
+        nats::DurableConsumer::Start(js, o, [&service, channel](const nats::StreamMessage& m) {
           return HandleReminder(service, *channel, m);
         });
     if (!c.ok()) return c.status();

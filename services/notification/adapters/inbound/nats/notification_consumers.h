@@ -16,10 +16,10 @@ namespace rentmesh::notification {
 
 // One durable pull consumer per channel and source stream:
 // "notification-<channel>-rental" on RENTAL, "notification-<channel>-payment"
-// on PAYMENT, and "notification-<channel>-due" on NOTIFICATION's reminders. Replicas open the same durables, so each event reaches one
-// replica per channel; a replica that was down resumes where its durables
-// stand. Channels never wait for each other: a webhook that is down backs
-// off on its own durables while the log channel's go on.
+// on PAYMENT, and "notification-<channel>-due" on NOTIFICATION's reminders. Replicas open the same
+// durables, so each event reaches one replica per channel; a replica that was down resumes where
+// its durables stand. Channels never wait for each other: a webhook that is down backs off on its
+// own durables while the log channel's go on.
 //
 // Per message: not one of our events (events::ParseTrustedEnvelope) ->
 // dead-lettered at once (permanent); an event we do not notify about ->

@@ -6,8 +6,7 @@
 namespace rentmesh::notification {
 
 DueReminderTimer::DueReminderTimer(DueReminderScheduler& scheduler,
-                                   std::function<absl::Status()> caught_up,
-                                   absl::Duration interval)
+                                   std::function<absl::Status()> caught_up, absl::Duration interval)
     : scheduler_(scheduler), caught_up_(std::move(caught_up)), interval_(interval) {
   thread_ = std::thread([this] { Loop(); });
 }

@@ -7,9 +7,9 @@
 #include <nlohmann/json.hpp>
 
 #include "absl/strings/escaping.h"
-#include "absl/strings/strip.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "rentmesh/events/envelope.h"
 
 namespace rentmesh::notification {
@@ -49,8 +49,7 @@ std::string WebhookChannel::Body(const Notice& notice, const std::string& notifi
       {"kind", std::string(KindName(notice.kind))},
       {"eventId", notice.event_id},
       {"eventType", notice.event_type},
-      {"occurredAt", absl::FormatTime(absl::RFC3339_full, notice.occurred_at,
-                                      absl::UTCTimeZone())},
+      {"occurredAt", absl::FormatTime(absl::RFC3339_full, notice.occurred_at, absl::UTCTimeZone())},
       {"message", message},
   };
   return j.dump();
@@ -62,8 +61,8 @@ std::string WebhookChannel::Signature(const std::string& secret, const std::stri
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
        reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &len);
   return absl::StrCat("sha256=",
-                      absl::BytesToHexString(absl::string_view(
-                          reinterpret_cast<const char*>(mac), static_cast<size_t>(len))));
+                      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(mac),
+                                                               static_cast<size_t>(len))));
 }
 
 absl::Status WebhookChannel::Send(const Notice& notice, const std::string& notification_id,

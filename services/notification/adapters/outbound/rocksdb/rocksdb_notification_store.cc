@@ -84,14 +84,13 @@ absl::Status RocksDbNotificationStore::Apply(const std::vector<nats::StreamMessa
 
 absl::StatusOr<std::optional<Notification>> RocksDbNotificationStore::Get(
     absl::string_view notification_id) const {
-  absl::StatusOr<std::optional<std::string>> raw =
-      store_.Get(absl::StrCat("n/", notification_id));
+  absl::StatusOr<std::optional<std::string>> raw = store_.Get(absl::StrCat("n/", notification_id));
   if (!raw.ok()) return raw.status();
   if (!raw->has_value()) return std::optional<Notification>();
   v1::Notification n;
   if (!n.ParseFromString(**raw)) {
-    return absl::DataLossError(absl::StrCat("stored notification ", notification_id,
-                                            " does not parse"));
+    return absl::DataLossError(
+        absl::StrCat("stored notification ", notification_id, " does not parse"));
   }
   return std::optional<Notification>(FromProto(n));
 }
@@ -107,21 +106,21 @@ absl::StatusOr<NotificationHistory::Page> RocksDbNotificationStore::List(
   absl::Status parse = absl::OkStatus();
   std::string last_key;
   bool more = false;
-  absl::Status s = store_.Scan(prefix, start_after, [&](absl::string_view key,
-                                                        absl::string_view value) {
-    if (static_cast<int>(page.notifications.size()) == page_size) {
-      more = true;
-      return false;
-    }
-    v1::Notification n;
-    if (!n.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-      parse = absl::DataLossError(absl::StrCat("stored notification ", key, " does not parse"));
-      return false;
-    }
-    page.notifications.push_back(FromProto(n));
-    last_key = std::string(key);
-    return true;
-  });
+  absl::Status s =
+      store_.Scan(prefix, start_after, [&](absl::string_view key, absl::string_view value) {
+        if (static_cast<int>(page.notifications.size()) == page_size) {
+          more = true;
+          return false;
+        }
+        v1::Notification n;
+        if (!n.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+          parse = absl::DataLossError(absl::StrCat("stored notification ", key, " does not parse"));
+          return false;
+        }
+        page.notifications.push_back(FromProto(n));
+        last_key = std::string(key);
+        return true;
+      });
   if (!s.ok()) return s;
   if (!parse.ok()) return parse;
   if (more) page.next_page_token = last_key.substr(prefix.size());
