@@ -3,6 +3,7 @@
 // real RocksDB folders and a loopback webhook receiver, all on 127.0.0.1 with
 // free ports and temp dirs. Plus the history's cross-replica de-duplication
 // in process.
+#include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -21,6 +22,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "absl/synchronization/notification.h"
 #include "absl/time/clock.h"
 #include "adapters/outbound/channels/webhook_channel.h"
 #include "adapters/outbound/nats/jetstream_notification_history.h"
@@ -81,6 +83,36 @@ class Replica {
     ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
     return stub_->ListNotifications(&ctx, req, resp);
   }
+
+  // grpc.health.v1 Check of `service` ("" for readiness): 1 SERVING, 2 NOT_SERVING,
+  // -1 when the call fails.
+  int Health(const std::string& service) {
+    grpc::GenericStub stub(grpc::CreateChannel(address_, grpc::InsecureChannelCredentials()));
+    grpc::ClientContext ctx;
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    // HealthCheckRequest{service}: field 1, length-delimited.
+    const std::string req = std::string("\x0a", 1) + static_cast<char>(service.size()) + service;
+    grpc::Slice slice(req);
+    grpc::ByteBuffer request(&slice, 1), response;
+    absl::Notification done;
+    grpc::Status status;
+    stub.UnaryCall(&ctx, "/grpc.health.v1.Health/Check", grpc::StubOptions(), &request, &response,
+                   [&](grpc::Status s) {
+                     status = std::move(s);
+                     done.Notify();
+                   });
+    done.WaitForNotification();
+    if (!status.ok()) return -1;
+    std::vector<grpc::Slice> slices;
+    response.Dump(&slices);
+    std::string body;
+    for (const grpc::Slice& sl : slices) body.append(sl.begin(), sl.end());
+    // HealthCheckResponse{status}: field 1, varint (UNKNOWN = 0 is sent as nothing).
+    if (body.empty()) return 0;
+    return body.size() == 2 && body[0] == 0x08 ? body[1] : -1;
+  }
+
+  const std::string& address() const { return address_; }
 
   // Every notification of `customer`, newest first (all pages); empty on error.
   std::vector<v1::Notification> ListAll(const std::string& customer) {
@@ -413,6 +445,43 @@ TEST_F(NotificationServerTest, TwoReplicasRemindOnceOfADueDateAndOnceOfAnOverdue
     }
   }
   EXPECT_EQ(webhook_events, (std::multiset<std::string>{"due-soon-r-soon", "overdue-r-late"}));
+}
+
+TEST_F(NotificationServerTest, ServesHealthWithALivenessEntryAndItsRestRouteThroughTheGateway) {
+  std::unique_ptr<Replica> a = StartReplica("a");
+  ASSERT_NE(a, nullptr);
+  EXPECT_EQ(a->Health(""), 1);
+  EXPECT_EQ(a->Health("liveness"), 1);
+  PublishRented("r-1");
+  ASSERT_TRUE(testing::Eventually([&] { return a->ListAll("alice").size() == 1; }));
+
+  // The gateway's route comes from the contract's google.api.http annotation.
+  const int http_port = testing::PickFreePort();
+  const std::string gateway_grpc = testing::FreeLoopbackAddress();
+  std::vector<std::string> argv = {testing::ServiceBinary("gateway"),
+                                   absl::StrCat("--http_address=127.0.0.1:", http_port),
+                                   "--grpc_address=" + gateway_grpc,
+                                   "--admin_address=" + testing::FreeLoopbackAddress(),
+                                   "--notification_address=" + a->address(),
+                                   "--auth_disabled"};
+  for (const char* other : {"rental", "payment", "returns", "view"}) {
+    argv.push_back(absl::StrCat("--", other, "_address=", testing::FreeLoopbackAddress()));
+  }
+  testing::Subprocess gateway(argv, dir_.Sub("gateway.log"));
+  ASSERT_TRUE(testing::WaitForServing(gateway_grpc, absl::Seconds(20)).ok());
+  httplib::Client http("127.0.0.1", http_port);
+  std::string body;
+  ASSERT_TRUE(testing::Eventually([&] {
+    httplib::Result res = http.Get("/v1/customers/alice/notifications?pageSize=10");
+    if (!res || res->status != 200) return false;
+    body = res->body;
+    return true;
+  }));
+  EXPECT_TRUE(absl::StrContains(body, "NOTIFICATION_KIND_RENTED")) << body;
+  EXPECT_TRUE(absl::StrContains(body, "\"rentalId\":\"r-1\"")) << body;
+  httplib::Result bad = http.Get("/v1/customers/alice/notifications?pageSize=1000");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400) << bad->body;
 }
 
 TEST_F(NotificationServerTest, ListNotificationsRejectsBadInputWithInvalidArgument) {
