@@ -212,6 +212,15 @@ int Run(const NotificationConfig& config) {
   // consumers' own bound lies beyond it.
   consumer_options.max_deliver = config.max_attempts + 1;
   consumer_options.reminders = config.reminders;
+  if (config.reminders) {
+    nats::StreamFollower& rf = *rental_follower;
+    const absl::Duration wait = config.max_wait;
+    consumer_options.rental_open = [&rf, &due_timers,
+                                    wait](const std::string& rental_id) -> absl::StatusOr<bool> {
+      if (absl::Status s = rf.CatchUp(absl::Now() + wait); !s.ok()) return s;
+      return due_timers.IsOpen(rental_id);
+    };
+  }
   absl::StatusOr<std::unique_ptr<NotificationConsumers>> consumers =
       NotificationConsumers::Start(**js, service, channel_ptrs, consumer_options);
   if (!consumers.ok()) Fail("cannot start the event consumers", consumers.status());

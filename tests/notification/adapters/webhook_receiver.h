@@ -20,6 +20,8 @@ class WebhookReceiver {
   struct Request {
     std::string body;
     std::map<std::string, std::string> headers;
+    // What the receiver answered.
+    int status = 0;
   };
 
   WebhookReceiver() {
@@ -28,6 +30,7 @@ class WebhookReceiver {
       r.body = req.body;
       for (const auto& [k, v] : req.headers) r.headers[k] = v;
       absl::MutexLock lock(&mu_);
+      r.status = status_;
       requests_.push_back(std::move(r));
       res.status = status_;
       res.set_content("{}", "application/json");

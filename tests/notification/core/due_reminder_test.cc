@@ -75,6 +75,9 @@ class InMemoryDueTimers final : public DueTimers {
     }
     return out;
   }
+  absl::StatusOr<bool> IsOpen(const std::string& rental_id) const override {
+    return timers.count(rental_id) > 0;
+  }
   absl::Status MarkScheduled(const std::string& rental_id, NotificationKind kind) override {
     DueTimer& t = timers[rental_id];
     (kind == NotificationKind::kDueSoon ? t.due_soon_scheduled : t.overdue_scheduled) = true;

@@ -9,6 +9,7 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -240,6 +241,19 @@ class NotificationServerTest : public ::testing::Test {
     ASSERT_TRUE(js_->Publish(events::ToPublishRequest(e, absl::StrCat("payment.rental.", rental_id),
                                                       std::nullopt))
                     .ok());
+  }
+
+  // The durable has delivered and settled (acked or dead-lettered) everything.
+  bool DurableSettled(const std::string& stream, const std::string& durable) {
+    jsConsumerInfo* info = nullptr;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    if (js_GetConsumerInfo(&info, js_->context(), stream.c_str(), durable.c_str(), nullptr,
+                           &jerr) != NATS_OK) {
+      return false;
+    }
+    const bool settled = info->NumPending == 0 && info->NumAckPending == 0;
+    jsConsumerInfo_Destroy(info);
+    return settled;
   }
 
   // Every durable of `channels` has delivered and settled everything.
@@ -482,6 +496,50 @@ TEST_F(NotificationServerTest, ServesHealthWithALivenessEntryAndItsRestRouteThro
   httplib::Result bad = http.Get("/v1/customers/alice/notifications?pageSize=1000");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400) << bad->body;
+}
+
+TEST_F(NotificationServerTest, AReminderWaitingForADownWebhookIsDroppedOnceTheBookIsReturned) {
+  WebhookReceiver receiver;
+  receiver.SetStatus(503);
+  std::vector<std::string> flags = WebhookFlags(receiver);
+  flags.insert(flags.end(), {"--due_soon_window=2h", "--due_scan_interval=100ms"});
+  std::unique_ptr<Replica> a = StartReplica("a", flags);
+  ASSERT_NE(a, nullptr);
+  PublishRented("r-late", "alice", absl::Now() - absl::Minutes(1));
+  auto overdue_tries = [&] {
+    int n = 0;
+    for (WebhookReceiver::Request& req : receiver.requests()) {
+      n += req.headers["Rentmesh-Event-Id"] == "overdue-r-late";
+    }
+    return n;
+  };
+  // The log channel told Alice; the webhook keeps failing on it.
+  ASSERT_TRUE(testing::Eventually([&] {
+    std::vector<v1::Notification> all = a->ListAll("alice");
+    return std::any_of(all.begin(), all.end(), [](const v1::Notification& n) {
+      return n.kind() == v1::NOTIFICATION_KIND_OVERDUE && n.channel() == "log";
+    });
+  }));
+  ASSERT_TRUE(testing::Eventually([&] { return overdue_tries() >= 1; }));
+
+  PublishReturned("r-late");
+  // With the webhook still answering 503 the reminder's durable can only
+  // settle by dropping it.
+  ASSERT_TRUE(testing::Eventually(
+      [&] { return DurableSettled("NOTIFICATION", "notification-webhook-due"); }));
+  receiver.SetStatus(200);
+  ASSERT_TRUE(testing::Eventually([&] {
+    return Count(a->ListAll("alice"), "webhook", v1::DELIVERY_STATUS_SENT) ==
+           2;  // rented, returned
+  }));
+  for (const v1::Notification& n : a->ListAll("alice")) {
+    EXPECT_FALSE(n.channel() == "webhook" && n.kind() == v1::NOTIFICATION_KIND_OVERDUE);
+  }
+  for (WebhookReceiver::Request& req : receiver.requests()) {
+    if (req.headers["Rentmesh-Event-Id"] == "overdue-r-late") {
+      EXPECT_EQ(req.status, 503);
+    }
+  }
 }
 
 TEST_F(NotificationServerTest, ListNotificationsRejectsBadInputWithInvalidArgument) {

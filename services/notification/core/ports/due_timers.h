@@ -18,6 +18,8 @@ class DueTimers {
   // `until`, earliest first, at most `limit`, with what is scheduled for
   // them already.
   virtual absl::StatusOr<std::vector<DueTimer>> DueBy(absl::Time until, size_t limit) const = 0;
+  // Whether the rental is still out (rented, not returned or cancelled).
+  virtual absl::StatusOr<bool> IsOpen(const std::string& rental_id) const = 0;
   // Notes locally that the reminder is scheduled (by this or another replica).
   virtual absl::Status MarkScheduled(const std::string& rental_id, NotificationKind kind) = 0;
 };

@@ -48,7 +48,7 @@ absl::Status HandleEvent(NotificationService& service, NotificationChannel& chan
 }
 
 absl::Status HandleReminder(NotificationService& service, NotificationChannel& channel,
-                            const nats::StreamMessage& msg) {
+                            const RentalOpen& rental_open, const nats::StreamMessage& msg) {
   v1::DueReminder p;
   if (!p.ParseFromString(msg.data) || p.reminder_id().empty() || p.customer_id().empty() ||
       (p.kind() != v1::NOTIFICATION_KIND_DUE_SOON && p.kind() != v1::NOTIFICATION_KIND_OVERDUE)) {
@@ -64,6 +64,13 @@ absl::Status HandleReminder(NotificationService& service, NotificationChannel& c
   r.timer.book_title = p.book_title();
   r.timer.due_at = events::FromProtoTime(p.due_at());
   r.scheduled_at = events::FromProtoTime(p.scheduled_at());
+  absl::StatusOr<bool> open = rental_open(r.timer.rental_id);
+  if (!open.ok()) return absl::UnavailableError(open.status().message());
+  if (!*open) {
+    LogInfo("reminder dropped: the rental ended",
+            {{"reminder_id", r.reminder_id}, {"channel", channel.name()}});
+    return absl::OkStatus();
+  }
   return service.Deliver(NoticeOf(r), channel, static_cast<int>(msg.num_delivered));
 }
 
@@ -105,9 +112,10 @@ absl::StatusOr<std::unique_ptr<NotificationConsumers>> NotificationConsumers::St
     o.ack_wait = options.ack_wait;
     o.fetch_wait = options.fetch_wait;
     o.dead_letter_replicas = options.stream_replicas;
-    absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> c =
-        nats::DurableConsumer::Start(js, o, [&service, channel](const nats::StreamMessage& m) {
-          return HandleReminder(service, *channel, m);
+    if (!options.rental_open) return absl::InvalidArgumentError("reminders need rental_open");
+    absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> c = nats::DurableConsumer::Start(
+        js, o, [&service, channel, open = options.rental_open](const nats::StreamMessage& m) {
+          return HandleReminder(service, *channel, open, m);
         });
     if (!c.ok()) return c.status();
     out->consumers_.push_back({o.durable, std::move(*c)});

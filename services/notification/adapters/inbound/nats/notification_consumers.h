@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -13,6 +14,10 @@
 #include "rentmesh/nats/jetstream.h"
 
 namespace rentmesh::notification {
+
+// Whether a rental is still out, after catching up with RENTAL (an error:
+// try again later).
+using RentalOpen = std::function<absl::StatusOr<bool>(const std::string& rental_id)>;
 
 // One durable pull consumer per channel and source stream:
 // "notification-<channel>-rental" on RENTAL, "notification-<channel>-payment"
@@ -37,6 +42,8 @@ class NotificationConsumers final {
     // Also deliver the due-date reminders scheduled on NOTIFICATION
     // (notification.due.>), on "notification-<channel>-due".
     bool reminders = true;
+    // Required with `reminders`.
+    RentalOpen rental_open;
   };
 
   // The durable of `channel` on `stream` ("RENTAL" -> "notification-log-rental").
@@ -62,9 +69,11 @@ class NotificationConsumers final {
 };
 
 // The handler of one channel's reminder durable: a v1::DueReminder body
-// (anything else is dead-lettered at once) delivered as its notice.
+// (anything else is dead-lettered at once) delivered as its notice, unless
+// the rental ended meanwhile (e.g. returned while the channel was down):
+// then it is acknowledged and nothing is sent.
 absl::Status HandleReminder(NotificationService& service, NotificationChannel& channel,
-                            const nats::StreamMessage& msg);
+                            const RentalOpen& rental_open, const nats::StreamMessage& msg);
 
 // The handler of one channel's durables (public for tests).
 absl::Status HandleEvent(NotificationService& service, NotificationChannel& channel,

@@ -112,6 +112,13 @@ absl::StatusOr<std::vector<DueTimer>> RocksDbDueTimers::DueBy(absl::Time until,
   return out;
 }
 
+absl::StatusOr<bool> RocksDbDueTimers::IsOpen(const std::string& rental_id) const {
+  absl::MutexLock lock(&mu_);
+  absl::StatusOr<std::optional<std::string>> raw = store_.Get(TimerKey(rental_id));
+  if (!raw.ok()) return raw.status();
+  return raw->has_value();
+}
+
 absl::Status RocksDbDueTimers::MarkScheduled(const std::string& rental_id, NotificationKind kind) {
   absl::MutexLock lock(&mu_);
   absl::StatusOr<std::optional<DueTimer>> t = Load(rental_id);

@@ -37,6 +37,7 @@ class RocksDbDueTimers final : public DueTimers {
 
   // DueTimers
   absl::StatusOr<std::vector<DueTimer>> DueBy(absl::Time until, size_t limit) const override;
+  absl::StatusOr<bool> IsOpen(const std::string& rental_id) const override;
   absl::Status MarkScheduled(const std::string& rental_id, NotificationKind kind) override;
 
  private:
