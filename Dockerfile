@@ -29,10 +29,11 @@ RUN cmake --preset default -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache >/dev/null \
     && ccache -z >/dev/null \
     && cmake --build build -j"${JOBS}" --target \
-         rental_server payment_server returns_server view_server gateway_server rentctl \
+         rental_server payment_server returns_server view_server notification_server gateway_server \
+         rentctl \
     && echo "ccache: $(ccache -s | grep -E '^ *(Hits|Misses):' | tr -s ' ' | tr '\n' ' ')" \
     && mkdir -p /out \
-    && for b in rental payment returns view gateway; do \
+    && for b in rental payment returns view notification gateway; do \
          install -m 0755 "build/services/$b/${b}_server" /out/; \
        done \
     && install -m 0755 build/tools/rentctl/rentctl /out/ \

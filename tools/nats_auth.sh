@@ -33,13 +33,25 @@
 #            RETURNS, deletes replayed dead letters
 #   returns  publishes returns.>; owns and follows RETURNS
 #   view     publishes nothing; follows RENTAL, PAYMENT, RETURNS
+#   notification  publishes notification.> and its own dead letters; owns and
+#            follows NOTIFICATION, follows RENTAL (due dates), durable
+#            consumers on RENTAL, PAYMENT and NOTIFICATION (reminders)
 # Each subscribes only to its own inbox prefix _INBOX_<service>.> (replies and
 # push deliveries; the client sets that prefix from the inbox= line).
 set -euo pipefail
 
-SERVICES=(rental payment returns view)
-# Payment's durable consumers: nobody else may delete them.
-DURABLES=("RENTAL payment-reactions" "RETURNS payment-returns")
+SERVICES=(rental payment returns view notification)
+# Durable consumers (stream, name, owner): nobody but the owner may delete them.
+DURABLES=("RENTAL payment-reactions payment" "RETURNS payment-returns payment")
+# Notification's: one per channel and source (RENTAL, PAYMENT, and the due
+# reminders on its own NOTIFICATION stream), as "STREAM name".
+NOTIFICATION_DURABLES=()
+for channel in log webhook; do
+  for source in RENTAL:rental PAYMENT:payment NOTIFICATION:due; do
+    NOTIFICATION_DURABLES+=("${source%%:*} notification-$channel-${source#*:}")
+    DURABLES+=("${source%%:*} notification-$channel-${source#*:} notification")
+  done
+done
 
 subjects() {  # one JSON string a line
   local s
@@ -89,15 +101,25 @@ publish_allow() {
         "\$JS.API.CONSUMER.DELETE.RETURNS.payment-returns" ;;
     returns) subjects 'returns.>'; owns RETURNS; follows RETURNS ;;
     view) reads RENTAL; reads PAYMENT; reads RETURNS; follows RENTAL; follows PAYMENT; follows RETURNS ;;
+    notification)
+      subjects 'notification.>'
+      local entry s d
+      for entry in "${NOTIFICATION_DURABLES[@]}"; do subjects "deadletter.${entry#* }"; done
+      owns NOTIFICATION; follows NOTIFICATION; reads RENTAL; reads PAYMENT; reads DEADLETTER
+      # Its due-date timer's own fold of RENTAL.
+      follows RENTAL
+      for entry in "${NOTIFICATION_DURABLES[@]}"; do
+        read -r s d <<<"$entry"
+        durable "$s" "$d"
+      done ;;
     *) echo "nats_auth: unknown service $1 (one of: ${SERVICES[*]})" >&2; return 2 ;;
   esac
 }
 publish_deny() {
-  local entry s d
-  [[ $1 == payment ]] && return 0
+  local entry s d owner
   for entry in "${DURABLES[@]}"; do
-    read -r s d <<<"$entry"
-    subjects "\$JS.API.CONSUMER.DELETE.$s.$d"
+    read -r s d owner <<<"$entry"
+    [[ $1 == "$owner" ]] || subjects "\$JS.API.CONSUMER.DELETE.$s.$d"
   done
 }
 

@@ -4,7 +4,10 @@
 #   nats-server -js   store under var/nats; authorization on: one NATS user per
 #                     service, credentials under var/nats-auth (made on first
 #                     run by tools/nats_auth.sh, random passwords, mode 0600)
-#   payment, returns, rental, view, gateway   RocksDB under var/data/<svc>, logs under var/log
+#   payment, returns, rental, view, notification, gateway   RocksDB under var/data/<svc>,
+#                     logs under var/log (notification sends to its log channel:
+#                     var/log/notification.log; NOTIFICATION_WEBHOOK_URL=http://... adds
+#                     the webhook channel, signed with var/notification-webhook.secret)
 # Options: --no-demo (just run), --no-build (use what is built).
 # NATS_TLS=1: TLS to NATS too (a local CA and certificates under var/nats-tls).
 set -euo pipefail
@@ -30,8 +33,9 @@ var="$root/var"
 mkdir -p "$var/nats" "$var/data" "$var/log"
 
 NATS_PORT=${NATS_PORT:-4222}
-declare -A GRPC=([rental]=50051 [payment]=50052 [returns]=50053 [view]=50054)
-declare -A ADMIN=([gateway]=9450 [rental]=9451 [payment]=9452 [returns]=9453 [view]=9454)
+declare -A GRPC=([rental]=50051 [payment]=50052 [returns]=50053 [view]=50054 [notification]=50056)
+declare -A ADMIN=([gateway]=9450 [rental]=9451 [payment]=9452 [returns]=9453 [view]=9454
+  [notification]=9456)
 HTTP_PORT=${HTTP_PORT:-8080}
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -107,6 +111,16 @@ if [[ -x "$bin/view/view_server" ]]; then
   start view --grpc_address="127.0.0.1:${GRPC[view]}"
   services+=(view)
 fi
+if [[ -x "$bin/notification/notification_server" ]]; then
+  webhook=()
+  if [[ -n ${NOTIFICATION_WEBHOOK_URL:-} ]]; then
+    secret="$var/notification-webhook.secret"
+    [[ -s $secret ]] || (umask 077 && head -c 32 /dev/urandom | base64 >"$secret")
+    webhook=(--webhook_url="$NOTIFICATION_WEBHOOK_URL" --webhook_secret_file="$secret")
+  fi
+  start notification --grpc_address="127.0.0.1:${GRPC[notification]}" "${webhook[@]}"
+  services+=(notification)
+fi
 
 gateway=0
 if [[ -x "$bin/gateway/gateway_server" ]]; then
@@ -115,6 +129,7 @@ if [[ -x "$bin/gateway/gateway_server" ]]; then
     --grpc_address=127.0.0.1:50050 --admin_address="127.0.0.1:${ADMIN[gateway]}" \
     --rental_address="127.0.0.1:${GRPC[rental]}" --payment_address="127.0.0.1:${GRPC[payment]}" \
     --returns_address="127.0.0.1:${GRPC[returns]}" --view_address="127.0.0.1:${GRPC[view]}" \
+    --notification_address="127.0.0.1:${GRPC[notification]}" \
     --jwt_public_key_file="$var/jwt/dev-public.pem" >"$var/log/gateway.log" 2>&1 &
   pids+=($!)
   gateway=1
@@ -138,6 +153,8 @@ rentmesh is running (logs in var/log/, state in var/):
 INFO
 [[ " ${services[*]} " == *" view "* ]] &&
   echo "  view     gRPC 127.0.0.1:${GRPC[view]}   metrics http://127.0.0.1:${ADMIN[view]}/metrics"
+[[ " ${services[*]} " == *" notification "* ]] &&
+  echo "  notification gRPC 127.0.0.1:${GRPC[notification]}   metrics http://127.0.0.1:${ADMIN[notification]}/metrics"
 ((gateway)) && cat <<INFO
   gateway  http://127.0.0.1:$HTTP_PORT (REST /v1/..., /openapi.json, /healthz)   metrics http://127.0.0.1:${ADMIN[gateway]}/metrics
            JWT required: TOKEN=\$(tools/dev/jwt.sh customer alice)   (or: tools/dev/jwt.sh librarian)

@@ -653,7 +653,8 @@ def main():
                 if "grpc.health.v1.Health" not in listed:
                     raise RuntimeError(f"{p.name}: reflection lists {listed}")
                 want = {"rental": "rentmesh.rental.v1.RentalService", "payment": "rentmesh.payment.v1.PaymentService",
-                        "returns": "rentmesh.returns.v1.ReturnService", "view": "rentmesh.view.v1.ViewService"}.get(svc)
+                        "returns": "rentmesh.returns.v1.ReturnService", "view": "rentmesh.view.v1.ViewService",
+                        "notification": "rentmesh.notification.v1.NotificationService"}.get(svc)
                 if want:
                     if want not in listed:
                         raise RuntimeError(f"{p.name}: {want} not listed: {listed}")

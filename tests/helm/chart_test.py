@@ -36,6 +36,7 @@ SERVICES = {  # svc -> (gRPC service, gRPC port, admin port)
     "payment": ("rentmesh.payment.v1.PaymentService", 50052, 9452),
     "returns": ("rentmesh.returns.v1.ReturnService", 50053, 9453),
     "view": ("rentmesh.view.v1.ViewService", 50054, 9454),
+    "notification": ("rentmesh.notification.v1.NotificationService", 50056, 9456),
     "gateway": (None, 50050, 9450),
 }
 METHODS = {
@@ -44,6 +45,7 @@ METHODS = {
     "payment": ["Pay", "Refund", "GetPayment", "ListRentalPayments"],
     "returns": ["ProcessReturn", "GetReturn", "GetRentalReturn"],
     "view": ["GetMyPage", "GetRentalStatus", "ListCatalog", "WatchMyPage"],
+    "notification": ["ListNotifications"],
 }
 # Methods that may be retried on error (the architecture: reads, and writes
 # keyed by an idempotency key). WatchMyPage is a stream and is not here.
@@ -53,12 +55,14 @@ IDEMPOTENT = {
     "payment": {"Pay", "Refund", "GetPayment", "ListRentalPayments"},
     "returns": {"ProcessReturn", "GetReturn", "GetRentalReturn"},
     "view": {"GetMyPage", "GetRentalStatus", "ListCatalog"},
+    "notification": {"ListNotifications"},
 }
 CALL_GRAPH = {  # (caller, callee) -> methods
     ("gateway", "rental"): set(METHODS["rental"]),
     ("gateway", "payment"): set(METHODS["payment"]),
     ("gateway", "returns"): set(METHODS["returns"]),
     ("gateway", "view"): set(METHODS["view"]),
+    ("gateway", "notification"): set(METHODS["notification"]),
     ("rental", "payment"): {"Pay", "GetPayment", "ListRentalPayments"},
     ("rental", "returns"): {"ProcessReturn", "GetRentalReturn"},
 }
@@ -278,7 +282,7 @@ def check_config(objs, nats_url):
         if want not in rental:
             problems.append(f"rental: lacks {want}")
     gw = cm["data"].get("gateway.flags", "")
-    for dep in ("rental", "payment", "returns", "view"):
+    for dep in ("rental", "payment", "returns", "view", "notification"):
         if f"--{dep}_address={host(dep)}:{SERVICES[dep][1]}" not in gw:
             problems.append(f"gateway: no {dep} address")
     if "--jwt_jwks_file=" not in gw or "--auth_disabled" in gw:
@@ -335,7 +339,7 @@ def check_nats_values():
     env = values.get("container", {}).get("env", {})
     if values.get("config", {}).get("merge", {}).get("authorization", {}).get("no_auth_user"):
         problems.append("no_auth_user lets anonymous clients in")
-    for svc in ("rental", "payment", "returns", "view"):
+    for svc in ("rental", "payment", "returns", "view", "notification"):
         want = json.loads(subprocess.run(["bash", os.path.join(repo, "tools", "nats_auth.sh"),
                                           "--permissions", svc], capture_output=True, text=True,
                                          check=True).stdout)
@@ -354,8 +358,8 @@ def check_nats_values():
                 key = f"{svc}{slot.lower().replace('_', '-')}-{part.lower()}"
                 if ref != {"name": "rentmesh-nats-users", "key": key}:
                     problems.append(f"{svc}: env {var}_{part} is not rentmesh-nats-users/{key}")
-    if len(users) != 8:
-        problems.append(f"{len(users)} users, expected 2 slots for each of 4 services")
+    if len(users) != 10:
+        problems.append(f"{len(users)} users, expected 2 slots for each of 5 services")
     return problems
 
 
@@ -560,7 +564,8 @@ def check_request_authentication(objs):
 def check_sidecars(objs, nats_ns="nats"):
     problems = []
     deps = {"rental": {"payment", "returns"}, "payment": set(), "returns": set(), "view": set(),
-            "gateway": {"rental", "payment", "returns", "view"}}
+            "notification": set(),
+            "gateway": {"rental", "payment", "returns", "view", "notification"}}
     for svc, want in deps.items():
         sc = find(objs, "Sidecar", name(svc))
         if not sc:
@@ -675,8 +680,8 @@ def main():
     _, mesh_on = get("mesh-on")
     if mesh_on:
         ss = by_kind(mesh_on, "StatefulSet")
-        report("[mesh-on] persistent state: StatefulSets with volumeClaimTemplates for the 4 stateful services",
-               [] if len(ss) == 4 and all(s["spec"].get("volumeClaimTemplates") for s in ss) else [f"{len(ss)} StatefulSets"])
+        report("[mesh-on] persistent state: StatefulSets with volumeClaimTemplates for the 5 stateful services",
+               [] if len(ss) == 5 and all(s["spec"].get("volumeClaimTemplates") for s in ss) else [f"{len(ss)} StatefulSets"])
         pods = [o for o in mesh_on if o["kind"] == "Pod"]
         hooks = [p for p in pods if p["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"]
         report("[mesh-on] helm test hooks: gRPC health and smoke rent",
@@ -695,21 +700,40 @@ def main():
     report("[nats-values] the NATS servers have the users and permissions of tools/nats_auth.sh",
            check_nats_values())
     creds = ["nats.auth.existingSecret=", *[f"nats.auth.credentials.{svc}.user={svc}" for svc in
-                                                ("rental", "payment", "returns", "view")],
+                                                ("rental", "payment", "returns", "view",
+                                                 "notification")],
              *[f"nats.auth.credentials.{svc}.password=pw-{svc}-0123456789abcdef" for svc in
-               ("rental", "payment", "returns", "view")]]
+               ("rental", "payment", "returns", "view", "notification")]]
     try:
         objs = parse(render([], creds))
         sec = find(objs, "Secret", f"{RELEASE}-nats-credentials")
         problems = check_nats_credentials(objs, secret=f"{RELEASE}-nats-credentials")
         data = (sec or {}).get("stringData", {})
-        if sorted(data) != ["payment.creds", "rental.creds", "returns.creds", "view.creds"]:
+        if sorted(data) != ["notification.creds", "payment.creds", "rental.creds", "returns.creds",
+                            "view.creds"]:
             problems.append(f"Secret keys {sorted(data)}")
         elif "user=view\npassword=pw-view-0123456789abcdef\ninbox=_INBOX_view" not in data["view.creds"]:
             problems.append(f"view.creds: {data['view.creds']!r}")
         report("[nats auth] credentials from values make the Secret the services mount", problems)
     except RuntimeError as e:
         report("[nats auth] credentials from values render", [str(e)])
+    try:
+        objs = parse(render([], ["services.notification.webhook.url=http://hooks.example:8081/rentmesh",
+                                 "services.notification.webhook.existingSecret=notification-webhook"]))
+        flags = find(objs, "ConfigMap", f"{RELEASE}-config")["data"]["notification.flags"]
+        problems = [f"notification: lacks {want}" for want in (
+            "--webhook_url=http://hooks.example:8081/rentmesh",
+            "--webhook_secret_file=/etc/rentmesh/webhook/secret") if want not in flags]
+        w = find(objs, "Deployment", name("notification")) or find(objs, "StatefulSet", name("notification"))
+        vols = {v["name"]: v for v in w["spec"]["template"]["spec"].get("volumes", [])}
+        if vols.get("webhook-secret", {}).get("secret", {}).get("secretName") != "notification-webhook":
+            problems.append("notification: webhook secret not mounted")
+        default_flags = find(parse(render([], [])), "ConfigMap", f"{RELEASE}-config")["data"]["notification.flags"]
+        if "--webhook" in default_flags:
+            problems.append("notification: webhook flags without a webhook")
+        report("[notification] webhook URL and signing secret only when configured", problems)
+    except RuntimeError as e:
+        report("[notification] webhook values render", [str(e)])
     try:
         objs = parse(render([], ["nats.auth.enabled=false"]))
         flags = find(objs, "ConfigMap", f"{RELEASE}-config")["data"]["rental.flags"]

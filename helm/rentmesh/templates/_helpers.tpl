@@ -1,11 +1,11 @@
 {{/* The services in a fixed order, so that output is stable. */}}
 {{- define "rentmesh.serviceNames" -}}
-rental payment returns view gateway
+rental payment returns view notification gateway
 {{- end -}}
 
 {{/* Services that hold state in RocksDB (the gateway holds none). */}}
 {{- define "rentmesh.statefulNames" -}}
-rental payment returns view
+rental payment returns view notification
 {{- end -}}
 
 {{/* Resource name of one service: <release>-<svc>. */}}
@@ -137,9 +137,17 @@ version: {{ .root.Values.version | quote }}
 {{- end }}
 --returns_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "returns") }}:{{ $root.Values.services.returns.grpcPort }}
 {{- end }}
+{{- if and (eq $svc "notification") $cfg.webhook }}
+{{- with $cfg.webhook.url }}
+--webhook_url={{ . }}
+{{- end }}
+{{- if $cfg.webhook.existingSecret }}
+--webhook_secret_file={{ $root.Values.podDefaults.configPath }}/webhook/secret
+{{- end }}
+{{- end }}
 {{- if eq $svc "gateway" }}
 --http_address=0.0.0.0:{{ $cfg.httpPort }}
-{{- range $dep := list "rental" "payment" "returns" "view" }}
+{{- range $dep := list "rental" "payment" "returns" "view" "notification" }}
 --{{ $dep }}_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" $dep) }}:{{ (index $root.Values.services $dep).grpcPort }}
 {{- end }}
 {{- if $root.Values.auth.disabled }}
@@ -313,6 +321,8 @@ returns:
   gateway: ["*"]
   rental: [ProcessReturn, GetRentalReturn]
 view:
+  gateway: ["*"]
+notification:
   gateway: ["*"]
 {{- end -}}
 
