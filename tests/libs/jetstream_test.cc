@@ -108,6 +108,21 @@ TEST_F(JetStreamTest, FollowerReadsWhatDeliverySkippedAndAStalledTail) {
   EXPECT_EQ((*follower)->gap_filled(), 3u);
 }
 
+// A delivery that never brings the tail (a stalled or diverged server; a
+// subscription on part of the stream stands in for it, as above) is read by
+// the follower itself, with nobody calling CatchUp.
+TEST_F(JetStreamTest, FollowerReadsAStalledTailByItselfWhenNothingArrives) {
+  StreamFollower::Options opts{"T", "t.a", 0, 8};
+  opts.stall_check = absl::Milliseconds(200);
+  auto follower = StreamFollower::Start(
+      *js_, opts, [](const std::vector<StreamMessage>&) { return absl::OkStatus(); });
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  ASSERT_TRUE(js_->Publish(Msg("t.a", "x")).ok());
+  ASSERT_TRUE(js_->Publish(Msg("t.b", "never delivered")).ok());
+  EXPECT_TRUE((*follower)->WaitApplied(2, absl::Now() + absl::Seconds(10)).ok());
+  EXPECT_EQ((*follower)->gap_filled(), 1u);
+}
+
 // On a cluster a replica can keep another history than its peers after a
 // partition (docs/cluster.md case 7), and an ordered consumer living on it
 // delivers that history. Altering what delivery hands over stands in for such

@@ -32,10 +32,31 @@ absl::StatusOr<std::unique_ptr<StreamFollower>> StreamFollower::Start(JetStream&
   // A rebuild delivers the whole stream at once; let it queue rather than
   // being dropped as a slow consumer.
   natsSubscription_SetPendingLimits(f->sub_, 4 * 1024 * 1024, 1024 * 1024 * 1024);
+  if (f->options_.stall_check > absl::ZeroDuration()) {
+    StreamFollower* self = f.get();
+    f->watcher_ = std::thread([self] { self->WatchStalls(); });
+  }
   return f;
 }
 
+void StreamFollower::WatchStalls() {
+  uint64_t seen = applied();
+  while (!stop_watch_.WaitForNotificationWithTimeout(options_.stall_check)) {
+    const uint64_t now = applied();
+    if (now != seen) {  // delivery is moving
+      seen = now;
+      continue;
+    }
+    absl::StatusOr<uint64_t> last = js_.LastSequence(options_.stream);
+    if (!last.ok() || *last <= now) continue;
+    ReadTail(*last);
+    seen = applied();
+  }
+}
+
 StreamFollower::~StreamFollower() {
+  stop_watch_.Notify();
+  if (watcher_.joinable()) watcher_.join();
   if (sub_ != nullptr) {
     stopping_ = true;
     if (natsSubscription_Unsubscribe(sub_) == NATS_OK) {
@@ -191,16 +212,20 @@ absl::Status StreamFollower::CatchUp(absl::Time deadline) const {
     if (s.ok() || absl::Now() >= deadline) return s;
     if (applied() != before) continue;  // delivery is moving: let it
     // Delivery stalled short of the stream's end: read the tail ourselves.
-    absl::MutexLock lock(&apply_mu_);
-    if (last_accepted_ < *last) {
-      LogWarn("stream follower: delivery stalled; reading the tail by sequence",
-              {{"stream", options_.stream},
-               {"from", absl::StrCat(last_accepted_ + 1)},
-               {"to", absl::StrCat(*last)}});
-      FillGap(last_accepted_ + 1, std::min(*last, last_accepted_ + 10000));
-    }
-    Flush();
+    ReadTail(*last);
   }
+}
+
+void StreamFollower::ReadTail(uint64_t last) const {
+  absl::MutexLock lock(&apply_mu_);
+  if (last_accepted_ < last) {
+    LogWarn("stream follower: delivery stalled; reading the tail by sequence",
+            {{"stream", options_.stream},
+             {"from", absl::StrCat(last_accepted_ + 1)},
+             {"to", absl::StrCat(last)}});
+    FillGap(last_accepted_ + 1, std::min(last, last_accepted_ + 10000));
+  }
+  Flush();
 }
 
 }  // namespace rentmesh::nats

@@ -5,6 +5,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -43,7 +44,10 @@ namespace rentmesh::nats {
 // Messages are handed over in batches (a batch ends when nothing more is
 // pending or `max_batch` is reached); the handler must make the batch and the
 // last sequence durable together (one RocksDB write batch), so after a crash
-// the follower resumes right after what was stored.
+// the follower resumes right after what was stored. A follower that applied
+// nothing for `stall_check` while the stream holds more reads the tail by
+// sequence on its own thread, so it never waits on a delivery that does not
+// come.
 class StreamFollower {
  public:
   using BatchHandler = std::function<absl::Status(const std::vector<StreamMessage>& batch)>;
@@ -62,6 +66,11 @@ class StreamFollower {
     // Tests only: alters each delivered message before it is checked,
     // standing in for a server that holds another history than the leader.
     std::function<void(StreamMessage&)> tamper_delivery = nullptr;
+    // How often a follower that applied nothing asks whether the stream holds
+    // more; when it does, the follower reads the tail by sequence itself
+    // (delivery from a diverged or stalled server may never bring it).
+    // Zero: only CatchUp reads a stalled tail.
+    absl::Duration stall_check = absl::Seconds(1);
   };
 
   // A handler error means the local store cannot be written: the process logs
@@ -105,6 +114,11 @@ class StreamFollower {
   // be known yet: the batch waits.
   bool VerifyBatch() const;
   void Flush() const;
+  // Reads what delivery has not brought up to `last` by sequence (at most
+  // 10000 messages a call) and applies it.
+  void ReadTail(uint64_t last) const;
+  // The stall_check loop (its own thread).
+  void WatchStalls();
 
   JetStream& js_;
   const Options options_;
@@ -115,6 +129,8 @@ class StreamFollower {
   // notified once the last one returned, and only then is this destroyed.
   std::atomic<bool> stopping_{false};
   absl::Notification done_;
+  absl::Notification stop_watch_;
+  std::thread watcher_;
   // Applying: the delivery thread, or CatchUp reading a stalled tail. (CatchUp
   // is const to its callers: it changes nothing they can see but progress.)
   mutable absl::Mutex apply_mu_;
