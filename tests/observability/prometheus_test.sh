@@ -19,87 +19,11 @@
 #      folder or file of dashboard JSON instead of helm/rentmesh/dashboards).
 # Ends with "N passed, M failed"; exits non-zero on any failure.
 set -uo pipefail
-here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../.." && pwd)
-bin="$root/build/services"
-rentctl="$root/build/tools/rentctl/rentctl"
+TEST_NAME=prometheus_test
 LOAD_SECONDS=${LOAD_SECONDS:-15}
-started=$(date +%s)
+. "$(dirname "$0")/live_env.sh"
 
-log() { echo "prometheus_test: $*"; }
-die() { echo "prometheus_test: $*" >&2; exit 1; }
-
-# --- prerequisites -----------------------------------------------------------
-as_root() { if [[ $(id -u) == 0 ]]; then "$@"; else sudo "$@"; fi; }
-apt_install() {
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@" >/dev/null ||
-    { as_root apt-get update >/dev/null && as_root env DEBIAN_FRONTEND=noninteractive \
-        apt-get install -y --no-install-recommends "$@" >/dev/null; }
-}
-PROMETHEUS=${PROMETHEUS:-$(command -v prometheus || true)}
-if [[ -z "$PROMETHEUS" ]]; then
-  log "installing prometheus (Debian package)"
-  apt_install prometheus || die "cannot install prometheus"
-  PROMETHEUS=$(command -v prometheus) || die "prometheus not found after install"
-fi
-command -v python3 >/dev/null || apt_install python3 || die "cannot install python3"
-command -v jq >/dev/null || apt_install jq || die "cannot install jq"
-nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
-[[ -x "$nats_bin" ]] || apt_install nats-server || die "cannot install nats-server"
-for svc in payment returns rental; do
-  [[ -x "$bin/$svc/${svc}_server" ]] || die "$bin/$svc/${svc}_server missing: build first (tools/build.sh)"
-done
-[[ -x "$rentctl" ]] || die "$rentctl missing: build first (tools/build.sh)"
-
-# --- temp dir, processes, cleanup --------------------------------------------
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/rentmesh-prom.XXXXXX")
-pids=()
-cleanup() {
-  local rc=$?
-  trap - EXIT INT TERM
-  for ((i = ${#pids[@]} - 1; i >= 0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
-  for _ in $(seq 50); do
-    local alive=0
-    for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    ((alive)) || break
-    sleep 0.1
-  done
-  for p in "${pids[@]}"; do kill -KILL "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if ((rc != 0)); then
-    for f in "$tmp"/log/*.log; do
-      [[ -f "$f" ]] || continue
-      echo "--- last lines of $f" >&2
-      tail -n 15 "$f" >&2
-    done
-  fi
-  if [[ "${KEEP_TMP:-0}" == 1 ]]; then log "kept $tmp"; else rm -rf "$tmp"; fi
-  log "took $(($(date +%s) - started)) s"
-  exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-mkdir -p "$tmp/log" "$tmp/data" "$tmp/nats" "$tmp/prometheus"
-
-# Free loopback ports, distinct, from below the kernel's ephemeral range (a
-# port picked inside it could be taken by an outgoing connection before the
-# server meant for it binds it).
-read -r -a ports < <(python3 - <<'PY'
-import random, socket
-low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
-ports = set()
-while len(ports) < 15:
-    p = random.randrange(min(10000, low // 2), low)
-    s = socket.socket()
-    try:
-        s.bind(("127.0.0.1", p)); ports.add(p)
-    except OSError:
-        pass
-    finally:
-        s.close()
-print(" ".join(map(str, sorted(ports))))
-PY
-)
+read -r -a ports < <(free_ports 15)
 ((${#ports[@]} == 15)) || die "cannot find free ports"
 NATS_PORT=${ports[0]}
 PROM_PORT=${ports[1]}
