@@ -14,6 +14,7 @@
 #include "payment/adapters/events/payment_event_codec.h"
 #include "payment/adapters/inbound/grpc/payment_grpc_service.h"
 #include "payment/adapters/inbound/nats/payment_reactions.h"
+#include "payment/adapters/inbound/nats/reaction_reconciler.h"
 #include "payment/adapters/outbound/ids/derived_payment_ids.h"
 #include "payment/adapters/outbound/nats/jetstream_payment_event_log.h"
 #include "payment/adapters/outbound/rocksdb/rocksdb_payment_repository.h"
@@ -28,11 +29,11 @@
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/nats_flags.h"
-#include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/rocksdb/state_store.h"
 #include "rentmesh/telemetry/dead_letter_admin.h"
 #include "rentmesh/telemetry/durable_catch_up.h"
+#include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 
@@ -220,6 +221,7 @@ int Run() {
   std::unique_ptr<FollowedRentalEffects> effects;
   std::unique_ptr<PaymentReactions> reactions;
   std::unique_ptr<PaymentReactionConsumers> consumers;
+  std::unique_ptr<ReactionReconciler> reconciler;
   if (config.reactions) {
     if (absl::Status s = (*js)->EnsureStream(RentalStreamSpec(config.stream_replicas)); !s.ok()) {
       Die("cannot declare the RENTAL stream", s);
@@ -244,6 +246,10 @@ int Run() {
     if (!started.ok()) Die("cannot start the event reactions", started.status());
     consumers = std::move(*started);
     dead_letters.Attach(consumers->rental());
+    // Re-drives reactions the durable did not do (or did: idempotent) a while
+    // after payment's RENTAL fold applied their events.
+    reconciler = std::make_unique<ReactionReconciler>(**js, rental_status, *reactions,
+                                                      ReactionReconciler::Options{});
   }
 
   auto pool = std::make_unique<WorkPool>(config.workers, static_cast<size_t>(config.max_inflight));
@@ -296,6 +302,7 @@ int Run() {
   (*server)->Shutdown(kShutdownGrace);
   server->reset();
   pool.reset();  // runs what is queued, then joins
+  reconciler.reset();
   consumers.reset();
   rental_follower.reset();
   follower->reset();

@@ -250,8 +250,12 @@ absl::StatusOr<std::vector<Seen>> ReadStream(nats::JetStream& js, const std::str
   uint64_t seen_up_to = 0;
   absl::StatusOr<uint64_t> last = js.LastSequence(stream);
   if (!last.ok()) return last.status();
-  auto follower = nats::StreamFollower::Start(
-      js, {stream, subject, 0, 512}, [&](const std::vector<nats::StreamMessage>& batch) {
+  // Every message from the stream leader: a replica's copy can differ
+  // (docs/cluster.md case 7), and the audit's truth is the leader's.
+  nats::StreamFollower::Options opts{stream, subject, 0, 512};
+  opts.each_from_leader = true;
+  auto follower =
+      nats::StreamFollower::Start(js, opts, [&](const std::vector<nats::StreamMessage>& batch) {
         absl::MutexLock lock(&mu);
         for (const auto& m : batch) {
           seen_up_to = std::max(seen_up_to, m.sequence);

@@ -142,9 +142,19 @@ TEST_F(JetStreamTest, FollowerAppliesTheLeadersMessagesWhereTheDeliveringServerH
   });
   ASSERT_TRUE(follower.ok()) << follower.status();
   ASSERT_TRUE((*follower)->CatchUp(absl::Now() + absl::Seconds(10)).ok());
+  {
+    absl::MutexLock lock(&mu);
+    EXPECT_EQ(seen, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
+  }
+  EXPECT_GE((*follower)->replaced_from_leader(), 1u);
+  // From then on every message is the leader's, even where the delivered
+  // batch would agree at its last message.
+  for (int i = 11; i <= 14; ++i) ASSERT_TRUE(js_->Publish(Msg("t.x", std::to_string(i))).ok());
+  ASSERT_TRUE((*follower)->WaitApplied(14, absl::Now() + absl::Seconds(10)).ok());
   absl::MutexLock lock(&mu);
-  EXPECT_EQ(seen, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
-  EXPECT_GE((*follower)->replaced_from_leader(), 5u);
+  ASSERT_EQ(seen.size(), 14u);
+  EXPECT_EQ(std::vector<std::string>(seen.begin() + 10, seen.end()),
+            (std::vector<std::string>{"11", "12", "13", "14"}));
 }
 
 TEST_F(JetStreamTest, DurableConsumerHandlesTheLeadersMessageWhereTheDeliveringServerHoldsAnother) {

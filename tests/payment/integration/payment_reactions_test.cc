@@ -316,6 +316,37 @@ TEST_F(PaymentReactionsTest, ACancelWhoseChargeIsNotKnownYetIsRetriedUntilItIsTh
   EXPECT_EQ(Count("PaymentRefunded", "rent-lag"), 1);
 }
 
+// A reaction the durable consumer never did (here: it gave up and
+// dead-lettered it; on a cluster: a consumer on a diverged, shorter copy of
+// RENTAL never delivered it) is done by the reconciler from payment's own fold
+// of RENTAL, once, without a replay.
+TEST_F(PaymentReactionsTest, AReactionTheDurableNeverDidIsDoneByTheReconcilerOnce) {
+  PaymentReplica::Options options;
+  options.reactions = true;
+  options.max_deliver = 3;
+  options.reconcile_after = absl::Seconds(1);
+  auto started = PaymentReplica::Start(nats_->url(), dir_.Sub("a"), options);
+  ASSERT_TRUE(started.ok()) << started.status();
+  auto payment = std::move(*started);
+  PublishRented("rent-rc", 700);
+  PublishRental(RentalCancelledEvent("rent-rc", 700), "rent-rc");
+  ASSERT_TRUE(WaitUntil([&] { return payment->consumers()->rental().dead_lettered() == 1; },
+                        absl::Seconds(15)));
+  EXPECT_EQ(Count("PaymentRefunded", "rent-rc"), 0);
+  ASSERT_TRUE(Pay(payment->stub(), PayRequestFor("rent-rc", 700)).status.ok());
+  ASSERT_TRUE(
+      WaitUntil([&] { return Count("PaymentRefunded", "rent-rc") == 1; }, absl::Seconds(15)));
+  ASSERT_TRUE(WaitUntil(
+      [&] {
+        auto due = payment->rental_status()->DueReactions(absl::InfiniteFuture(), 10);
+        return due.ok() && due->empty();
+      },
+      absl::Seconds(15)));
+  EXPECT_GE(payment->reconciler()->redriven(), 1u);
+  absl::SleepFor(absl::Milliseconds(500));  // rounds that find nothing due
+  EXPECT_EQ(Count("PaymentRefunded", "rent-rc"), 1);
+}
+
 TEST_F(PaymentReactionsTest, ADeadLetterReplayedAfterTheCauseIsFixedRefundsOnceAndIsRemoved) {
   PaymentReplica::Options options;
   options.reactions = true;

@@ -58,6 +58,11 @@ absl::StatusOr<std::unique_ptr<PaymentReplica>> PaymentReplica::Start(const std:
         PaymentReactionConsumers::Start(*r->js_, *r->reactions_, copts);
     if (!consumers.ok()) return consumers.status();
     r->consumers_ = std::move(*consumers);
+    if (options.reconcile_after > absl::ZeroDuration()) {
+      r->reconciler_ = std::make_unique<ReactionReconciler>(
+          *r->js_, *r->rental_status_, *r->reactions_,
+          ReactionReconciler::Options{options.reconcile_after, absl::Milliseconds(200), 256});
+    }
   }
   r->pool_ = std::make_unique<WorkPool>(options.workers, static_cast<size_t>(options.max_inflight));
   r->grpc_service_ = std::make_unique<PaymentGrpcService>(*r->service_, *r->pool_, *r->auth_);
@@ -76,6 +81,7 @@ PaymentReplica::~PaymentReplica() {
   if (server_) server_->Shutdown(absl::Seconds(1));
   server_.reset();
   pool_.reset();
+  reconciler_.reset();
   consumers_.reset();
   rental_follower_.reset();
   follower_.reset();

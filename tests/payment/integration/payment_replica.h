@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "payment/adapters/inbound/grpc/payment_grpc_service.h"
 #include "payment/adapters/inbound/nats/payment_reactions.h"
+#include "payment/adapters/inbound/nats/reaction_reconciler.h"
 #include "payment/adapters/outbound/ids/derived_payment_ids.h"
 #include "payment/adapters/outbound/nats/jetstream_payment_event_log.h"
 #include "payment/adapters/outbound/rocksdb/rocksdb_payment_repository.h"
@@ -36,6 +37,9 @@ class PaymentReplica {
     int64_t max_amount_minor = 1'000'000;
     // Deliveries of one reaction before it is dead-lettered (0: the default).
     int max_deliver = 0;
+    // With reactions: re-drive the reactions due this long after they were
+    // folded (ReactionReconciler, as main.cc runs it); zero: no reconciler.
+    absl::Duration reconcile_after = absl::ZeroDuration();
   };
 
   static absl::StatusOr<std::unique_ptr<PaymentReplica>> Start(const std::string& nats_url,
@@ -51,6 +55,8 @@ class PaymentReplica {
   // nullptr without reactions.
   const PaymentReactions* reactions() const { return reactions_.get(); }
   const RocksDbRentalStatus* rental_status() const { return rental_status_.get(); }
+  // nullptr without reconcile_after.
+  const ReactionReconciler* reconciler() const { return reconciler_.get(); }
 
  private:
   PaymentReplica() = default;
@@ -69,6 +75,7 @@ class PaymentReplica {
   std::unique_ptr<FollowedRentalEffects> effects_;
   std::unique_ptr<PaymentReactions> reactions_;
   std::unique_ptr<PaymentReactionConsumers> consumers_;
+  std::unique_ptr<ReactionReconciler> reconciler_;
   std::unique_ptr<WorkPool> pool_;
   // These replicas stand in for payment inside a mesh: a call without
   // identity headers is a service (the identity checks have their own tests).

@@ -38,8 +38,9 @@ namespace rentmesh::nats {
 // a batch is applied, its last delivered message is compared with what the
 // stream leader holds at that sequence (a message get, which only the leader
 // answers); on a difference the batch is read again from the leader, message
-// by message, and counted (`replaced_from_leader`). A batch that cannot be
-// checked yet is not applied yet.
+// by message, and counted (`replaced_from_leader`), and from then on every
+// message is read from the leader. A batch that cannot be checked yet is not
+// applied yet.
 //
 // Messages are handed over in batches (a batch ends when nothing more is
 // pending or `max_batch` is reached); the handler must make the batch and the
@@ -71,6 +72,10 @@ class StreamFollower {
     // (delivery from a diverged or stalled server may never bring it).
     // Zero: only CatchUp reads a stalled tail.
     absl::Duration stall_check = absl::Seconds(1);
+    // Read every message from the stream leader (delivery only signals that
+    // the stream moved): for an audit; a follower switches to it by itself
+    // once a delivered batch differed from the leader's.
+    bool each_from_leader = false;
   };
 
   // A handler error means the local store cannot be written: the process logs
@@ -101,6 +106,7 @@ class StreamFollower {
         options_(std::move(options)),
         handler_(std::move(handler)),
         last_accepted_(options_.applied),
+        each_from_leader_(options_.each_from_leader),
         applied_(options_.applied) {}
   static void OnMessage(natsConnection* nc, natsSubscription* sub, natsMsg* msg, void* closure);
   static void OnComplete(void* closure);
@@ -140,6 +146,9 @@ class StreamFollower {
   // The last message in the batch that came by delivery (0: none); the
   // others were read from the leader by sequence.
   mutable uint64_t last_delivered_ ABSL_GUARDED_BY(apply_mu_) = 0;
+  // Set once a delivered batch differed from the leader's (or by
+  // Options::each_from_leader): every message is then read from the leader.
+  mutable bool each_from_leader_ ABSL_GUARDED_BY(apply_mu_) = false;
   mutable std::atomic<uint64_t> gap_filled_{0};
   mutable std::atomic<uint64_t> replaced_{0};
   mutable absl::Mutex mu_;

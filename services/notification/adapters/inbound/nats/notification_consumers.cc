@@ -81,18 +81,23 @@ absl::StatusOr<std::unique_ptr<NotificationConsumers>> NotificationConsumers::St
   for (const nats::StreamSpec& spec : SourceStreams(options.stream_replicas)) {
     if (absl::Status s = js.EnsureStream(spec); !s.ok()) return s;
   }
+  auto consumer_options = [&options](std::string stream, std::string durable, std::string filter) {
+    nats::DurableConsumer::Options o;
+    o.stream = std::move(stream);
+    o.durable = std::move(durable);
+    o.filter_subject = std::move(filter);
+    o.max_deliver = options.max_deliver;
+    o.backoff_initial = options.backoff_initial;
+    o.backoff_max = options.backoff_max;
+    o.ack_wait = options.ack_wait;
+    o.fetch_wait = options.fetch_wait;
+    o.dead_letter_replicas = options.stream_replicas;
+    return o;
+  };
   for (NotificationChannel* channel : channels) {
     for (const nats::StreamSpec& spec : SourceStreams(options.stream_replicas)) {
-      nats::DurableConsumer::Options o;
-      o.stream = spec.name;
-      o.durable = DurableName(channel->name(), spec.name);
-      o.filter_subject = spec.subjects.front();
-      o.max_deliver = options.max_deliver;
-      o.backoff_initial = options.backoff_initial;
-      o.backoff_max = options.backoff_max;
-      o.ack_wait = options.ack_wait;
-      o.fetch_wait = options.fetch_wait;
-      o.dead_letter_replicas = options.stream_replicas;
+      nats::DurableConsumer::Options o = consumer_options(
+          spec.name, DurableName(channel->name(), spec.name), spec.subjects.front());
       nats::FlowObserver* observer = js.observer();
       absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> c = nats::DurableConsumer::Start(
           js, o, [&service, channel, observer, durable = o.durable](const nats::StreamMessage& m) {
@@ -102,16 +107,10 @@ absl::StatusOr<std::unique_ptr<NotificationConsumers>> NotificationConsumers::St
       out->consumers_.push_back({o.durable, std::move(*c)});
     }
     if (!options.reminders) continue;
-    nats::DurableConsumer::Options o;
-    o.stream = JetStreamNotificationHistory::kStream;
-    o.durable = absl::StrCat("notification-", channel->name(), "-due");
-    o.filter_subject = absl::StrCat(JetStreamReminderLog::kSubjectPrefix, ">");
-    o.max_deliver = options.max_deliver;
-    o.backoff_initial = options.backoff_initial;
-    o.backoff_max = options.backoff_max;
-    o.ack_wait = options.ack_wait;
-    o.fetch_wait = options.fetch_wait;
-    o.dead_letter_replicas = options.stream_replicas;
+    nats::DurableConsumer::Options o =
+        consumer_options(JetStreamNotificationHistory::kStream,
+                         absl::StrCat("notification-", channel->name(), "-due"),
+                         absl::StrCat(JetStreamReminderLog::kSubjectPrefix, ">"));
     if (!options.rental_open) return absl::InvalidArgumentError("reminders need rental_open");
     absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> c = nats::DurableConsumer::Start(
         js, o, [&service, channel, open = options.rental_open](const nats::StreamMessage& m) {

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
 #include "rentmesh/common/log.h"
 #include "rentmesh/events/envelope.h"
 
@@ -25,6 +26,8 @@ constexpr int64_t kMaxCopies = 100000;
 std::string BookKey(absl::string_view book_id) { return absl::StrCat("rb/", book_id); }
 std::string PhaseKey(absl::string_view rental_id) { return absl::StrCat("rs/", rental_id); }
 std::string EffectKey(uint64_t sequence) { return absl::StrFormat("rx/%020d", sequence); }
+constexpr char kDuePrefix[] = "rq/";
+std::string DueKey(uint64_t sequence) { return absl::StrFormat("rq/%020d", sequence); }
 std::string EventIdKey(absl::string_view event_id) { return absl::StrCat("re/", event_id); }
 
 struct BookState {
@@ -252,11 +255,39 @@ absl::Status RocksDbRentalStatus::ApplyBatch(const std::vector<nats::StreamMessa
       rental->book_id = book_id;
       wb.Put(PhaseKey(rental_id), Encode(*rental));
       wb.Put(EffectKey(msg.sequence), events::EventTypeOf(*envelope));
+      const bool reaction = kind == RentalEventKind::kRentalCancelled ||
+                            kind == RentalEventKind::kRentalAborted ||
+                            (kind == RentalEventKind::kBookReturned &&
+                             envelope->book_returned().late_fee().amount_minor() > 0);
+      if (reaction) wb.Put(DueKey(msg.sequence), absl::StrCat(absl::ToUnixMillis(absl::Now())));
     }
     event_ids.insert(event_id);
     wb.Put(EventIdKey(event_id), absl::StrCat(msg.sequence));
   }
   rocksdb_store::StateStore::PutPosition(wb, kPositionName, batch.back().sequence);
+  return store_.Write(wb);
+}
+
+absl::StatusOr<std::vector<uint64_t>> RocksDbRentalStatus::DueReactions(absl::Time applied_before,
+                                                                        size_t limit) const {
+  std::vector<uint64_t> out;
+  const int64_t before_ms = absl::ToUnixMillis(applied_before);
+  absl::Status s = store_.Scan(kDuePrefix, "", [&](absl::string_view key, absl::string_view value) {
+    uint64_t seq = 0;
+    int64_t at_ms = 0;
+    if (absl::SimpleAtoi(key.substr(sizeof(kDuePrefix) - 1), &seq) &&
+        absl::SimpleAtoi(value, &at_ms) && at_ms < before_ms) {
+      out.push_back(seq);
+    }
+    return out.size() < limit;
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+absl::Status RocksDbRentalStatus::ReactionReconciled(uint64_t sequence) {
+  rocksdb::WriteBatch wb;
+  wb.Delete(DueKey(sequence));
   return store_.Write(wb);
 }
 

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "rentmesh/events/v1/events.pb.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/rocksdb/state_store.h"
@@ -37,6 +38,9 @@ std::string RentalIdOfRentalEvent(const events::v1::Envelope& event);
 //   rs/<rental_id>           its phase and book
 //   rx/<sequence, 20 digits> the type of an effective event at that sequence
 //   re/<event_id>            an applied event id (a second copy is ineffective)
+//   rq/<sequence, 20 digits> a reaction due for an effective RentalCancelled,
+//                            RentalAborted or BookReturned with a late fee: when it
+//                            was folded (unix ms), until ReactionReconciled
 //   pos/RENTAL               the last applied sequence
 // One write batch per follower batch, position included.
 class RocksDbRentalStatus final {
@@ -47,6 +51,12 @@ class RocksDbRentalStatus final {
 
   absl::StatusOr<uint64_t> AppliedPosition() const;
   absl::Status ApplyBatch(const std::vector<nats::StreamMessage>& batch);
+
+  // The sequences of reactions due that were folded before `applied_before`,
+  // in stream order, at most `limit`.
+  absl::StatusOr<std::vector<uint64_t>> DueReactions(absl::Time applied_before, size_t limit) const;
+  // The reaction of the event at `sequence` is done: no longer due.
+  absl::Status ReactionReconciled(uint64_t sequence);
 
   // Whether the RENTAL event at `sequence` was an effective transition. Only
   // meaningful once the follower applied `sequence`.
