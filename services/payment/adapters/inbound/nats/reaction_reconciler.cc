@@ -33,7 +33,12 @@ uint64_t ReactionReconciler::RunOnce() {
   for (uint64_t seq : *due) {
     if (stop_.HasBeenNotified()) break;
     absl::StatusOr<nats::StreamMessage> msg = js_.GetMessage(events::kRentalStream, seq);
-    absl::Status st = msg.ok() ? reactions_.OnRentalEvent(*msg) : msg.status();
+    if (!msg.ok()) {  // the stream cannot be read now (no leader, cut off): next round
+      LogWarn("cannot read the RENTAL stream for the reactions due; tried again later",
+              {{"sequence", absl::StrCat(seq)}, {"error", msg.status().ToString()}});
+      break;
+    }
+    absl::Status st = reactions_.OnRentalEvent(*msg);
     if (!st.ok()) {
       LogWarn("reaction due not done yet; tried again later",
               {{"sequence", absl::StrCat(seq)}, {"error", st.ToString()}});
