@@ -112,6 +112,7 @@ bool IsRentalEvent(EventKind kind) {
     case EventKind::kUnknown:
     case EventKind::kBookAdded:
     case EventKind::kBookStocked:
+    case EventKind::kCustomerTierSet:
       return false;
     default:
       return true;

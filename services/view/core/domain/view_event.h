@@ -28,6 +28,9 @@ enum class EventKind {
   kBookReturned,
   kRentalCancelled,
   kRentalRefused,
+  // A customer's pricing tier changed (rental.customer.<id>): no rental's
+  // view changes (a rental keeps the price its own events carry).
+  kCustomerTierSet,
   // PAYMENT stream.
   kPaymentApproved,
   kPaymentDeclined,

@@ -162,6 +162,12 @@ ViewEvent TranslateEnvelope(const Envelope& env, absl::string_view stream, uint6
       e.amount = ToMoney(p.total_fee());
       break;
     }
+    case Envelope::kCustomerTierSet: {
+      e.kind = EventKind::kCustomerTierSet;
+      e.rental_id.clear();
+      e.customer_id = env.customer_tier_set().customer_id();
+      break;
+    }
     default:
       e.kind = EventKind::kUnknown;
       break;
