@@ -11,6 +11,7 @@
 #include "rental/core/ports/payment_gateway.h"
 #include "rental/core/ports/rental_state.h"
 #include "rental/core/ports/returns_gateway.h"
+#include "rentmesh/common/clock.h"
 
 // In-memory fakes of the rental core's own ports, for unit tests of the core.
 namespace rentmesh::rental::testing {

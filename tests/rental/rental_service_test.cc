@@ -289,7 +289,6 @@ TEST_F(RentalServiceTest, LogUnavailableAnswersUnavailable) {
   EXPECT_EQ(payment_.calls(), 0);
 }
 
-
 // --- folds that do not rest on the log's expected-sequence check (a JetStream
 // cluster can store a retried append beside the attempt it replaced) ---
 
@@ -301,8 +300,8 @@ TEST_F(RentalServiceTest, ASecondCancelThatSlippedIntoTheLogChangesNothing) {
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(Available("dune"), 2);
   // The same cancel stored a second time (a retry with a new message id).
-  store_.AppendUnchecked(domain::RentalCancelled{r->rental_id, "dune", "alice", "again", clock_.Now(),
-                                                 r->payment_id, r->fee, "c-2"},
+  store_.AppendUnchecked(domain::RentalCancelled{r->rental_id, "dune", "alice", "again",
+                                                 clock_.Now(), r->payment_id, r->fee, "c-2"},
                          clock_.Now());
   EXPECT_EQ(store_.ignored_count(), 1u);
   EXPECT_EQ(Available("dune"), 2) << "the copy was put back twice";
@@ -329,9 +328,10 @@ TEST_F(RentalServiceTest, ACancelThatLostToAReturnAnswersFailedPreconditionNotOk
   ASSERT_TRUE(r.ok());
   // Both decided on RENTED; the return landed first.
   store_.set_ignore_expected_sequence(true);
-  store_.AppendUnchecked(domain::BookReturned{r->rental_id, "dune", "alice", "ret-1", clock_.Now(),
-                                              {"KRW", 0}, "ret-req"},
-                         clock_.Now());
+  store_.AppendUnchecked(
+      domain::BookReturned{
+          r->rental_id, "dune", "alice", "ret-1", clock_.Now(), {"KRW", 0}, "ret-req"},
+      clock_.Now());
   // The cancel's own decision read the state before the return (as a lagging
   // replica would): simulate by appending it unchecked and asking for it.
   store_.AppendUnchecked(domain::RentalCancelled{r->rental_id, "dune", "alice", "x", clock_.Now(),
@@ -418,17 +418,16 @@ TEST_F(RentalServiceTest, ACancelThatLostTheRaceToAReturnIsRefusedAndRefundsNoth
   ASSERT_TRUE(r.ok());
   store_.set_ignore_expected_sequence(true);
   store_.BeforeNextAppend([&](testing::InMemoryRentalStore& s) {
-    s.AppendLocked(domain::BookReturned{r->rental_id, "dune", "alice", "ret-1", clock_.Now(),
-                                        {"KRW", 0}, "ret-req"},
-                   clock_.Now());
+    s.AppendLocked(
+        domain::BookReturned{
+            r->rental_id, "dune", "alice", "ret-1", clock_.Now(), {"KRW", 0}, "ret-req"},
+        clock_.Now());
   });
   auto cancelled = service_.CancelRental({r->rental_id, "x", "c-1"}, ctx_);
-  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kFailedPrecondition)
-      << cancelled.status();
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kFailedPrecondition) << cancelled.status();
   EXPECT_EQ(service_.GetRental(r->rental_id, ctx_)->status, RentalStatus::kReturned);
   EXPECT_EQ(Available("dune"), 1);
 }
-
 
 // --- pricing tiers ---
 

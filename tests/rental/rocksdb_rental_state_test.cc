@@ -152,7 +152,6 @@ TEST_F(RentalStateIntegrationTest, AStoreRebuiltFromTheStreamEqualsTheOriginal) 
   EXPECT_EQ(*rebuilt->state->AppliedPosition(), *js_->LastSequence("RENTAL"));
 }
 
-
 // Five bytes published by a plain NATS client on a book's subject used to
 // wedge that book for good: the fold skipped them, but the next append still
 // expected the subject's old last sequence.
@@ -194,9 +193,9 @@ TEST_F(RentalStateIntegrationTest, AMessageThatIsNotOursNeverBlocksTheBook) {
   ASSERT_TRUE(book.ok() && book->has_value());
   EXPECT_EQ((*book)->copies_available(), 1);
   EXPECT_FALSE(a->state->GetRental("r9")->has_value());
-  auto rented = a->log->Append(
-      domain::RentalRequested{"r1", "p1", "alice", 1, {"KRW", 1000}, "q", "P1"}, t0_,
-      (*book)->last_position, {});
+  auto rented =
+      a->log->Append(domain::RentalRequested{"r1", "p1", "alice", 1, {"KRW", 1000}, "q", "P1"}, t0_,
+                     (*book)->last_position, {});
   ASSERT_TRUE(rented.ok()) << rented.status();
 }
 
@@ -212,7 +211,8 @@ TEST_F(RentalStateIntegrationTest, InapplicableEventsAreIgnoredTheSameWayOnEvery
   std::vector<domain::BookEvent> unchecked = {
       domain::RentalRequested{"r1", "dune", "alice", 1, fee, "a", "Dune"},
       domain::RentalRequested{"r2", "dune", "bob", 1, fee, "b", "Dune"},
-      domain::BookRented{"r1", "dune", "alice", 1, fee, "pay-1", t0_, t0_ + absl::Hours(24), "Dune"},
+      domain::BookRented{"r1", "dune", "alice", 1, fee, "pay-1", t0_, t0_ + absl::Hours(24),
+                         "Dune"},
       domain::BookRented{"r2", "dune", "bob", 1, fee, "pay-2", t0_, t0_ + absl::Hours(24), "Dune"},
       domain::RentalCancelled{"r1", "dune", "alice", "x", t0_, "pay-1", fee, "c1"},
       domain::RentalCancelled{"r1", "dune", "alice", "x", t0_, "pay-1", fee, "c2"},
