@@ -241,5 +241,40 @@ TEST_F(RentalStateIntegrationTest, InapplicableEventsAreIgnoredTheSameWayOnEvery
   EXPECT_EQ((*rebuilt)->copies_available(), 1);
   EXPECT_EQ((*rebuilt)->last_position, (*book)->last_position);
 }
+TEST_F(RentalStateIntegrationTest, ATierChangeIsFoldedOncePerRequestAndMovesTheCustomerSubject) {
+  auto a = Replica::Open(*js_, dir_.Sub("a"));
+  const std::string customer = "bob.smith>1";  // characters a subject token cannot hold
+  auto p1 = a->log->AppendTier({customer, "vip", "t-1", "lib"}, t0_, 0, {});
+  ASSERT_TRUE(p1.ok()) << p1.status();
+  // The same request again under another event id (past the server's
+  // de-duplication window): the fold applies it once.
+  auto p2 = a->log->AppendTier({customer, "gold", "t-1", "lib"}, t0_, *p1, {});
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  ASSERT_TRUE(a->log->WaitApplied(*p2, Deadline()).ok());
+  auto tier = a->state->GetCustomerTier(customer);
+  ASSERT_TRUE(tier.ok());
+  EXPECT_EQ(tier->tier, "vip");
+  EXPECT_EQ(tier->version, 1u);
+  EXPECT_EQ(tier->last_position, *p2);
+  EXPECT_EQ(a->Ignored("duplicate"), 1);
+  EXPECT_EQ(**a->state->TierRequest(customer, "t-1"), "vip");
+  EXPECT_FALSE(a->state->TierRequest(customer, "t-2")->has_value());
+  // A stale writer loses the append race.
+  EXPECT_EQ(a->log->AppendTier({customer, "gold", "t-2", "lib"}, t0_, *p1, {}).status().code(),
+            absl::StatusCode::kAborted);
+}
+
+TEST(RentalMappingTest, ARentalStoredBeforeTiersReadsAsStandardWithoutDiscount) {
+  rental::v1::Rental stored;
+  stored.set_rental_id("r1");
+  stored.mutable_fee()->set_currency("KRW");
+  stored.mutable_fee()->set_amount_minor(3000);
+  domain::Rental r = mapping::FromProto(stored);
+  EXPECT_EQ(r.base_fee, (domain::Money{"KRW", 3000}));
+  EXPECT_EQ(r.discount, (domain::Money{"KRW", 0}));
+  EXPECT_EQ(r.tier, "standard");
+  EXPECT_EQ(r.discount_percent, 0);
+}
+
 }  // namespace
 }  // namespace rentmesh::rental

@@ -326,8 +326,13 @@ domain::Rental FromProto(const rental::v1::Rental& r) {
   if (r.has_base_fee()) {
     out.base_fee = FromProto(r.base_fee());
     out.discount = FromProto(r.discount());
+    out.tier = r.tier();
+  } else if (!out.fee.currency.empty()) {
+    // Stored before pricing tiers: the fee had no discount.
+    out.base_fee = out.fee;
+    out.discount = domain::Money{out.fee.currency, 0};
+    out.tier = domain::kStandardTier;
   }
-  out.tier = r.tier();
   out.discount_percent = r.discount_percent();
   out.payment_id = r.payment_id();
   out.requested_at = TimeOrPast(r.has_requested_at(), r.requested_at());
