@@ -56,5 +56,18 @@ TEST(PriceRentalTest, AtTheLargestDiscountSomethingIsStillCharged) {
   EXPECT_EQ(Discounted(int64_t{1} << 62, 50), int64_t{1} << 61);
 }
 
+TEST(FoldTierTest, AppliesAValidTierAndSetsAsideABadOneButMovesThePositionEitherWay) {
+  CustomerTier c;
+  EXPECT_EQ(FoldTier(c, {"alice", "vip", "t-1", "lib"}, 7, absl::UnixEpoch()),
+            rules::Verdict::kApplies);
+  EXPECT_EQ(c.tier, "vip");
+  EXPECT_EQ(c.version, 1u);
+  EXPECT_EQ(FoldTier(c, {"alice", "Not A Tier", "t-2", "lib"}, 9, absl::UnixEpoch()),
+            rules::Verdict::kOutOfRange);
+  EXPECT_EQ(c.tier, "vip");
+  EXPECT_EQ(c.version, 1u);
+  EXPECT_EQ(c.last_position, 9u);
+}
+
 }  // namespace
 }  // namespace rentmesh::rental::domain

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "rental/core/domain/pricing.h"
 #include "rentmesh/common/overloaded.h"
 
 namespace rentmesh::rental::domain {
@@ -199,7 +200,7 @@ rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t pos
 rules::Verdict FoldTier(CustomerTier& customer, const CustomerTierSet& e, uint64_t position,
                         absl::Time at) {
   customer.last_position = position;
-  if (e.customer_id.empty() || e.tier.empty() || e.tier.size() > 32) {
+  if (!ValidateId("customer_id", e.customer_id, true).ok() || !ValidateTierName(e.tier).ok()) {
     return rules::Verdict::kOutOfRange;
   }
   customer.customer_id = e.customer_id;
