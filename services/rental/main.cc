@@ -49,6 +49,10 @@ ABSL_FLAG(int, breaker_open_ms, 3000, "how long the payment circuit stays open b
 ABSL_FLAG(int, workers, 64, "threads running requests (they block on JetStream and payment)");
 ABSL_FLAG(int, max_queued, 2048, "requests waiting for a worker before RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, currency, "KRW", "currency of requests that name none");
+ABSL_FLAG(std::string, tier_discounts, "",
+          "discount per customer tier in percent (0..99), e.g. vip:20,gold:10; a rental is "
+          "priced once, when it is made, with its customer's tier (set by a librarian with "
+          "SetCustomerTier; \"standard\" otherwise), and keeps that price when this changes");
 ABSL_FLAG(int, drain_ms, 5000, "on SIGTERM, how long in-flight calls may finish");
 ABSL_FLAG(std::string, failpoints, "", "chaos testing: name=crash;... (see failpoints.h)");
 ABSL_FLAG(int64_t, stream_max_bytes, 0,
@@ -115,9 +119,9 @@ struct Config {
 // Scrape-time gauges of the rent saga: rentmesh_circuit_open{target="payment"},
 // rentmesh_rental_pending_reservations and rentmesh_rental_stale_reservations
 // (pending longer than `reconcile_after`). Counted up to 10000.
-void WatchPaymentAndReservations(telemetry::MetricsRegistry& registry,
-                                 GrpcPaymentGateway& payment, RentalState& state,
-                                 const Clock& clock, absl::Duration reconcile_after) {
+void WatchPaymentAndReservations(telemetry::MetricsRegistry& registry, GrpcPaymentGateway& payment,
+                                 RentalState& state, const Clock& clock,
+                                 absl::Duration reconcile_after) {
   telemetry::Gauge& circuit =
       registry
           .AddGauge(telemetry::kCircuitOpen,
@@ -151,6 +155,12 @@ int Run() {
   const Config config = Config::FromFlags();
   if (absl::Status s = config.Validate(); !s.ok()) {
     LogError("bad configuration", {{"error", s.ToString()}});
+    return 2;
+  }
+  absl::StatusOr<domain::TierPolicy> tiers =
+      domain::TierPolicy::Parse(absl::GetFlag(FLAGS_tier_discounts));
+  if (!tiers.ok()) {
+    LogError("bad --tier_discounts", {{"error", tiers.status().ToString()}});
     return 2;
   }
   absl::StatusOr<Failpoints> failpoints = Failpoints::Parse(config.failpoints);
@@ -242,6 +252,7 @@ int Run() {
   service_config.returns_timeout = absl::Milliseconds(config.returns_deadline_ms);
   service_config.cancel_window = absl::Hours(config.cancel_window_hours);
   service_config.reconcile_after = absl::Milliseconds(config.reconcile_after_ms);
+  service_config.tiers = *tiers;
   RentalService service(service_config, log, state, payment, returns, ids, clock, *failpoints);
 
   (*telemetry)->WatchStateStore(**store);
@@ -284,6 +295,7 @@ int Run() {
   });
   liveness->Start(server->get());
   LogInfo("rental service listening", {{"grpc", config.grpc_address},
+                                       {"tier_discounts", tiers->ToString()},
                                        {"port", absl::StrCat((*server)->port())},
                                        {"admin_port", absl::StrCat((*telemetry)->admin_port())}});
 

@@ -312,8 +312,8 @@ TEST_F(GatewayIntegrationTest, BadInputNeverReachesABackend) {
 TEST_F(GatewayIntegrationTest, ServesOpenApiAndHealth) {
   Reply doc = Do("GET", "/openapi.json", {});
   EXPECT_EQ(doc.status, 200);
-  // 16 routes on 15 templates, plus /healthz; the 3 internal RPCs are listed apart.
-  EXPECT_EQ(doc.body["paths"].size(), 16u);
+  // 18 routes on 17 templates, plus /healthz; the 3 internal RPCs are listed apart.
+  EXPECT_EQ(doc.body["paths"].size(), 18u);
   EXPECT_EQ(doc.body["x-rentmesh-internal"].size(), 3u);
   EXPECT_FALSE(doc.body["paths"].contains("/v1/payments"));
   EXPECT_FALSE(doc.body["paths"].contains("/v1/returns"));

@@ -21,8 +21,20 @@ std::vector<const google::protobuf::ServiceDescriptor*> RentmeshServices() {
 TEST(RouteTableTest, EveryAnnotatedRentmeshRpcHasARoute) {
   auto table = RouteTable::FromServices(RentmeshServices());
   ASSERT_TRUE(table.ok()) << table.status();
-  EXPECT_EQ(table->routes().size(), 16u);
+  EXPECT_EQ(table->routes().size(), 18u);
   EXPECT_EQ(table->Backends(), (std::vector<std::string>{"payment", "rental", "returns", "view"}));
+}
+
+TEST(RouteTableTest, RoutesTheCustomerTierCallsToRental) {
+  auto table = RouteTable::FromServices(RentmeshServices());
+  ASSERT_TRUE(table.ok()) << table.status();
+  auto set = table->Find("POST", "/v1/customers/alice:setTier");
+  ASSERT_TRUE(set.match.has_value());
+  EXPECT_EQ(set.match->route->grpc_path, "/rentmesh.rental.v1.RentalService/SetCustomerTier");
+  EXPECT_EQ(set.match->bindings, (PathTemplate::Bindings{{"customer_id", "alice"}}));
+  auto get = table->Find("GET", "/v1/customers/alice/tier");
+  ASSERT_TRUE(get.match.has_value());
+  EXPECT_EQ(get.match->route->grpc_path, "/rentmesh.rental.v1.RentalService/GetCustomerTier");
 }
 
 TEST(RouteTableTest, FindsRouteWithBindingsAndBackend) {

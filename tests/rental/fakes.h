@@ -11,6 +11,7 @@
 #include "rental/core/ports/payment_gateway.h"
 #include "rental/core/ports/rental_state.h"
 #include "rental/core/ports/returns_gateway.h"
+#include "rentmesh/common/clock.h"
 
 // In-memory fakes of the rental core's own ports, for unit tests of the core.
 namespace rentmesh::rental::testing {
@@ -69,6 +70,28 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
     events_.push_back(event);
     return pos;
   }
+  absl::StatusOr<uint64_t> AppendTier(const domain::CustomerTierSet& event, absl::Time occurred_at,
+                                      uint64_t expected_position, const EventContext&) override {
+    absl::MutexLock lock(&mu_);
+    if (!append_error_.ok()) return append_error_;
+    domain::CustomerTier& c = customers_[event.customer_id];
+    if (!ignore_expected_sequence_ && c.last_position != expected_position) {
+      return absl::AbortedError("wrong last sequence");
+    }
+    uint64_t pos = ++position_;
+    const std::string key = event.customer_id + "/" + event.request_id;
+    if (tier_requests_.count(key) > 0) {
+      c.last_position = pos;
+      ++ignored_;
+      return pos;
+    }
+    if (domain::FoldTier(c, event, pos, occurred_at) == rules::Verdict::kApplies) {
+      tier_requests_[key] = event.tier;
+    } else {
+      ++ignored_;
+    }
+    return pos;
+  }
   absl::Status CatchUp(absl::Time) override { return absl::OkStatus(); }
   absl::Status WaitApplied(uint64_t, absl::Time) override { return absl::OkStatus(); }
   std::string StreamName() const override { return "RENTAL"; }
@@ -94,6 +117,20 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
   absl::StatusOr<bool> HasStockRequest(const std::string& book, const std::string& req) override {
     absl::MutexLock lock(&mu_);
     return stock_requests_.count(book + "/" + req) > 0;
+  }
+  absl::StatusOr<domain::CustomerTier> GetCustomerTier(const std::string& id) override {
+    absl::MutexLock lock(&mu_);
+    auto it = customers_.find(id);
+    domain::CustomerTier out = it == customers_.end() ? domain::CustomerTier{} : it->second;
+    out.customer_id = id;
+    return out;
+  }
+  absl::StatusOr<std::optional<std::string>> TierRequest(const std::string& id,
+                                                         const std::string& req) override {
+    absl::MutexLock lock(&mu_);
+    auto it = tier_requests_.find(id + "/" + req);
+    if (it == tier_requests_.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
   }
   absl::StatusOr<std::vector<domain::Book>> ListBooks(const std::string& after,
                                                       int limit) override {
@@ -146,6 +183,8 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
   std::map<std::string, domain::Book> books_;
   std::map<std::string, domain::Rental> rentals_;
   std::set<std::string> stock_requests_;
+  std::map<std::string, domain::CustomerTier> customers_;
+  std::map<std::string, std::string> tier_requests_;
   std::vector<domain::BookEvent> events_;
   absl::Status append_error_;
 };
@@ -215,8 +254,10 @@ class FakeReturnsGateway final : public ReturnsGateway {
     if (it != done_.end()) return it->second;
     absl::Time now = clock_.Now();
     int64_t late_days = now > req.due_at ? (absl::ToInt64Hours(now - req.due_at) + 24) / 24 : 0;
+    const int64_t late = late_days * 500;
+    const int64_t discounted = late - late * req.late_fee_discount_percent / 100;
     ReturnOutcome out{"ret-" + req.rental_id, now,
-                      domain::Money{"KRW", late_days * 500 + (req.damaged ? 10000 : 0)}};
+                      domain::Money{"KRW", discounted + (req.damaged ? 10000 : 0)}};
     done_[req.rental_id] = out;
     return out;
   }

@@ -289,7 +289,6 @@ TEST_F(RentalServiceTest, LogUnavailableAnswersUnavailable) {
   EXPECT_EQ(payment_.calls(), 0);
 }
 
-
 // --- folds that do not rest on the log's expected-sequence check (a JetStream
 // cluster can store a retried append beside the attempt it replaced) ---
 
@@ -301,8 +300,8 @@ TEST_F(RentalServiceTest, ASecondCancelThatSlippedIntoTheLogChangesNothing) {
   ASSERT_TRUE(cancelled.ok()) << cancelled.status();
   EXPECT_EQ(Available("dune"), 2);
   // The same cancel stored a second time (a retry with a new message id).
-  store_.AppendUnchecked(domain::RentalCancelled{r->rental_id, "dune", "alice", "again", clock_.Now(),
-                                                 r->payment_id, r->fee, "c-2"},
+  store_.AppendUnchecked(domain::RentalCancelled{r->rental_id, "dune", "alice", "again",
+                                                 clock_.Now(), r->payment_id, r->fee, "c-2"},
                          clock_.Now());
   EXPECT_EQ(store_.ignored_count(), 1u);
   EXPECT_EQ(Available("dune"), 2) << "the copy was put back twice";
@@ -329,9 +328,10 @@ TEST_F(RentalServiceTest, ACancelThatLostToAReturnAnswersFailedPreconditionNotOk
   ASSERT_TRUE(r.ok());
   // Both decided on RENTED; the return landed first.
   store_.set_ignore_expected_sequence(true);
-  store_.AppendUnchecked(domain::BookReturned{r->rental_id, "dune", "alice", "ret-1", clock_.Now(),
-                                              {"KRW", 0}, "ret-req"},
-                         clock_.Now());
+  store_.AppendUnchecked(
+      domain::BookReturned{
+          r->rental_id, "dune", "alice", "ret-1", clock_.Now(), {"KRW", 0}, "ret-req"},
+      clock_.Now());
   // The cancel's own decision read the state before the return (as a lagging
   // replica would): simulate by appending it unchecked and asking for it.
   store_.AppendUnchecked(domain::RentalCancelled{r->rental_id, "dune", "alice", "x", clock_.Now(),
@@ -418,15 +418,156 @@ TEST_F(RentalServiceTest, ACancelThatLostTheRaceToAReturnIsRefusedAndRefundsNoth
   ASSERT_TRUE(r.ok());
   store_.set_ignore_expected_sequence(true);
   store_.BeforeNextAppend([&](testing::InMemoryRentalStore& s) {
-    s.AppendLocked(domain::BookReturned{r->rental_id, "dune", "alice", "ret-1", clock_.Now(),
-                                        {"KRW", 0}, "ret-req"},
-                   clock_.Now());
+    s.AppendLocked(
+        domain::BookReturned{
+            r->rental_id, "dune", "alice", "ret-1", clock_.Now(), {"KRW", 0}, "ret-req"},
+        clock_.Now());
   });
   auto cancelled = service_.CancelRental({r->rental_id, "x", "c-1"}, ctx_);
-  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kFailedPrecondition)
-      << cancelled.status();
+  EXPECT_EQ(cancelled.status().code(), absl::StatusCode::kFailedPrecondition) << cancelled.status();
   EXPECT_EQ(service_.GetRental(r->rental_id, ctx_)->status, RentalStatus::kReturned);
   EXPECT_EQ(Available("dune"), 1);
+}
+
+// --- pricing tiers ---
+
+class RentalPricingTest : public ::testing::Test {
+ protected:
+  RentalPricingTest()
+      : clock_(absl::FromUnixSeconds(1767225600)),
+        returns_(clock_),
+        service_(Config(), store_, store_, payment_, returns_, ids_, clock_, failpoints_) {
+    auto b = service_.AddBook({"dune", "Dune", 3, {"KRW", 1500}}, internal_);
+    EXPECT_TRUE(b.ok()) << b.status();
+  }
+  static RentalServiceConfig Config() {
+    RentalServiceConfig c;
+    c.tiers = *domain::TierPolicy::Parse("vip:20,gold:10");
+    return c;
+  }
+
+  ManualClock clock_;
+  testing::InMemoryRentalStore store_;
+  testing::FakePaymentGateway payment_;
+  testing::FakeReturnsGateway returns_;
+  testing::CountingIdGenerator ids_;
+  Failpoints failpoints_;
+  RentalService service_;
+  CallContext internal_;
+  CallContext librarian_{absl::InfiniteFuture(), {}, Actor::Librarian("lib")};
+  CallContext alice_{absl::InfiniteFuture(), {}, Actor::Customer("alice")};
+};
+
+TEST_F(RentalPricingTest, ACustomerWithoutATierPaysTheBaseFee) {
+  auto r = service_.RentBook({"alice", "dune", 3, "r-1"}, alice_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->tier, "standard");
+  EXPECT_EQ(r->discount_percent, 0);
+  EXPECT_EQ(r->base_fee, (domain::Money{"KRW", 4500}));
+  EXPECT_EQ(r->discount, (domain::Money{"KRW", 0}));
+  EXPECT_EQ(r->fee, (domain::Money{"KRW", 4500}));
+  EXPECT_EQ(payment_.charged().at(r->rental_id), 4500);
+}
+
+TEST_F(RentalPricingTest, ATierSetByALibrarianPricesTheNextRentalWithItsDiscount) {
+  auto t = service_.SetCustomerTier({"alice", "vip", "t-1"}, librarian_);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->tier, "vip");
+  EXPECT_EQ(t->discount_percent, 20);
+  EXPECT_EQ(t->record.set_by, "lib");
+  auto r = service_.RentBook({"alice", "dune", 3, "r-1"}, alice_);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->tier, "vip");
+  EXPECT_EQ(r->discount_percent, 20);
+  EXPECT_EQ(r->base_fee, (domain::Money{"KRW", 4500}));
+  EXPECT_EQ(r->discount, (domain::Money{"KRW", 900}));
+  EXPECT_EQ(r->fee, (domain::Money{"KRW", 3600}));
+  EXPECT_EQ(payment_.charged().at(r->rental_id), 3600);
+  // The customer reads their own tier.
+  auto mine = service_.GetCustomerTier("alice", alice_);
+  ASSERT_TRUE(mine.ok());
+  EXPECT_EQ(mine->tier, "vip");
+}
+
+TEST_F(RentalPricingTest, ChangingTheTierLaterNeverRepricesARentalAlreadyMade) {
+  ASSERT_TRUE(service_.SetCustomerTier({"alice", "vip", "t-1"}, librarian_).ok());
+  auto first = service_.RentBook({"alice", "dune", 3, "r-1"}, alice_);
+  ASSERT_TRUE(first.ok());
+  ASSERT_TRUE(service_.SetCustomerTier({"alice", "gold", "t-2"}, librarian_).ok());
+  auto again = service_.GetRental(first->rental_id, alice_);
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->fee, (domain::Money{"KRW", 3600}));
+  EXPECT_EQ(again->tier, "vip");
+  // A retry of the first rent answers its first price and charges nothing more.
+  auto retry = service_.RentBook({"alice", "dune", 3, "r-1"}, alice_);
+  ASSERT_TRUE(retry.ok());
+  EXPECT_EQ(retry->fee, (domain::Money{"KRW", 3600}));
+  EXPECT_EQ(payment_.calls(), 1);
+  auto second = service_.RentBook({"alice", "dune", 3, "r-2"}, alice_);
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->tier, "gold");
+  EXPECT_EQ(second->fee, (domain::Money{"KRW", 4050}));
+}
+
+TEST_F(RentalPricingTest, CancellingCarriesWhatWasChargedForTheRefund) {
+  ASSERT_TRUE(service_.SetCustomerTier({"alice", "vip", "t-1"}, librarian_).ok());
+  auto r = service_.RentBook({"alice", "dune", 3, "r-1"}, alice_);
+  ASSERT_TRUE(r.ok());
+  auto c = service_.CancelRental({r->rental_id, "changed my mind", "c-1"}, alice_);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->status, RentalStatus::kCancelled);
+  EXPECT_EQ(c->fee.amount_minor, payment_.charged().at(r->rental_id));
+}
+
+TEST_F(RentalPricingTest, TheLateFeeGetsTheDiscountTheRentalRecorded) {
+  ASSERT_TRUE(service_.SetCustomerTier({"alice", "vip", "t-1"}, librarian_).ok());
+  auto r = service_.RentBook({"alice", "dune", 2, "r-1"}, alice_);
+  ASSERT_TRUE(r.ok());
+  // Demoted after renting: the rental keeps its 20%.
+  ASSERT_TRUE(service_.SetCustomerTier({"alice", "standard", "t-2"}, librarian_).ok());
+  clock_.Advance(absl::Hours(24 * 2 + 30));  // 2 started days late: 1000 before the discount
+  auto returned = service_.ReturnBook({r->rental_id, false, "ret-1"}, alice_);
+  ASSERT_TRUE(returned.ok()) << returned.status();
+  EXPECT_EQ(returned->late_fee, (domain::Money{"KRW", 800}));
+}
+
+TEST_F(RentalPricingTest, OnlyALibrarianMaySetATier) {
+  auto denied = service_.SetCustomerTier({"alice", "vip", "t-1"}, alice_);
+  EXPECT_EQ(denied.status().code(), absl::StatusCode::kPermissionDenied);
+  CallContext bob{absl::InfiniteFuture(), {}, Actor::Customer("bob")};
+  EXPECT_EQ(service_.GetCustomerTier("alice", bob).status().code(),
+            absl::StatusCode::kPermissionDenied);
+  auto r = service_.RentBook({"alice", "dune", 1, "r-1"}, alice_);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->discount_percent, 0);
+}
+
+TEST_F(RentalPricingTest, BadTierInputIsInvalidArgumentAndWritesNothing) {
+  const size_t before = store_.event_count();
+  EXPECT_EQ(service_.SetCustomerTier({"alice", "platinum", "t-1"}, librarian_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.SetCustomerTier({"alice", "VIP", "t-1"}, librarian_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.SetCustomerTier({"alice", "", "t-1"}, librarian_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.SetCustomerTier({"", "vip", "t-1"}, librarian_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(service_.SetCustomerTier({"alice", "vip", ""}, librarian_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(store_.event_count(), before);
+  EXPECT_EQ(service_.GetCustomerTier("alice", librarian_)->record.version, 0u);
+}
+
+TEST_F(RentalPricingTest, SetCustomerTierRetriedWithTheSameRequestIdIsSafe) {
+  auto first = service_.SetCustomerTier({"alice", "vip", "t-1"}, librarian_);
+  ASSERT_TRUE(first.ok());
+  auto retry = service_.SetCustomerTier({"alice", "vip", "t-1"}, librarian_);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->record.version, 1u);
+  EXPECT_EQ(retry->tier, "vip");
+  EXPECT_EQ(service_.SetCustomerTier({"alice", "gold", "t-1"}, librarian_).status().code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(service_.GetCustomerTier("alice", librarian_)->record.version, 1u);
 }
 
 }  // namespace

@@ -152,7 +152,6 @@ TEST_F(RentalStateIntegrationTest, AStoreRebuiltFromTheStreamEqualsTheOriginal) 
   EXPECT_EQ(*rebuilt->state->AppliedPosition(), *js_->LastSequence("RENTAL"));
 }
 
-
 // Five bytes published by a plain NATS client on a book's subject used to
 // wedge that book for good: the fold skipped them, but the next append still
 // expected the subject's old last sequence.
@@ -194,9 +193,9 @@ TEST_F(RentalStateIntegrationTest, AMessageThatIsNotOursNeverBlocksTheBook) {
   ASSERT_TRUE(book.ok() && book->has_value());
   EXPECT_EQ((*book)->copies_available(), 1);
   EXPECT_FALSE(a->state->GetRental("r9")->has_value());
-  auto rented = a->log->Append(
-      domain::RentalRequested{"r1", "p1", "alice", 1, {"KRW", 1000}, "q", "P1"}, t0_,
-      (*book)->last_position, {});
+  auto rented =
+      a->log->Append(domain::RentalRequested{"r1", "p1", "alice", 1, {"KRW", 1000}, "q", "P1"}, t0_,
+                     (*book)->last_position, {});
   ASSERT_TRUE(rented.ok()) << rented.status();
 }
 
@@ -212,7 +211,8 @@ TEST_F(RentalStateIntegrationTest, InapplicableEventsAreIgnoredTheSameWayOnEvery
   std::vector<domain::BookEvent> unchecked = {
       domain::RentalRequested{"r1", "dune", "alice", 1, fee, "a", "Dune"},
       domain::RentalRequested{"r2", "dune", "bob", 1, fee, "b", "Dune"},
-      domain::BookRented{"r1", "dune", "alice", 1, fee, "pay-1", t0_, t0_ + absl::Hours(24), "Dune"},
+      domain::BookRented{"r1", "dune", "alice", 1, fee, "pay-1", t0_, t0_ + absl::Hours(24),
+                         "Dune"},
       domain::BookRented{"r2", "dune", "bob", 1, fee, "pay-2", t0_, t0_ + absl::Hours(24), "Dune"},
       domain::RentalCancelled{"r1", "dune", "alice", "x", t0_, "pay-1", fee, "c1"},
       domain::RentalCancelled{"r1", "dune", "alice", "x", t0_, "pay-1", fee, "c2"},
@@ -241,5 +241,40 @@ TEST_F(RentalStateIntegrationTest, InapplicableEventsAreIgnoredTheSameWayOnEvery
   EXPECT_EQ((*rebuilt)->copies_available(), 1);
   EXPECT_EQ((*rebuilt)->last_position, (*book)->last_position);
 }
+TEST_F(RentalStateIntegrationTest, ATierChangeIsFoldedOncePerRequestAndMovesTheCustomerSubject) {
+  auto a = Replica::Open(*js_, dir_.Sub("a"));
+  const std::string customer = "bob.smith>1";  // characters a subject token cannot hold
+  auto p1 = a->log->AppendTier({customer, "vip", "t-1", "lib"}, t0_, 0, {});
+  ASSERT_TRUE(p1.ok()) << p1.status();
+  // The same request again under another event id (past the server's
+  // de-duplication window): the fold applies it once.
+  auto p2 = a->log->AppendTier({customer, "gold", "t-1", "lib"}, t0_, *p1, {});
+  ASSERT_TRUE(p2.ok()) << p2.status();
+  ASSERT_TRUE(a->log->WaitApplied(*p2, Deadline()).ok());
+  auto tier = a->state->GetCustomerTier(customer);
+  ASSERT_TRUE(tier.ok());
+  EXPECT_EQ(tier->tier, "vip");
+  EXPECT_EQ(tier->version, 1u);
+  EXPECT_EQ(tier->last_position, *p2);
+  EXPECT_EQ(a->Ignored("duplicate"), 1);
+  EXPECT_EQ(**a->state->TierRequest(customer, "t-1"), "vip");
+  EXPECT_FALSE(a->state->TierRequest(customer, "t-2")->has_value());
+  // A stale writer loses the append race.
+  EXPECT_EQ(a->log->AppendTier({customer, "gold", "t-2", "lib"}, t0_, *p1, {}).status().code(),
+            absl::StatusCode::kAborted);
+}
+
+TEST(RentalMappingTest, ARentalStoredBeforeTiersReadsAsStandardWithoutDiscount) {
+  rental::v1::Rental stored;
+  stored.set_rental_id("r1");
+  stored.mutable_fee()->set_currency("KRW");
+  stored.mutable_fee()->set_amount_minor(3000);
+  domain::Rental r = mapping::FromProto(stored);
+  EXPECT_EQ(r.base_fee, (domain::Money{"KRW", 3000}));
+  EXPECT_EQ(r.discount, (domain::Money{"KRW", 0}));
+  EXPECT_EQ(r.tier, "standard");
+  EXPECT_EQ(r.discount_percent, 0);
+}
+
 }  // namespace
 }  // namespace rentmesh::rental

@@ -448,13 +448,12 @@ TEST_F(ViewServiceTest, ConcurrentFollowersOnOneRentalLoseNoFact) {
 
 TEST_F(ViewServiceTest, EventsThatDoNotApplyToTheRentalAreIgnoredAndCounted) {
   std::map<std::string, int> ignored;
-  service_->SetIgnoredObserver(
-      [&](absl::string_view, absl::string_view, absl::string_view reason) {
-        ++ignored[std::string(reason)];
-      });
+  service_->SetIgnoredObserver([&](absl::string_view, absl::string_view, absl::string_view reason) {
+    ++ignored[std::string(reason)];
+  });
   AddTheBook(1);
-  ViewEvent cancel1 = Event(EventKind::kRentalCancelled, "RentalCancelled", "RENTAL", 3,
-                            absl::Seconds(3), "r1");
+  ViewEvent cancel1 =
+      Event(EventKind::kRentalCancelled, "RentalCancelled", "RENTAL", 3, absl::Seconds(3), "r1");
   cancel1.book_id = "book-1";
   ViewEvent cancel2 = cancel1;
   cancel2.sequence = 4;
@@ -470,6 +469,48 @@ TEST_F(ViewServiceTest, EventsThatDoNotApplyToTheRentalAreIgnoredAndCounted) {
   RentalView r1 = Status("r1");
   EXPECT_EQ(r1.State(), RentalState::kCancelled);
   EXPECT_EQ(r1.timeline.size(), 3u);
+}
+
+TEST_F(ViewServiceTest, ARentalShowsThePriceBreakdownItsEventsCarry) {
+  ViewEvent requested = Requested(2, "r1", absl::Seconds(1));
+  ViewEvent rented = Rented(3, "r1", absl::Seconds(2));
+  for (ViewEvent* e : {&requested, &rented}) {
+    e->amount = {"KRW", 2400};
+    e->base_fee = {"KRW", 3000};
+    e->discount = {"KRW", 600};
+    e->tier = "vip";
+    e->discount_percent = 20;
+  }
+  Apply({BookAdded(1, "book-1", 2), requested, rented});
+  RentalView r = Status("r1");
+  EXPECT_EQ(r.base_fee, (Money{"KRW", 3000}));
+  EXPECT_EQ(r.discount, (Money{"KRW", 600}));
+  EXPECT_EQ(r.tier, "vip");
+  EXPECT_EQ(r.discount_percent, 20);
+  EXPECT_EQ(r.AmountPaid().minor, 2400);
+  ASSERT_FALSE(r.timeline.empty());
+  EXPECT_NE(r.timeline[0].description.find("20% vip discount"), std::string::npos)
+      << r.timeline[0].description;
+}
+
+TEST_F(ViewServiceTest, ARentalFromBeforeTiersShowsNoBreakdown) {
+  Apply({BookAdded(1, "book-1", 2), Requested(2, "r1", absl::Seconds(1)),
+         Rented(3, "r1", absl::Seconds(2))});
+  RentalView r = Status("r1");
+  EXPECT_TRUE(r.base_fee.currency.empty());
+  EXPECT_EQ(r.discount_percent, 0);
+}
+
+TEST_F(ViewServiceTest, ACustomerTierChangeChangesNoRentalAndIsNotSetAside) {
+  int ignored = 0;
+  service_->SetIgnoredObserver(
+      [&ignored](absl::string_view, absl::string_view, absl::string_view) { ++ignored; });
+  Apply({BookAdded(1, "book-1", 2), Requested(2, "r1", absl::Seconds(1))});
+  ViewEvent tier = Event(EventKind::kCustomerTierSet, "CustomerTierSet", "RENTAL", 3,
+                         absl::Seconds(3), "", "cust-1");
+  Apply({tier});
+  EXPECT_EQ(ignored, 0);
+  EXPECT_EQ(Status("r1").timeline.size(), 1u);
 }
 
 }  // namespace

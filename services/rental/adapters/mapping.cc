@@ -2,6 +2,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "rentmesh/common/consistency_token.h"
 #include "rentmesh/common/overloaded.h"
 #include "rentmesh/events/envelope.h"
@@ -60,6 +61,12 @@ void SetPayload(const domain::BookEvent& e, events::v1::Envelope& env) {
                    *p->mutable_fee() = ToProto(ev.fee);
                    p->set_request_id(ev.request_id);
                    p->set_book_title(ev.book_title);
+                   if (!ev.base_fee.currency.empty()) {
+                     *p->mutable_base_fee() = ToProto(ev.base_fee);
+                     *p->mutable_discount() = ToProto(ev.discount);
+                   }
+                   p->set_tier(ev.tier);
+                   p->set_discount_percent(ev.discount_percent);
                  },
                  [&](const domain::BookRented& ev) {
                    auto* p = env.mutable_book_rented();
@@ -72,6 +79,12 @@ void SetPayload(const domain::BookEvent& e, events::v1::Envelope& env) {
                    *p->mutable_rented_at() = ToProtoTime(ev.rented_at);
                    *p->mutable_due_at() = ToProtoTime(ev.due_at);
                    p->set_book_title(ev.book_title);
+                   if (!ev.base_fee.currency.empty()) {
+                     *p->mutable_base_fee() = ToProto(ev.base_fee);
+                     *p->mutable_discount() = ToProto(ev.discount);
+                   }
+                   p->set_tier(ev.tier);
+                   p->set_discount_percent(ev.discount_percent);
                  },
                  [&](const domain::RentalRejected& ev) {
                    auto* p = env.mutable_rental_rejected();
@@ -133,8 +146,15 @@ std::optional<domain::BookEvent> FromEnvelope(const events::v1::Envelope& env) {
     }
     case P::kRentalRequested: {
       const auto& p = env.rental_requested();
-      return domain::RentalRequested{p.rental_id(),      p.book_id(),    p.customer_id(), p.days(),
-                                     FromProto(p.fee()), p.request_id(), p.book_title()};
+      domain::RentalRequested out{p.rental_id(),      p.book_id(),    p.customer_id(), p.days(),
+                                  FromProto(p.fee()), p.request_id(), p.book_title()};
+      if (p.has_base_fee()) {
+        out.base_fee = FromProto(p.base_fee());
+        out.discount = FromProto(p.discount());
+      }
+      out.tier = p.tier();
+      out.discount_percent = p.discount_percent();
+      return out;
     }
     case P::kBookRented: {
       const auto& p = env.book_rented();
@@ -146,7 +166,11 @@ std::optional<domain::BookEvent> FromEnvelope(const events::v1::Envelope& env) {
                                 p.payment_id(),
                                 FromProtoTime(p.rented_at()),
                                 FromProtoTime(p.due_at()),
-                                p.book_title()};
+                                p.book_title(),
+                                p.has_base_fee() ? FromProto(p.base_fee()) : domain::Money{},
+                                p.has_discount() ? FromProto(p.discount()) : domain::Money{},
+                                p.tier(),
+                                p.discount_percent()};
     }
     case P::kRentalRejected: {
       const auto& p = env.rental_rejected();
@@ -244,6 +268,13 @@ rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream) {
       break;
   }
   *out.mutable_fee() = ToProto(r.fee);
+  if (!r.base_fee.currency.empty()) {
+    *out.mutable_base_fee() = ToProto(r.base_fee);
+    *out.mutable_discount() = ToProto(r.discount);
+  }
+  if (!r.fee.currency.empty()) *out.mutable_charged() = ToProto(r.fee);
+  out.set_tier(r.tier);
+  out.set_discount_percent(r.discount_percent);
   out.set_payment_id(r.payment_id);
   if (IsSet(r.requested_at)) *out.mutable_requested_at() = ToProtoTime(r.requested_at);
   if (IsSet(r.rented_at)) *out.mutable_rented_at() = ToProtoTime(r.rented_at);
@@ -292,6 +323,17 @@ domain::Rental FromProto(const rental::v1::Rental& r) {
       break;
   }
   out.fee = FromProto(r.fee());
+  if (r.has_base_fee()) {
+    out.base_fee = FromProto(r.base_fee());
+    out.discount = FromProto(r.discount());
+    out.tier = r.tier();
+  } else if (!out.fee.currency.empty()) {
+    // Stored before pricing tiers: the fee had no discount.
+    out.base_fee = out.fee;
+    out.discount = domain::Money{out.fee.currency, 0};
+    out.tier = domain::kStandardTier;
+  }
+  out.discount_percent = r.discount_percent();
   out.payment_id = r.payment_id();
   out.requested_at = TimeOrPast(r.has_requested_at(), r.requested_at());
   out.rented_at = TimeOrPast(r.has_rented_at(), r.rented_at());
@@ -306,6 +348,51 @@ domain::Rental FromProto(const rental::v1::Rental& r) {
   out.version = r.version();
   out.last_position = PositionOf(r.consistency_token());
   out.transition_request_id = r.transition_request_id();
+  return out;
+}
+
+std::string CustomerToken(absl::string_view customer_id) {
+  std::string out;
+  out.reserve(customer_id.size());
+  for (char c : customer_id) {
+    if (c == '%' || c == '.' || c == '*' || c == '>') {
+      absl::StrAppend(&out, absl::StrFormat("%%%02X", static_cast<unsigned char>(c)));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+void SetPayload(const domain::CustomerTierSet& e, events::v1::Envelope& env) {
+  auto* p = env.mutable_customer_tier_set();
+  p->set_customer_id(e.customer_id);
+  p->set_tier(e.tier);
+  p->set_request_id(e.request_id);
+  p->set_set_by(e.set_by);
+}
+
+rental::v1::CustomerTier ToProto(const domain::CustomerTier& c, absl::string_view stream) {
+  rental::v1::CustomerTier out;
+  out.set_customer_id(c.customer_id);
+  out.set_tier(c.tier);
+  out.set_set_by(c.set_by);
+  out.set_request_id(c.request_id);
+  if (IsSet(c.updated_at)) *out.mutable_updated_at() = ToProtoTime(c.updated_at);
+  out.set_version(c.version);
+  out.set_consistency_token(FormatConsistencyToken(stream, c.last_position));
+  return out;
+}
+
+domain::CustomerTier FromProto(const rental::v1::CustomerTier& c) {
+  domain::CustomerTier out;
+  out.customer_id = c.customer_id();
+  out.tier = c.tier();
+  out.set_by = c.set_by();
+  out.request_id = c.request_id();
+  out.updated_at = TimeOrPast(c.has_updated_at(), c.updated_at());
+  out.version = c.version();
+  out.last_position = PositionOf(c.consistency_token());
   return out;
 }
 

@@ -26,4 +26,13 @@ domain::Book FromProto(const rental::v1::Book& b);
 rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream);
 domain::Rental FromProto(const rental::v1::Rental& r);
 
+// The customer's subject token ("rental.customer.<token>"): the id with '%',
+// '.', '*', '>' percent-encoded, so any valid customer id is one token.
+std::string CustomerToken(absl::string_view customer_id);
+void SetPayload(const domain::CustomerTierSet& e, events::v1::Envelope& envelope);
+// The tier record as stored (discount_percent unset: it depends on the
+// policy at reading time).
+rental::v1::CustomerTier ToProto(const domain::CustomerTier& c, absl::string_view stream);
+domain::CustomerTier FromProto(const rental::v1::CustomerTier& c);
+
 }  // namespace rentmesh::rental::mapping

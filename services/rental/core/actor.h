@@ -29,6 +29,10 @@ struct Actor {
     if (!restricted || librarian) return absl::OkStatus();
     return absl::PermissionDeniedError("only a librarian may add or stock books");
   }
+  absl::Status MaySetTiers() const {
+    if (!restricted || librarian) return absl::OkStatus();
+    return absl::PermissionDeniedError("only a librarian may set a customer's tier");
+  }
 };
 
 }  // namespace rentmesh::rental

@@ -4,6 +4,7 @@
 
 #include "absl/hash/hash.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 
 namespace rentmesh::rental {
 
@@ -75,9 +76,9 @@ absl::Status RentalService::CatchUp(const CallContext& ctx) {
       absl::StrCat("cannot catch up with the rental log, try again shortly: ", s.message()));
 }
 
-absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const Decide& decide,
+absl::StatusOr<uint64_t> RentalService::Commit(const std::string& key, const Decide& decide,
                                                const CallContext& ctx) {
-  absl::MutexLock book_lock(&book_locks_[absl::HashOf(book_id) % kBookLockStripes]);
+  absl::MutexLock book_lock(&book_locks_[absl::HashOf(key) % kBookLockStripes]);
   bool caught_up = false;
   int ineffective_appends = 0;
   for (int attempt = 0; attempt < config_.max_conflict_retries; ++attempt) {
@@ -89,14 +90,17 @@ absl::StatusOr<uint64_t> RentalService::Commit(const std::string& book_id, const
       caught_up = true;
       continue;
     }
-    if (!d->event.has_value()) return uint64_t{0};
+    if (!d->event.has_value() && !d->tier_event.has_value()) return uint64_t{0};
     // After an append that did not take effect, the same derived event id
     // would be dropped by the server as a duplicate of it: number the retry.
     if (ineffective_appends > 0 && !d->event_id.empty()) {
       absl::StrAppend(&d->event_id, "-", ineffective_appends);
     }
     EventContext ectx{"", ctx.trace, d->event_id};
-    absl::StatusOr<uint64_t> pos = log_.Append(*d->event, clock_.Now(), d->expected_position, ectx);
+    absl::StatusOr<uint64_t> pos =
+        d->tier_event.has_value()
+            ? log_.AppendTier(*d->tier_event, clock_.Now(), d->expected_position, ectx)
+            : log_.Append(*d->event, clock_.Now(), d->expected_position, ectx);
     if (pos.ok()) {
       absl::Status applied =
           log_.WaitApplied(*pos, std::min(ctx.deadline, absl::Now() + config_.catch_up_timeout));
@@ -284,6 +288,11 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
         "payment is unavailable right now; please try again shortly (nothing was reserved or "
         "charged)");
   }
+  if (!known->has_value()) {
+    // A new rental is priced with the customer's tier: a tier a librarian
+    // set on another replica must be seen, not missed through lag.
+    if (absl::Status s = CatchUp(ctx); !s.ok()) return s;
+  }
 
   // 1. Reserve a copy (or find the reservation of an earlier attempt).
   absl::StatusOr<uint64_t> reserved = Commit(
@@ -327,13 +336,17 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
           d.took_effect = [this, &rental_id](uint64_t) { return RentalKnown(rental_id); };
           return d;
         }
-        d.event = domain::RentalRequested{rental_id,
-                                          cmd.book_id,
-                                          cmd.customer_id,
-                                          cmd.days,
-                                          domain::RentalFee(b.daily_fee, cmd.days),
-                                          cmd.request_id,
-                                          b.title};
+        // The price is decided here, once, and carried by the rental's
+        // events: a later change of the tier or the policy never reprices it.
+        absl::StatusOr<domain::CustomerTier> tier = state_.GetCustomerTier(cmd.customer_id);
+        if (!tier.ok()) return tier.status();
+        const std::string tier_name = tier->tier.empty() ? domain::kStandardTier : tier->tier;
+        const int32_t percent = config_.tiers.DiscountPercent(tier_name);
+        const domain::Price price = domain::PriceRental(b.daily_fee, cmd.days, percent);
+        domain::RentalRequested requested{
+            rental_id, cmd.book_id, cmd.customer_id, cmd.days,  price.charged, cmd.request_id,
+            b.title,   price.base,  price.discount,  tier_name, percent};
+        d.event = std::move(requested);
         d.expected_position = b.last_position;
         if (!cmd.request_id.empty()) d.event_id = ids_.DerivedId("evt-", {rental_id, "requested"});
         d.took_effect = [this, &rental_id](uint64_t) { return RentalKnown(rental_id); };
@@ -404,10 +417,19 @@ absl::StatusOr<Rental> RentalService::CompletePayment(const Rental& rental, cons
         rental.rental_id,
         [&](const Rental& r) -> BookEvent {
           absl::Time now = clock_.Now();
-          return domain::BookRented{
-              r.rental_id, r.book_id,           r.customer_id, r.days,
-              r.fee,       outcome->payment_id, now,           now + absl::Hours(24) * r.days,
-              r.book_title};
+          return domain::BookRented{r.rental_id,
+                                    r.book_id,
+                                    r.customer_id,
+                                    r.days,
+                                    r.fee,
+                                    outcome->payment_id,
+                                    now,
+                                    now + absl::Hours(24) * r.days,
+                                    r.book_title,
+                                    r.base_fee,
+                                    r.discount,
+                                    r.tier,
+                                    r.discount_percent};
         },
         ctx);
   } else {
@@ -510,7 +532,8 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
   if (auto s = illegal(*rental); !s.ok()) return s;
 
   ReturnRequest req{rental->rental_id, rental->book_id, rental->customer_id,
-                    rental->due_at,    cmd.damaged,     ctx.trace};
+                    rental->due_at,    cmd.damaged,     rental->discount_percent,
+                    ctx.trace};
   absl::StatusOr<ReturnOutcome> outcome =
       returns_.ProcessReturn(req, std::min(ctx.deadline, absl::Now() + config_.returns_timeout));
   failpoints_.Hit("rental.after_return_processed");
@@ -575,6 +598,73 @@ absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cm
                                        clock_.Now(), r.payment_id, r.fee,         cmd.request_id};
       },
       ctx);
+}
+
+absl::StatusOr<CustomerTierView> RentalService::ReadCustomerTier(const std::string& customer_id) {
+  absl::StatusOr<domain::CustomerTier> record = state_.GetCustomerTier(customer_id);
+  if (!record.ok()) return record.status();
+  CustomerTierView view;
+  view.record = *std::move(record);
+  view.record.customer_id = customer_id;
+  view.tier = view.record.tier.empty() ? domain::kStandardTier : view.record.tier;
+  view.discount_percent = config_.tiers.DiscountPercent(view.tier);
+  return view;
+}
+
+absl::StatusOr<CustomerTierView> RentalService::SetCustomerTier(const SetCustomerTierCommand& cmd,
+                                                                const CallContext& ctx) {
+  if (auto s = domain::ValidateId("customer_id", cmd.customer_id, true); !s.ok()) return s;
+  if (auto s = domain::ValidateTierName(cmd.tier); !s.ok()) return s;
+  if (auto s = domain::ValidateId("request_id", cmd.request_id, true); !s.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(s.message(), " (it makes setting a tier safe to retry)"));
+  }
+  if (!config_.tiers.Knows(cmd.tier)) {
+    std::vector<std::string> tiers = config_.tiers.Tiers();
+    tiers.insert(tiers.begin(), domain::kStandardTier);
+    return absl::InvalidArgumentError(absl::StrCat(
+        "unknown tier \"", cmd.tier, "\"; the configured tiers are ", absl::StrJoin(tiers, ", ")));
+  }
+  if (auto s = ctx.actor.MaySetTiers(); !s.ok()) return s;
+
+  absl::StatusOr<uint64_t> pos = Commit(
+      absl::StrCat("customer/", cmd.customer_id),
+      [&]() -> absl::StatusOr<Decision> {
+        Decision d;
+        absl::StatusOr<std::optional<std::string>> done =
+            state_.TierRequest(cmd.customer_id, cmd.request_id);
+        if (!done.ok()) return done.status();
+        if (done->has_value()) {
+          if (**done != cmd.tier) {
+            d.rejection = absl::AlreadyExistsError(absl::StrCat(
+                "request_id \"", cmd.request_id, "\" already set tier \"", **done, "\""));
+          }
+          return d;
+        }
+        absl::StatusOr<domain::CustomerTier> current = state_.GetCustomerTier(cmd.customer_id);
+        if (!current.ok()) return current.status();
+        d.tier_event = domain::CustomerTierSet{cmd.customer_id, cmd.tier, cmd.request_id,
+                                               ctx.actor.customer_id};
+        d.expected_position = current->last_position;
+        d.event_id = ids_.DerivedId("evt-", {cmd.customer_id, cmd.request_id, "tier"});
+        d.took_effect = [this, &cmd](uint64_t) {
+          absl::StatusOr<std::optional<std::string>> took =
+              state_.TierRequest(cmd.customer_id, cmd.request_id);
+          return !took.ok() || took->has_value();
+        };
+        return d;
+      },
+      ctx);
+  if (!pos.ok()) return pos.status();
+  return ReadCustomerTier(cmd.customer_id);
+}
+
+absl::StatusOr<CustomerTierView> RentalService::GetCustomerTier(const std::string& customer_id,
+                                                                const CallContext& ctx) {
+  if (auto s = domain::ValidateId("customer_id", customer_id, true); !s.ok()) return s;
+  if (auto s = ctx.actor.MayActFor(customer_id); !s.ok()) return s;
+  if (absl::Status s = CatchUp(ctx); !s.ok()) return s;
+  return ReadCustomerTier(customer_id);
 }
 
 absl::StatusOr<int> RentalService::ReconcilePending(const CallContext& ctx) {

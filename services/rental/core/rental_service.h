@@ -10,6 +10,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "rental/core/actor.h"
+#include "rental/core/domain/pricing.h"
 #include "rental/core/domain/rental_domain.h"
 #include "rental/core/ports/book_log.h"
 #include "rental/core/ports/id_generator.h"
@@ -37,6 +38,8 @@ struct RentalServiceConfig {
   absl::Duration catch_up_timeout = absl::Seconds(3);
   // Appends that lose to a concurrent writer are decided again this often.
   int max_conflict_retries = 16;
+  // The discount per customer tier, applied when a rental is priced.
+  domain::TierPolicy tiers;
 };
 
 // Per call: its deadline, trace headers and the request's own id.
@@ -74,6 +77,20 @@ struct CancelRentalCommand {
   std::string request_id;
 };
 
+struct SetCustomerTierCommand {
+  std::string customer_id;
+  std::string tier;
+  std::string request_id;
+};
+
+// A customer's tier with the discount it gives under the current policy.
+struct CustomerTierView {
+  domain::CustomerTier record;
+  // record.tier, or "standard" when none was set.
+  std::string tier;
+  int32_t discount_percent = 0;
+};
+
 struct BookPage {
   std::vector<domain::Book> books;
   std::string next_page_token;
@@ -105,6 +122,15 @@ class RentalService {
   absl::StatusOr<domain::Rental> CancelRental(const CancelRentalCommand& cmd,
                                               const CallContext& ctx);
 
+  // Sets a customer's tier (librarians only). Idempotent by request_id
+  // (required): a retry answers the customer's tier as it then is; the same
+  // request_id with another tier is ALREADY_EXISTS.
+  absl::StatusOr<CustomerTierView> SetCustomerTier(const SetCustomerTierCommand& cmd,
+                                                   const CallContext& ctx);
+  // The customer themselves or a librarian.
+  absl::StatusOr<CustomerTierView> GetCustomerTier(const std::string& customer_id,
+                                                   const CallContext& ctx);
+
   // Completes or abandons reservations left awaiting payment (a crash, or a
   // payment outage). Returns how many it resolved. Run periodically.
   absl::StatusOr<int> ReconcilePending(const CallContext& ctx);
@@ -114,6 +140,8 @@ class RentalService {
   // nothing (the state already says what the caller wants), or a rejection.
   struct Decision {
     std::optional<domain::BookEvent> event;
+    // Or a change of a customer's tier (on the customer's subject).
+    std::optional<domain::CustomerTierSet> tier_event;
     uint64_t expected_position = 0;
     absl::Status rejection;
     std::string event_id;
@@ -128,9 +156,10 @@ class RentalService {
   // Decides and appends until the append sticks: a lost race catches up and
   // decides again; a rejection is given only after catching up, so lag never
   // causes one. Returns the appended position, or 0 when nothing was written.
-  // Decisions on one book are serialized within this replica (they would
+  // `key` names the aggregate (a book id, or "customer/<id>"). Decisions on
+  // one aggregate are serialized within this replica (they would
   // only conflict with each other), so conflicts come only from other replicas.
-  absl::StatusOr<uint64_t> Commit(const std::string& book_id, const Decide& decide,
+  absl::StatusOr<uint64_t> Commit(const std::string& key, const Decide& decide,
                                   const CallContext& ctx);
   absl::Status CatchUp(const CallContext& ctx);
   absl::Time WaitDeadline(const CallContext& ctx) const;
@@ -155,6 +184,7 @@ class RentalService {
   absl::StatusOr<domain::Rental> LoadRental(const std::string& rental_id, const CallContext& ctx);
   absl::StatusOr<domain::Rental> ReadRental(const std::string& rental_id);
   absl::StatusOr<domain::Book> ReadBook(const std::string& book_id);
+  absl::StatusOr<CustomerTierView> ReadCustomerTier(const std::string& customer_id);
   // Whether the local state knows the rental (in any status).
   bool RentalKnown(const std::string& rental_id);
 

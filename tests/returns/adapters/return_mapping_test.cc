@@ -68,5 +68,30 @@ TEST(ReturnMappingTest, StoredReturnAndEventRoundTripTheInspection) {
   EXPECT_EQ(*from_event, r);
 }
 
+TEST(ReturnMappingTest, TheLateFeeDiscountIsCarriedFromTheRequest) {
+  v1::ProcessReturnRequest req = ValidRequest();
+  req.set_late_fee_discount_percent(20);
+  absl::StatusOr<ReturnCommand> c = ToReturnCommand(req);
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->late_fee_discount_percent, 20);
+}
+
+TEST(ReturnMappingTest, AnEventFromBeforeDiscountsHasAnUndiscountedLateFee) {
+  ReturnInspection r;
+  r.return_id = "ret-1";
+  r.rental_id = "rental-1";
+  r.condition = Condition::kGood;
+  r.late_fee = {"KRW", 1000};
+  r.damage_fee = {"KRW", 0};
+  r.total_fee = {"KRW", 1000};
+  events::v1::ReturnCompleted event = ToReturnCompleted(r);
+  event.clear_late_fee_base();
+  event.clear_late_fee_discount_percent();
+  absl::StatusOr<ReturnInspection> back = FromReturnCompleted(event);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->late_fee_base, (Money{"KRW", 1000}));
+  EXPECT_EQ(back->late_fee_discount_percent, 0);
+}
+
 }  // namespace
 }  // namespace rentmesh::returns

@@ -2,6 +2,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "rental/core/domain/pricing.h"
 #include "rentmesh/common/overloaded.h"
 
 namespace rentmesh::rental::domain {
@@ -74,6 +75,17 @@ void ApplyToRental(Rental& r, const BookEvent& e, uint64_t position, absl::Time 
                    r.customer_id = ev.customer_id;
                    r.days = ev.days;
                    r.fee = ev.fee;
+                   if (ev.base_fee.currency.empty()) {
+                     // Recorded before pricing tiers: no discount.
+                     r.base_fee = ev.fee;
+                     r.discount = Money{ev.fee.currency, 0};
+                     r.tier = kStandardTier;
+                   } else {
+                     r.base_fee = ev.base_fee;
+                     r.discount = ev.discount;
+                     r.tier = ev.tier;
+                   }
+                   r.discount_percent = ev.discount_percent;
                    r.request_id = ev.request_id;
                    r.book_title = ev.book_title;
                    r.requested_at = at;
@@ -183,6 +195,21 @@ rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t pos
   ApplyToBook(book, e, at);
   if (rental_event) ApplyToRental(rental, e, position, at);
   return v;
+}
+
+rules::Verdict FoldTier(CustomerTier& customer, const CustomerTierSet& e, uint64_t position,
+                        absl::Time at) {
+  customer.last_position = position;
+  if (!ValidateId("customer_id", e.customer_id, true).ok() || !ValidateTierName(e.tier).ok()) {
+    return rules::Verdict::kOutOfRange;
+  }
+  customer.customer_id = e.customer_id;
+  customer.tier = e.tier;
+  customer.set_by = e.set_by;
+  customer.request_id = e.request_id;
+  customer.updated_at = at;
+  ++customer.version;
+  return rules::Verdict::kApplies;
 }
 
 absl::Status ValidateBookId(absl::string_view id) {

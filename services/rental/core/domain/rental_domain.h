@@ -61,7 +61,13 @@ struct Rental {
   std::string book_title;
   int32_t days = 0;
   RentalStatus status = RentalStatus::kPendingPayment;
+  // What was charged: base_fee - discount, decided once at RentBook.
   Money fee;
+  Money base_fee;
+  Money discount;
+  // The customer's tier then, and its discount (the late fee gets it too).
+  std::string tier;
+  int32_t discount_percent = 0;
   std::string payment_id;
   absl::Time requested_at = absl::InfinitePast();
   absl::Time rented_at = absl::InfinitePast();
@@ -98,9 +104,16 @@ struct RentalRequested {
   std::string book_id;
   std::string customer_id;
   int32_t days = 0;
+  // What is charged (base_fee - discount).
   Money fee;
   std::string request_id;
   std::string book_title;
+  // Empty currency in events written before pricing tiers: then base_fee is
+  // the fee and there is no discount.
+  Money base_fee{};
+  Money discount{};
+  std::string tier{};
+  int32_t discount_percent = 0;
 };
 // A definite "no" to a rent request, recorded before it is answered.
 struct RentalRefused {
@@ -120,6 +133,10 @@ struct BookRented {
   absl::Time rented_at;
   absl::Time due_at;
   std::string book_title;
+  Money base_fee{};
+  Money discount{};
+  std::string tier{};
+  int32_t discount_percent = 0;
 };
 struct RentalRejected {
   std::string rental_id;
@@ -172,6 +189,39 @@ rules::RentalPhase PhaseOf(const Rental& rental);
 // expected sequence of the next append. `at` is when the event occurred.
 rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t position,
                     absl::Time at);
+
+// The tier of a customer nobody gave one. It is always valid; it gives no
+// discount unless the policy names it.
+inline constexpr char kStandardTier[] = "standard";
+
+// A customer's pricing tier as set by librarians: its own aggregate on the
+// RENTAL stream (one subject per customer).
+struct CustomerTier {
+  std::string customer_id;
+  // Empty: never set (the customer is "standard").
+  std::string tier;
+  std::string set_by;
+  std::string request_id;
+  absl::Time updated_at = absl::InfinitePast();
+  uint64_t version = 0;
+  // Stream position of the last message on the customer's subject, applied
+  // or not: the expected sequence of the next append.
+  uint64_t last_position = 0;
+};
+struct CustomerTierSet {
+  std::string customer_id;
+  std::string tier;
+  std::string request_id;
+  std::string set_by;
+};
+
+// Folds a CustomerTierSet of the customer's subject into `customer`
+// (last_position advances to `position` in every case). It applies when it
+// names a valid tier; the caller drops request ids applied before
+// (kDuplicate). The fold does not consult the policy: a tier the policy no
+// longer names simply gives no discount.
+rules::Verdict FoldTier(CustomerTier& customer, const CustomerTierSet& e, uint64_t position,
+                        absl::Time at);
 
 // --- limits and validation (INVALID_ARGUMENT with a message naming the field) ---
 inline constexpr int32_t kMaxCopies = 100000;

@@ -20,7 +20,7 @@ struct EventContext {
   std::string event_id;
 };
 
-// The books' histories in the log (the system of record) and this replica's
+// The books' and customers' histories in the log (the system of record) and this replica's
 // progress in applying them to its local state.
 class BookLog {
  public:
@@ -32,6 +32,12 @@ class BookLog {
   // decide again); UNAVAILABLE when the log cannot be reached.
   virtual absl::StatusOr<uint64_t> Append(const domain::BookEvent& event, absl::Time occurred_at,
                                           uint64_t expected_position, const EventContext& ctx) = 0;
+
+  // Appends a tier change to the customer's history if its last position is
+  // still `expected_position` (0: none yet). Errors as Append.
+  virtual absl::StatusOr<uint64_t> AppendTier(const domain::CustomerTierSet& event,
+                                              absl::Time occurred_at, uint64_t expected_position,
+                                              const EventContext& ctx) = 0;
 
   // Returns once the local state reflects everything the log held when
   // called. DEADLINE_EXCEEDED / UNAVAILABLE otherwise.

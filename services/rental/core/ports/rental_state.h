@@ -25,6 +25,12 @@ class RentalState {
   // True when a BookStocked with this request id was applied to the book.
   virtual absl::StatusOr<bool> HasStockRequest(const std::string& book_id,
                                                const std::string& request_id) = 0;
+  // The customer's tier record; a default one (version 0, last_position the
+  // subject's last sequence) when no tier was set.
+  virtual absl::StatusOr<domain::CustomerTier> GetCustomerTier(const std::string& customer_id) = 0;
+  // The tier a SetCustomerTier with this request id set, if it was applied.
+  virtual absl::StatusOr<std::optional<std::string>> TierRequest(const std::string& customer_id,
+                                                                 const std::string& request_id) = 0;
   // Books in id order after `after_book_id` (exclusive), at most `limit`.
   virtual absl::StatusOr<std::vector<domain::Book>> ListBooks(const std::string& after_book_id,
                                                               int limit) = 0;

@@ -15,6 +15,8 @@ struct ReturnRequest {
   std::string customer_id;
   absl::Time due_at;
   bool damaged = false;
+  // The rental's recorded discount, which its late fee gets too.
+  int32_t late_fee_discount_percent = 0;
   std::map<std::string, std::string> trace;
 };
 

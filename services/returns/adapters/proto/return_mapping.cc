@@ -60,6 +60,7 @@ absl::StatusOr<ReturnCommand> ToReturnCommand(const v1::ProcessReturnRequest& re
   absl::StatusOr<Condition> condition = FromProtoCondition(request.condition());
   if (!condition.ok()) return condition.status();
   command.condition = *condition;
+  command.late_fee_discount_percent = request.late_fee_discount_percent();
   return command;
 }
 
@@ -77,6 +78,8 @@ v1::Return ToReturnProto(const RecordedReturn& recorded) {
   *out.mutable_late_fee() = ToProtoMoney(r.late_fee);
   *out.mutable_damage_fee() = ToProtoMoney(r.damage_fee);
   *out.mutable_total_fee() = ToProtoMoney(r.total_fee);
+  *out.mutable_late_fee_base() = ToProtoMoney(r.late_fee_base);
+  out.set_late_fee_discount_percent(r.late_fee_discount_percent);
   out.set_version(recorded.version);
   out.set_consistency_token(FormatConsistencyToken(events::kReturnsStream, recorded.sequence));
   return out;
@@ -105,6 +108,9 @@ absl::StatusOr<RecordedReturn> FromReturnProto(const v1::Return& proto) {
   r.late_fee = FromProtoMoney(proto.late_fee());
   r.damage_fee = FromProtoMoney(proto.damage_fee());
   r.total_fee = FromProtoMoney(proto.total_fee());
+  // Recorded before tier discounts: the late fee was not discounted.
+  r.late_fee_base = proto.has_late_fee_base() ? FromProtoMoney(proto.late_fee_base()) : r.late_fee;
+  r.late_fee_discount_percent = proto.late_fee_discount_percent();
   recorded.version = proto.version();
   recorded.sequence = (*token)[0].sequence;
   return recorded;
@@ -123,6 +129,8 @@ events::v1::ReturnCompleted ToReturnCompleted(const ReturnInspection& r) {
   *e.mutable_damage_fee() = ToProtoMoney(r.damage_fee);
   *e.mutable_total_fee() = ToProtoMoney(r.total_fee);
   e.set_condition(std::string(ConditionName(r.condition)));
+  *e.mutable_late_fee_base() = ToProtoMoney(r.late_fee_base);
+  e.set_late_fee_discount_percent(r.late_fee_discount_percent);
   return e;
 }
 
@@ -144,6 +152,8 @@ absl::StatusOr<ReturnInspection> FromReturnCompleted(const events::v1::ReturnCom
   r.late_fee = FromProtoMoney(e.late_fee());
   r.damage_fee = FromProtoMoney(e.damage_fee());
   r.total_fee = FromProtoMoney(e.total_fee());
+  r.late_fee_base = e.has_late_fee_base() ? FromProtoMoney(e.late_fee_base()) : r.late_fee;
+  r.late_fee_discount_percent = e.late_fee_discount_percent();
   return r;
 }
 

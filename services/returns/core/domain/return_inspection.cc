@@ -75,7 +75,9 @@ bool operator==(const ReturnInspection& a, const ReturnInspection& b) {
   return a.return_id == b.return_id && a.rental_id == b.rental_id && a.book_id == b.book_id &&
          a.customer_id == b.customer_id && a.condition == b.condition && a.due_at == b.due_at &&
          a.returned_at == b.returned_at && a.days_overdue == b.days_overdue &&
-         a.late_fee == b.late_fee && a.damage_fee == b.damage_fee && a.total_fee == b.total_fee;
+         a.late_fee_base == b.late_fee_base &&
+         a.late_fee_discount_percent == b.late_fee_discount_percent && a.late_fee == b.late_fee &&
+         a.damage_fee == b.damage_fee && a.total_fee == b.total_fee;
 }
 
 absl::Status ValidateReturnCommand(const ReturnCommand& command) {
@@ -91,6 +93,11 @@ absl::Status ValidateReturnCommand(const ReturnCommand& command) {
   if (command.due_at < absl::FromUnixSeconds(kMinTimestampSeconds) ||
       command.due_at >= absl::FromUnixSeconds(kMaxTimestampSeconds + 1)) {
     return absl::InvalidArgumentError("due_at must be between year 1 and year 9999");
+  }
+  if (command.late_fee_discount_percent < 0 ||
+      command.late_fee_discount_percent > kMaxLateFeeDiscountPercent) {
+    return absl::InvalidArgumentError(absl::StrCat("late_fee_discount_percent must be within [0, ",
+                                                   kMaxLateFeeDiscountPercent, "]"));
   }
   return absl::OkStatus();
 }
@@ -122,7 +129,12 @@ ReturnInspection InspectReturn(const ReturnCommand& command, std::string return_
   r.days_overdue = DaysOverdue(command.due_at, returned_at);
   // Fees are non-negative (FeePolicy::Validate), so saturation is the only
   // overflow guard needed.
-  r.late_fee = {policy.currency, SaturatingMul(r.days_overdue, policy.late_fee_per_day_minor)};
+  r.late_fee_base = {policy.currency, SaturatingMul(r.days_overdue, policy.late_fee_per_day_minor)};
+  r.late_fee_discount_percent = command.late_fee_discount_percent;
+  // Rounded down without overflow: base / 100 x p + (base % 100) x p / 100.
+  const int64_t base = r.late_fee_base.amount_minor;
+  const int64_t p = r.late_fee_discount_percent;
+  r.late_fee = {policy.currency, base - (base / 100 * p + base % 100 * p / 100)};
   r.damage_fee = {policy.currency,
                   command.condition == Condition::kDamaged ? policy.damage_fee_minor : 0};
   r.total_fee = {policy.currency,

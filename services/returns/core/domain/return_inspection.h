@@ -36,7 +36,12 @@ struct ReturnCommand {
   std::string customer_id;
   absl::Time due_at = absl::InfinitePast();
   Condition condition = Condition::kGood;
+  // The rental's discount (its pricing tier at rent time), 0..99: the late
+  // fee is reduced by it, rounded down. The damage fee is not.
+  int32_t late_fee_discount_percent = 0;
 };
+
+inline constexpr int32_t kMaxLateFeeDiscountPercent = 99;
 
 // The configured charges. Validated at startup (FeePolicy::Validate).
 struct FeePolicy {
@@ -61,6 +66,10 @@ struct ReturnInspection {
   absl::Time due_at;
   absl::Time returned_at;
   int32_t days_overdue = 0;
+  // days_overdue x the daily late fee, before the rental's discount.
+  Money late_fee_base;
+  int32_t late_fee_discount_percent = 0;
+  // late_fee_base less late_fee_discount_percent (rounded down).
   Money late_fee;
   Money damage_fee;
   // late_fee + damage_fee: what the payment service charges.
@@ -80,7 +89,8 @@ struct RecordedReturn {
 
 // INVALID_ARGUMENT with a message naming the field when an id is empty,
 // longer than kMaxIdLength or holds characters a NATS subject or key cannot
-// carry, or when due_at is missing. Pure: nothing is written on failure.
+// carry, when due_at is missing, or when the late-fee discount is outside
+// 0..kMaxLateFeeDiscountPercent. Pure: nothing is written on failure.
 absl::Status ValidateReturnCommand(const ReturnCommand& command);
 
 // INVALID_ARGUMENT when a return or rental id given to a lookup is empty,

@@ -20,6 +20,11 @@ absl::Time FactTime(const ViewEvent& e) {
 std::string Describe(const ViewEvent& e) {
   switch (e.kind) {
     case EventKind::kRentalRequested:
+      if (e.discount.minor > 0) {
+        return absl::StrCat("copy reserved for ", e.days, " days, fee ", FormatMoney(e.amount),
+                            " (", FormatMoney(e.base_fee), " less ", e.discount_percent, "% ",
+                            e.tier, " discount)");
+      }
       return absl::StrCat("copy reserved for ", e.days, " days, fee ", FormatMoney(e.amount));
     case EventKind::kBookRented:
       return absl::StrCat("rented for ", e.days, " days");
@@ -49,6 +54,15 @@ std::string Describe(const ViewEvent& e) {
     default:
       return e.event_type;
   }
+}
+
+// The price is decided once, at the reservation; both events carry it.
+void SetPrice(const ViewEvent& e, RentalView& r) {
+  if (e.base_fee.currency.empty()) return;
+  r.base_fee = e.base_fee;
+  r.discount = e.discount;
+  r.tier = e.tier;
+  r.discount_percent = e.discount_percent;
 }
 
 void AddTo(Money& total, const Money& m) {
@@ -112,6 +126,7 @@ bool IsRentalEvent(EventKind kind) {
     case EventKind::kUnknown:
     case EventKind::kBookAdded:
     case EventKind::kBookStocked:
+    case EventKind::kCustomerTierSet:
       return false;
     default:
       return true;
@@ -135,12 +150,14 @@ bool ApplyToRental(const ViewEvent& e, RentalView& r) {
     case EventKind::kRentalRequested:
       r.requested = true;
       r.requested_at = e.occurred_at;
+      SetPrice(e, r);
       break;
     case EventKind::kBookRented:
       r.rented = true;
       r.rented_at = FactTime(e);
       r.due_at = e.due_at;
       r.rented_fee = e.amount;
+      SetPrice(e, r);
       break;
     case EventKind::kRentalRejected:
     case EventKind::kRentalAborted:

@@ -42,6 +42,12 @@ struct RentalView {
   absl::Time rented_at = absl::InfinitePast();
   absl::Time due_at = absl::InfinitePast();
   Money rented_fee;
+  // The price breakdown the rental recorded (base_fee empty: a rental from
+  // before pricing tiers, whose fee had no discount).
+  Money base_fee;
+  Money discount;
+  std::string tier;
+  int32_t discount_percent = 0;
   bool failed = false;
   std::string failure_reason;
   // The request was refused for good (RentalRefused); also `failed`.

@@ -28,6 +28,9 @@ enum class EventKind {
   kBookReturned,
   kRentalCancelled,
   kRentalRefused,
+  // A customer's pricing tier changed (rental.customer.<id>): no rental's
+  // view changes (a rental keeps the price its own events carry).
+  kCustomerTierSet,
   // PAYMENT stream.
   kPaymentApproved,
   kPaymentDeclined,
@@ -59,6 +62,12 @@ struct ViewEvent {
   // amount (payment events; amount_reversed for PaymentVoided), late fee
   // (BookReturned), total fee (ReturnCompleted), daily fee (BookAdded).
   Money amount;
+  // RentalRequested / BookRented: the price breakdown (base_fee empty for
+  // events from before pricing tiers), the customer's tier and its percent.
+  Money base_fee;
+  Money discount;
+  std::string tier;
+  int32_t discount_percent = 0;
   // BookAdded copies; BookStocked copies_total (or copies_added when no total).
   int32_t copies = 0;
   int32_t copies_added = 0;

@@ -49,6 +49,31 @@ TEST(InspectReturnTest, ChargesDamageAndLateFeesInTheConfiguredCurrency) {
   EXPECT_EQ(r.returned_at, kDue + absl::Hours(49));
 }
 
+TEST(InspectReturnTest, TakesTheRentalsDiscountOffTheLateFeeButNotOffTheDamageFee) {
+  ReturnCommand command = ValidCommand();
+  command.condition = Condition::kDamaged;
+  command.late_fee_discount_percent = 15;
+  FeePolicy policy{333, 10000, "KRW"};
+  ReturnInspection r = InspectReturn(command, "ret-1", kDue + absl::Hours(1), policy);
+  EXPECT_EQ(r.days_overdue, 1);
+  EXPECT_EQ(r.late_fee_base, (Money{"KRW", 333}));
+  EXPECT_EQ(r.late_fee_discount_percent, 15);
+  // 333 x 15% = 49.95: 49 off.
+  EXPECT_EQ(r.late_fee, (Money{"KRW", 284}));
+  EXPECT_EQ(r.damage_fee, (Money{"KRW", 10000}));
+  EXPECT_EQ(r.total_fee, (Money{"KRW", 10284}));
+}
+
+TEST(ValidateReturnCommandTest, RejectsALateFeeDiscountOutsideZeroTo99) {
+  ReturnCommand command = ValidCommand();
+  for (int32_t bad : {-1, 100}) {
+    command.late_fee_discount_percent = bad;
+    EXPECT_EQ(ValidateReturnCommand(command).code(), absl::StatusCode::kInvalidArgument) << bad;
+  }
+  command.late_fee_discount_percent = 99;
+  EXPECT_TRUE(ValidateReturnCommand(command).ok());
+}
+
 TEST(InspectReturnTest, SaturatesInsteadOfOverflowingOnAbsurdDelays) {
   FeePolicy policy{FeePolicy::kMaxFeeMinor, FeePolicy::kMaxFeeMinor, "KRW"};
   ReturnCommand command = ValidCommand();

@@ -151,4 +151,36 @@ grpc::ServerUnaryReactor* RentalGrpcService::CancelRental(grpc::CallbackServerCo
   });
 }
 
+namespace {
+v1::CustomerTier ToProto(const CustomerTierView& view) {
+  v1::CustomerTier out = mapping::ToProto(view.record, kStream);
+  out.set_tier(view.tier);
+  out.set_discount_percent(view.discount_percent);
+  return out;
+}
+}  // namespace
+
+grpc::ServerUnaryReactor* RentalGrpcService::SetCustomerTier(grpc::CallbackServerContext* ctx,
+                                                             const v1::SetCustomerTierRequest* req,
+                                                             v1::CustomerTier* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<CustomerTierView> t =
+        service_.SetCustomerTier({req->customer_id(), req->tier(), req->request_id()}, call);
+    if (!t.ok()) return t.status();
+    *resp = ToProto(*t);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::GetCustomerTier(grpc::CallbackServerContext* ctx,
+                                                             const v1::GetCustomerTierRequest* req,
+                                                             v1::CustomerTier* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<CustomerTierView> t = service_.GetCustomerTier(req->customer_id(), call);
+    if (!t.ok()) return t.status();
+    *resp = ToProto(*t);
+    return absl::OkStatus();
+  });
+}
+
 }  // namespace rentmesh::rental

@@ -37,6 +37,12 @@ class RentalGrpcService final : public v1::RentalService::CallbackService {
   grpc::ServerUnaryReactor* CancelRental(grpc::CallbackServerContext* ctx,
                                          const v1::CancelRentalRequest* req,
                                          v1::Rental* resp) override;
+  grpc::ServerUnaryReactor* SetCustomerTier(grpc::CallbackServerContext* ctx,
+                                            const v1::SetCustomerTierRequest* req,
+                                            v1::CustomerTier* resp) override;
+  grpc::ServerUnaryReactor* GetCustomerTier(grpc::CallbackServerContext* ctx,
+                                            const v1::GetCustomerTierRequest* req,
+                                            v1::CustomerTier* resp) override;
 
  private:
   template <typename Fn>

@@ -14,6 +14,7 @@ absl::StatusOr<ReturnOutcome> GrpcReturnsGateway::ProcessReturn(const ReturnRequ
   req.set_customer_id(request.customer_id);
   *req.mutable_due_at() = events::ToProtoTime(request.due_at);
   req.set_condition(request.damaged ? returns::v1::CONDITION_DAMAGED : returns::v1::CONDITION_GOOD);
+  req.set_late_fee_discount_percent(request.late_fee_discount_percent);
   returns::v1::Return resp;
   grpc::ClientContext ctx;
   if (authorize_) authorize_(ctx);

@@ -16,6 +16,7 @@ namespace {
 
 constexpr char kStream[] = "RENTAL";
 constexpr char kBookSubjectPrefix[] = "rental.book.";
+constexpr char kCustomerSubjectPrefix[] = "rental.customer.";
 
 absl::string_view Name(rules::Verdict v) {
   std::string_view name = rules::VerdictName(v);
@@ -24,6 +25,10 @@ absl::string_view Name(rules::Verdict v) {
 
 std::string BookKey(absl::string_view id) { return absl::StrCat("book/", id); }
 std::string RentalKey(absl::string_view id) { return absl::StrCat("rental/", id); }
+std::string CustomerKey(absl::string_view token) { return absl::StrCat("customer/", token); }
+std::string TierRequestKey(absl::string_view token, absl::string_view request_id) {
+  return absl::StrCat("tierreq/", token, "/", request_id);
+}
 std::string PendingKey(const domain::Rental& r) {
   return absl::StrFormat("pending/%020d/%s", absl::ToUnixMicros(r.requested_at), r.rental_id);
 }
@@ -44,12 +49,11 @@ absl::StatusOr<uint64_t> RocksDbRentalState::AppliedPosition() const {
 
 void RocksDbRentalState::Ignored(const nats::StreamMessage& msg, absl::string_view event_type,
                                  absl::string_view reason, absl::string_view detail) {
-  LogWarn("event set aside: it does not apply",
-          {{"subject", msg.subject},
-           {"sequence", absl::StrCat(msg.sequence)},
-           {"event_type", std::string(event_type)},
-           {"reason", std::string(reason)},
-           {"detail", std::string(detail)}});
+  LogWarn("event set aside: it does not apply", {{"subject", msg.subject},
+                                                 {"sequence", absl::StrCat(msg.sequence)},
+                                                 {"event_type", std::string(event_type)},
+                                                 {"reason", std::string(reason)},
+                                                 {"detail", std::string(detail)}});
   if (on_ignored_) on_ignored_(event_type, reason);
 }
 
@@ -58,9 +62,16 @@ absl::Status RocksDbRentalState::Apply(const std::vector<nats::StreamMessage>& b
   absl::flat_hash_map<std::string, domain::Book> books;
   absl::flat_hash_map<std::string, domain::Rental> rentals;
   absl::flat_hash_set<std::string> stock_requests;
+  absl::flat_hash_map<std::string, domain::CustomerTier> customers;
+  absl::flat_hash_set<std::string> tier_requests;
   rocksdb::WriteBatch wb;
 
   for (const nats::StreamMessage& msg : batch) {
+    if (absl::StartsWith(msg.subject, kCustomerSubjectPrefix)) {
+      absl::Status s = ApplyCustomerMessage(msg, customers, tier_requests, wb);
+      if (!s.ok()) return s;
+      continue;
+    }
     // Every message on a book's subject moves the subject's last sequence,
     // whatever it holds: the next append expects it.
     absl::string_view subject_book;
@@ -144,9 +155,94 @@ absl::Status RocksDbRentalState::Apply(const std::vector<nats::StreamMessage>& b
     if (rental.version == 0) continue;  // only ever named by events that did not apply
     wb.Put(RentalKey(id), mapping::ToProto(rental, kStream).SerializeAsString());
   }
+  for (const auto& [token, customer] : customers) {
+    wb.Put(CustomerKey(token), mapping::ToProto(customer, kStream).SerializeAsString());
+  }
   if (!batch.empty())
     rocksdb_store::StateStore::PutPosition(wb, kPositionName, batch.back().sequence);
   return store_.Write(wb);
+}
+
+absl::Status RocksDbRentalState::ApplyCustomerMessage(
+    const nats::StreamMessage& msg,
+    absl::flat_hash_map<std::string, domain::CustomerTier>& customers,
+    absl::flat_hash_set<std::string>& tier_requests, rocksdb::WriteBatch& wb) {
+  // Every message on a customer's subject moves its last sequence.
+  const std::string token(
+      absl::string_view(msg.subject).substr(sizeof(kCustomerSubjectPrefix) - 1));
+  auto cit = customers.find(token);
+  if (cit == customers.end()) {
+    absl::StatusOr<domain::CustomerTier> stored = LoadCustomerRecord(token);
+    if (!stored.ok()) return stored.status();
+    cit = customers.emplace(token, std::move(*stored)).first;
+  }
+  domain::CustomerTier& customer = cit->second;
+  customer.last_position = msg.sequence;
+
+  absl::StatusOr<events::v1::Envelope> env = events::ParseTrustedEnvelope(msg);
+  if (!env.ok()) {
+    Ignored(msg, msg.Header(events::kEventTypeHeader),
+            absl::IsPermissionDenied(env.status()) ? "foreign_producer" : "not_an_event",
+            env.status().message());
+    return absl::OkStatus();
+  }
+  if (!env->has_customer_tier_set()) {
+    Ignored(msg, env->event_type(), "unknown_type", "");
+    return absl::OkStatus();
+  }
+  const events::v1::CustomerTierSet& p = env->customer_tier_set();
+  if (mapping::CustomerToken(p.customer_id()) != token) {
+    Ignored(msg, env->event_type(), "wrong_subject", p.customer_id());
+    return absl::OkStatus();
+  }
+  const std::string request_key = TierRequestKey(token, p.request_id());
+  if (!p.request_id().empty()) {
+    absl::StatusOr<std::optional<std::string>> seen = store_.Get(request_key);
+    if (!seen.ok()) return seen.status();
+    if (seen->has_value() || tier_requests.contains(request_key)) {
+      Ignored(msg, env->event_type(), Name(rules::Verdict::kDuplicate), p.customer_id());
+      return absl::OkStatus();
+    }
+  }
+  rules::Verdict v =
+      domain::FoldTier(customer, {p.customer_id(), p.tier(), p.request_id(), p.set_by()},
+                       msg.sequence, events::FromProtoTime(env->occurred_at()));
+  if (v != rules::Verdict::kApplies) {
+    Ignored(msg, env->event_type(), Name(v), p.customer_id());
+    return absl::OkStatus();
+  }
+  if (!p.request_id().empty()) {
+    wb.Put(request_key, p.tier());
+    tier_requests.insert(request_key);
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<domain::CustomerTier> RocksDbRentalState::LoadCustomerRecord(
+    absl::string_view token) {
+  std::string key = CustomerKey(token);
+  absl::StatusOr<std::optional<std::string>> v = store_.Get(key);
+  if (!v.ok()) return v.status();
+  if (!v->has_value()) return domain::CustomerTier{};
+  rental::v1::CustomerTier proto;
+  if (absl::Status s = ParseInto(**v, proto, key); !s.ok()) return s;
+  return mapping::FromProto(proto);
+}
+
+absl::StatusOr<domain::CustomerTier> RocksDbRentalState::GetCustomerTier(
+    const std::string& customer_id) {
+  absl::StatusOr<domain::CustomerTier> c = LoadCustomerRecord(mapping::CustomerToken(customer_id));
+  if (!c.ok()) return c.status();
+  c->customer_id = customer_id;
+  return c;
+}
+
+absl::StatusOr<std::optional<std::string>> RocksDbRentalState::TierRequest(
+    const std::string& customer_id, const std::string& request_id) {
+  absl::StatusOr<std::optional<std::string>> v =
+      store_.Get(TierRequestKey(mapping::CustomerToken(customer_id), request_id));
+  if (!v.ok()) return v.status();
+  return *v;
 }
 
 absl::StatusOr<domain::Book> RocksDbRentalState::LoadBookRecord(const std::string& book_id) {

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/string_view.h"
 #include "rental/core/ports/rental_state.h"
 #include "rentmesh/nats/jetstream.h"
@@ -18,6 +20,9 @@ namespace rentmesh::rental {
 //   rental/<rental_id>                  rentmesh.rental.v1.Rental
 //   pending/<requested_at_us>/<rental>  reservations awaiting payment
 //   stockreq/<book_id>/<request_id>     BookStocked requests applied
+//   customer/<token>                    rentmesh.rental.v1.CustomerTier (version
+//                                       0: only the subject's last sequence)
+//   tierreq/<token>/<request_id>        tier set by that request (applied)
 //   pos/RENTAL                          last stream sequence applied
 // The consistency_token stored with a record is its last event's position.
 class RocksDbRentalState final : public RentalState {
@@ -45,6 +50,9 @@ class RocksDbRentalState final : public RentalState {
   absl::StatusOr<std::optional<domain::Rental>> GetRental(const std::string& rental_id) override;
   absl::StatusOr<bool> HasStockRequest(const std::string& book_id,
                                        const std::string& request_id) override;
+  absl::StatusOr<domain::CustomerTier> GetCustomerTier(const std::string& customer_id) override;
+  absl::StatusOr<std::optional<std::string>> TierRequest(const std::string& customer_id,
+                                                         const std::string& request_id) override;
   absl::StatusOr<std::vector<domain::Book>> ListBooks(const std::string& after_book_id,
                                                       int limit) override;
   absl::StatusOr<std::vector<domain::Rental>> PendingRentals(absl::Time before, int limit) override;
@@ -52,6 +60,13 @@ class RocksDbRentalState final : public RentalState {
  private:
   // The stored record of the book's subject: a Book, or one of version 0.
   absl::StatusOr<domain::Book> LoadBookRecord(const std::string& book_id);
+  // The stored record of a customer subject (by its token).
+  absl::StatusOr<domain::CustomerTier> LoadCustomerRecord(absl::string_view token);
+  // Folds one message of a customer's subject.
+  absl::Status ApplyCustomerMessage(
+      const nats::StreamMessage& msg,
+      absl::flat_hash_map<std::string, domain::CustomerTier>& customers,
+      absl::flat_hash_set<std::string>& tier_requests, rocksdb::WriteBatch& wb);
   void Ignored(const nats::StreamMessage& msg, absl::string_view event_type,
                absl::string_view reason, absl::string_view detail);
 

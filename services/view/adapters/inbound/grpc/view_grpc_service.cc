@@ -210,6 +210,14 @@ void ToProto(const RentalView& r, v1::RentalSummary* out) {
   SetTime(r.cancelled ? r.cancelled_at : absl::InfinitePast(),
           &v1::RentalSummary::mutable_cancelled_at, out);
   out->set_days(r.days);
+  if (!r.base_fee.currency.empty()) {
+    ToProto(r.base_fee, out->mutable_base_fee());
+    ToProto(r.discount, out->mutable_discount());
+    ToProto(Money{r.base_fee.currency, r.base_fee.minor - r.discount.minor},
+            out->mutable_charged());
+    out->set_tier(r.tier);
+    out->set_discount_percent(r.discount_percent);
+  }
 }
 
 absl::Time ViewGrpcService::WaitDeadline(const grpc::CallbackServerContext& ctx,

@@ -58,6 +58,12 @@ ViewEvent TranslateEnvelope(const Envelope& env, absl::string_view stream, uint6
       e.book_title = p.book_title();
       e.days = p.days();
       e.amount = ToMoney(p.fee());
+      if (p.has_base_fee()) {
+        e.base_fee = ToMoney(p.base_fee());
+        e.discount = ToMoney(p.discount());
+      }
+      e.tier = p.tier();
+      e.discount_percent = p.discount_percent();
       break;
     }
     case Envelope::kBookRented: {
@@ -68,6 +74,12 @@ ViewEvent TranslateEnvelope(const Envelope& env, absl::string_view stream, uint6
       e.book_title = p.book_title();
       e.days = p.days();
       e.amount = ToMoney(p.fee());
+      if (p.has_base_fee()) {
+        e.base_fee = ToMoney(p.base_fee());
+        e.discount = ToMoney(p.discount());
+      }
+      e.tier = p.tier();
+      e.discount_percent = p.discount_percent();
       e.at = TimeOrPast(p.has_rented_at(), p.rented_at());
       e.due_at = TimeOrPast(p.has_due_at(), p.due_at());
       break;
@@ -160,6 +172,12 @@ ViewEvent TranslateEnvelope(const Envelope& env, absl::string_view stream, uint6
       e.book_id = p.book_id();
       e.at = TimeOrPast(p.has_returned_at(), p.returned_at());
       e.amount = ToMoney(p.total_fee());
+      break;
+    }
+    case Envelope::kCustomerTierSet: {
+      e.kind = EventKind::kCustomerTierSet;
+      e.rental_id.clear();
+      e.customer_id = env.customer_tier_set().customer_id();
       break;
     }
     default:

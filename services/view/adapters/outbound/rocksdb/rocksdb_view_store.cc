@@ -46,6 +46,12 @@ void ToRecord(const RentalView& r, bool with_timeline, state::RentalRecord* out)
   out->set_rented_at(ToNanos(r.rented_at));
   out->set_due_at(ToNanos(r.due_at));
   ToRecord(r.rented_fee, out->mutable_rented_fee());
+  if (!r.base_fee.currency.empty()) {
+    ToRecord(r.base_fee, out->mutable_base_fee());
+    ToRecord(r.discount, out->mutable_discount());
+  }
+  out->set_tier(r.tier);
+  out->set_discount_percent(r.discount_percent);
   out->set_failed(r.failed);
   out->set_failure_reason(r.failure_reason);
   out->set_refused(r.refused);
@@ -89,6 +95,12 @@ RentalView FromRecord(const state::RentalRecord& r) {
   v.rented_at = FromNanos(r.rented_at());
   v.due_at = FromNanos(r.due_at());
   v.rented_fee = FromRecord(r.rented_fee());
+  if (r.has_base_fee()) {
+    v.base_fee = FromRecord(r.base_fee());
+    v.discount = FromRecord(r.discount());
+  }
+  v.tier = r.tier();
+  v.discount_percent = r.discount_percent();
   v.failed = r.failed();
   v.failure_reason = r.failure_reason();
   v.refused = r.refused();
