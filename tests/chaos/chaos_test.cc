@@ -202,9 +202,9 @@ TEST_F(ChaosTest, C_KillNineOfAClusterNodeEveryEightSeconds) {
 // 2.9.10 was seen to keep diverged copies of a stream and, once, to lose from
 // PAYMENT a refund that payment had already folded (docs/cluster.md case 7).
 // rentmesh reads around diverged copies and re-drives lost reactions, but does
-// not undo what it folded from a history the final leader lacks, so D still
-// fails now and then (1 run in 4 of the last ones) and the default run does
-// not claim it.
+// not undo what it folded from a history the final leader lacks, so D can
+// still fail (one run of this kind had 45 violations; the four runs since the
+// reactions reconciler passed) and the default run does not claim it.
 bool PartitionScenarioOff() { return std::getenv("RENTMESH_CHAOS_CLUSTER") == nullptr; }
 
 TEST_F(ChaosTest, D_OneClusterNodePartitionedFromTheOthersThenHealed) {
