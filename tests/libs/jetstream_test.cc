@@ -51,6 +51,20 @@ TEST_F(JetStreamTest, ExpectedSubjectSequenceZeroAcceptsOnlyTheFirstWriter) {
   EXPECT_EQ(*js_->LastSequence("T"), 3u);
 }
 
+TEST(FromNatsStatusTest, AClusterThatCannotAnswerNowIsUnavailableNotInternal) {
+  // "JetStream system temporarily unavailable" and its kin are retried by
+  // callers (UNAVAILABLE); other JetStream errors stay INTERNAL.
+  for (jsErrCode e :
+       {JSClusterNotAvailErr, JSClusterNotLeaderErr, JSStreamOfflineErr, JSConsumerOfflineErr}) {
+    EXPECT_EQ(FromNatsStatus(NATS_ERR, e, "get message").code(), absl::StatusCode::kUnavailable)
+        << e;
+  }
+  EXPECT_EQ(FromNatsStatus(NATS_ERR, JSStreamNameExistErr, "create").code(),
+            absl::StatusCode::kInternal);
+  EXPECT_EQ(FromNatsStatus(NATS_ERR, kWrongLastSequence, "publish").code(),
+            absl::StatusCode::kAborted);
+}
+
 TEST_F(JetStreamTest, RepeatedMsgIdIsStoredOnce) {
   PublishRequest r = Msg("t.a", "1");
   r.msg_id = "event-1";

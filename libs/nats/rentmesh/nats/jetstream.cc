@@ -49,6 +49,17 @@ absl::Status FromNatsStatus(natsStatus s, jsErrCode js_error, absl::string_view 
                     detail.empty() ? "" : ": ", detail, ")");
   }
   if (js_error == kWrongLastSequence) return absl::AbortedError(text);
+  switch (js_error) {
+    // The cluster cannot answer now (no meta or stream leader, an offline
+    // asset, a node cut off from its peers): worth retrying, not a bug.
+    case JSClusterNotAvailErr:
+    case JSClusterNotLeaderErr:
+    case JSStreamOfflineErr:
+    case JSConsumerOfflineErr:
+      return absl::UnavailableError(text);
+    default:
+      break;
+  }
   if (IsStoreFull(js_error, detail)) {
     return absl::UnavailableError(absl::StrCat("stream full, nothing more can be stored: ", text));
   }
