@@ -1,6 +1,7 @@
 #include "rentmesh/nats/durable_consumer.h"
 
 #include <algorithm>
+#include <optional>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -136,11 +137,15 @@ void DurableConsumer::Loop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       continue;
     }
-    std::vector<std::optional<StreamMessage>> leader;
-    if (!LeaderCopies(list, leader)) {
-      for (int i = 0; i < list.Count; ++i) {
-        Nak(list.Msgs[i], ToStreamMessage(list.Msgs[i], false));
-      }
+    std::vector<StreamMessage> fetched;
+    fetched.reserve(list.Count);
+    for (int i = 0; i < list.Count; ++i) {
+      fetched.push_back(ToStreamMessage(list.Msgs[i]));
+      if (options_.tamper_delivery) options_.tamper_delivery(fetched.back());
+    }
+    std::vector<bool> from_leader;
+    if (!ToLeaderCopies(fetched, from_leader)) {
+      for (int i = 0; i < list.Count; ++i) Nak(list.Msgs[i], fetched[i]);
       natsMsgList_Destroy(&list);
       continue;
     }
@@ -156,7 +161,7 @@ void DurableConsumer::Loop() {
         }
         signalled = absl::Now();
       }
-      Handle(list.Msgs[i], std::move(leader[i]));
+      Handle(list.Msgs[i], std::move(fetched[i]), from_leader[i]);
       list.Msgs[i] = nullptr;
     }
     natsMsgList_Destroy(&list);
@@ -218,34 +223,36 @@ bool SubjectMatches(absl::string_view filter, absl::string_view subject) {
 
 }  // namespace
 
-bool DurableConsumer::LeaderCopies(const natsMsgList& list,
-                                   std::vector<std::optional<StreamMessage>>& out) {
-  out.assign(list.Count, std::nullopt);
-  if (list.Count == 0) return true;
-  auto differs = [this](natsMsg* delivered, std::optional<StreamMessage>& slot) {
-    StreamMessage d = ToStreamMessage(delivered);
-    if (options_.tamper_delivery) options_.tamper_delivery(d);
-    absl::StatusOr<StreamMessage> truth = js_.GetMessage(options_.stream, d.sequence);
+bool DurableConsumer::ToLeaderCopies(std::vector<StreamMessage>& fetched,
+                                     std::vector<bool>& from_leader) {
+  from_leader.assign(fetched.size(), false);
+  if (fetched.empty()) return true;
+  // True when `m` was replaced by the leader's copy; nullopt when the leader
+  // could not be asked.
+  auto to_leader = [this](StreamMessage& m) -> std::optional<bool> {
+    absl::StatusOr<StreamMessage> truth = js_.GetMessage(options_.stream, m.sequence);
     if (!truth.ok()) {
       LogWarn("durable consumer: cannot compare a delivered message with the stream leader yet",
               {{"consumer", options_.durable},
-               {"sequence", absl::StrCat(d.sequence)},
+               {"sequence", absl::StrCat(m.sequence)},
                {"error", truth.status().ToString()}});
-      return std::optional<bool>();
+      return std::nullopt;
     }
-    if (truth->subject == d.subject && truth->data == d.data) return std::optional<bool>(false);
-    truth->num_delivered = d.num_delivered;
-    slot = std::move(*truth);
-    return std::optional<bool>(true);
+    if (SameStoredMessage(*truth, m)) return false;
+    truth->num_delivered = m.num_delivered;
+    m = std::move(*truth);
+    return true;
   };
-  std::optional<bool> last = differs(list.Msgs[list.Count - 1], out[list.Count - 1]);
+  std::optional<bool> last = to_leader(fetched.back());
   if (!last.has_value()) return false;
   if (!*last) return true;
+  from_leader.back() = true;
   uint64_t replaced = 1;
-  for (int i = 0; i + 1 < list.Count; ++i) {
-    std::optional<bool> d = differs(list.Msgs[i], out[i]);
-    if (!d.has_value()) return false;
-    replaced += *d ? 1 : 0;
+  for (size_t i = 0; i + 1 < fetched.size(); ++i) {
+    std::optional<bool> r = to_leader(fetched[i]);
+    if (!r.has_value()) return false;
+    from_leader[i] = *r;
+    replaced += *r ? 1 : 0;
   }
   LogWarn(
       "durable consumer: the server delivering holds another history than the stream leader (a "
@@ -256,21 +263,15 @@ bool DurableConsumer::LeaderCopies(const natsMsgList& list,
   return true;
 }
 
-void DurableConsumer::Handle(natsMsg* msg, std::optional<StreamMessage> leader) {
-  StreamMessage m = ToStreamMessage(msg);
-  if (options_.tamper_delivery) options_.tamper_delivery(m);
+void DurableConsumer::Handle(natsMsg* msg, StreamMessage m, bool from_leader) {
   FlowObserver* obs = js_.observer();
-  if (leader.has_value()) {
-    const bool ours =
-        options_.filter_subject.empty() || SubjectMatches(options_.filter_subject, leader->subject);
-    m = std::move(*leader);
-    if (!ours) {
-      // The leader's message at this sequence is not for this consumer.
-      jsErrCode jerr = static_cast<jsErrCode>(0);
-      CheckAck(natsMsg_AckSync(msg, nullptr, &jerr), jerr, "ack", m);
-      natsMsg_Destroy(msg);
-      return;
-    }
+  if (from_leader && !options_.filter_subject.empty() &&
+      !SubjectMatches(options_.filter_subject, m.subject)) {
+    // The leader's message at this sequence is not for this consumer.
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    CheckAck(natsMsg_AckSync(msg, nullptr, &jerr), jerr, "ack", m);
+    natsMsg_Destroy(msg);
+    return;
   }
   if (m.num_delivered > 1) {
     ++redelivered_;

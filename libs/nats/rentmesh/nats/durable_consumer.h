@@ -4,7 +4,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -142,12 +141,13 @@ class DurableConsumer {
       : js_(js), options_(std::move(options)), handler_(std::move(handler)) {}
   absl::Status CreateOrUpdate();
   void Loop();
-  // What the stream leader holds at each fetched message's sequence, where it
-  // differs from what was delivered (nullopt: as delivered). False when the
+  // Replaces each fetched message by what the stream leader holds at its
+  // sequence where the two differ (`from_leader[i]` set). False when the
   // leader could not be asked.
-  bool LeaderCopies(const natsMsgList& list, std::vector<std::optional<StreamMessage>>& out);
-  // `leader`: the message to handle instead of the delivered one.
-  void Handle(natsMsg* msg, std::optional<StreamMessage> leader);
+  bool ToLeaderCopies(std::vector<StreamMessage>& fetched, std::vector<bool>& from_leader);
+  // `m`: the message to handle for the delivered `msg` (acked under it);
+  // `from_leader`: it is the leader's copy, not what was delivered.
+  void Handle(natsMsg* msg, StreamMessage m, bool from_leader);
   absl::Status DeadLetterOf(const StreamMessage& m, const absl::Status& error);
   void CheckAck(natsStatus s, jsErrCode jerr, const char* op, const StreamMessage& m);
   void Nak(natsMsg* msg, const StreamMessage& m);

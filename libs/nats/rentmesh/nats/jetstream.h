@@ -117,6 +117,12 @@ struct StreamMessage {
   }
 };
 
+// Whether two copies of a stream message at one sequence are the same message
+// (a diverged replica holds another one there: docs/cluster.md case 7).
+inline bool SameStoredMessage(const StreamMessage& a, const StreamMessage& b) {
+  return a.subject == b.subject && a.data == b.data;
+}
+
 // Copies a NATS message (data, subject, JetStream metadata, and its headers:
 // all of them, or only the event type, which is cheaper on hot paths).
 StreamMessage ToStreamMessage(natsMsg* msg, bool all_headers = true);

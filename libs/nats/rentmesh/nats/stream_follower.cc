@@ -146,7 +146,7 @@ bool StreamFollower::VerifyBatch() const {
              {"error", truth.status().ToString()}});
     return false;
   }
-  if (truth->subject == delivered->subject && truth->data == delivered->data) {
+  if (SameStoredMessage(*truth, *delivered)) {
     last_delivered_ = 0;
     return true;
   }
