@@ -203,7 +203,7 @@ TEST_F(ChaosTest, C_KillNineOfAClusterNodeEveryEightSeconds) {
 // PAYMENT a refund that payment had already folded (docs/cluster.md case 7).
 // rentmesh reads around diverged copies and re-drives lost reactions, but does
 // not undo what it folded from a history the final leader lacks, so D can
-// still fail (of the five runs since the reactions reconciler, four passed and
+// still fail (of the four runs since the reactions reconciler, three passed and
 // one had 168 violations) and the default run does not claim it.
 bool PartitionScenarioOff() { return std::getenv("RENTMESH_CHAOS_CLUSTER") == nullptr; }
 
