@@ -50,6 +50,18 @@ absl::StatusOr<std::unique_ptr<ChaosSystem>> ChaosSystem::Start(Nats nats, Netns
     if (!cluster.ok()) return cluster.status();
     s->cluster_ = std::move(*cluster);
     if (auto st = s->cluster_->WaitHealthy(absl::Seconds(30)); !st.ok()) return st;
+    // A quorum guard next to each node, as the chart runs one in each NATS
+    // pod (docs/cluster.md case 8). Each reconnects by itself after a kill.
+    for (int i = 0; i < s->cluster_->size(); ++i) {
+      const testing::NatsNodeAddress& a = s->cluster_->address(i);
+      s->guards_.push_back(std::make_unique<testing::Subprocess>(
+          std::vector<std::string>{
+              testing::ToolBinary("quorum_guard"),
+              absl::StrCat("--nats_url=nats://", s->auth_.client_user, ":",
+                           s->auth_.client_password, "@", a.host, ":", a.client_port),
+              "--admin_address=" + testing::FreeLoopbackAddress()},
+          s->dir_.Sub(absl::StrCat("quorum-guard-", i, ".log"))));
+    }
   }
   const std::string r = absl::StrCat("--stream_replicas=", replicas);
   auto& pay1 = s->Add("payment", "payment-1", {r});

@@ -9,6 +9,7 @@
 #include "netns_lab.h"
 #include "rentmesh/testing/nats_cluster.h"
 #include "rentmesh/testing/nats_server.h"
+#include "rentmesh/testing/subprocess.h"
 #include "system.h"
 
 namespace rentmesh::chaos {
@@ -59,6 +60,7 @@ class ChaosSystem {
   std::unique_ptr<testing::NatsServer> nats_;
   testing::NatsAuth auth_;  // cluster only; a single server has its own
   std::unique_ptr<testing::NatsCluster> cluster_;
+  std::vector<std::unique_ptr<testing::Subprocess>> guards_;  // one per node
   std::map<std::string, std::unique_ptr<e2e::ServiceProcess>> services_;
   std::vector<std::string> order_;
 };

@@ -96,7 +96,12 @@ absl::StatusOr<std::unique_ptr<NetnsLab>> NetnsLab::Create(int nodes) {
 }
 
 NetnsLab::~NetnsLab() {
-  for (int i = 0; i < nodes_; ++i) (void)Sh(absl::StrCat("ip netns del ", Namespace(i)));
+  // The host ends first: a namespace's veth goes only once the namespace is
+  // freed, and a next lab of this process reuses the names.
+  for (int i = 0; i < nodes_; ++i) {
+    (void)Sh(absl::StrCat("ip link del ", Veth(i, false), " 2>/dev/null"));
+    (void)Sh(absl::StrCat("ip netns del ", Namespace(i)));
+  }
   (void)Sh(absl::StrCat("ip link del ", Bridge()));
 }
 

@@ -395,34 +395,40 @@ absl::StatusOr<PubAck> JetStream::Publish(const PublishRequest& req) {
   return out;
 }
 
-namespace {
-
-// A replica the leader heard from within this is in touch (the raft heartbeat
-// is 1 s; a leader steps down after 10 s without a quorum).
-constexpr int64_t kPeerFreshNanos = 3'000'000'000;
-
-// OK when the stream info came from a leader in touch with a majority of the
-// stream's replicas (always for a single replica).
-absl::Status QuorumOf(const jsStreamInfo& info) {
-  const int replicas = info.Config == nullptr ? 1 : std::max<int64_t>(1, info.Config->Replicas);
-  if (replicas <= 1 || info.Cluster == nullptr) return absl::OkStatus();
-  const jsClusterInfo& c = *info.Cluster;
-  const std::string name = info.Config->Name == nullptr ? "" : info.Config->Name;
+absl::Status LeaderQuorum(const jsClusterInfo* cluster, int replicas, absl::string_view what,
+                          absl::Duration fresh) {
+  if (replicas <= 1 || cluster == nullptr) return absl::OkStatus();
+  const jsClusterInfo& c = *cluster;
   if (c.Leader == nullptr || c.Leader[0] == '\0') {
-    return absl::UnavailableError(absl::StrCat(
-        "stream ", name, " has no leader this node can reach; its state here may be behind"));
+    return absl::UnavailableError(
+        absl::StrCat(what, " has no leader this node can reach; its state here may be behind"));
   }
   int in_touch = 1;  // the leader
   for (int i = 0; i < c.ReplicasLen; ++i) {
     const jsPeerInfo* p = c.Replicas[i];
-    if (p != nullptr && !p->Offline && p->Active > 0 && p->Active < kPeerFreshNanos) ++in_touch;
+    if (p != nullptr && !p->Offline && p->Active > 0 &&
+        p->Active < absl::ToInt64Nanoseconds(fresh)) {
+      ++in_touch;
+    }
   }
   if (in_touch * 2 <= replicas) {
-    return absl::UnavailableError(absl::StrCat("stream ", name, " leader ", c.Leader,
-                                               " is in touch with ", in_touch, " of ", replicas,
+    return absl::UnavailableError(absl::StrCat(what, " leader ", c.Leader, " is in touch with ",
+                                               in_touch, " of ", replicas,
                                                " replicas; its state may be behind"));
   }
   return absl::OkStatus();
+}
+
+namespace {
+
+// OK when the stream info came from a leader in touch with a majority of the
+// stream's replicas (always for a single replica).
+absl::Status QuorumOf(const jsStreamInfo& info) {
+  const int replicas =
+      info.Config == nullptr ? 1 : static_cast<int>(std::max<int64_t>(1, info.Config->Replicas));
+  const std::string name =
+      info.Config == nullptr || info.Config->Name == nullptr ? "" : info.Config->Name;
+  return LeaderQuorum(info.Cluster, replicas, absl::StrCat("stream ", name));
 }
 
 }  // namespace

@@ -33,6 +33,18 @@ inline constexpr jsErrCode kWrongLastSequence = static_cast<jsErrCode>(10071);
 // storage, 10028 memory). `text` is the server's description.
 bool IsStoreFull(jsErrCode js_error, absl::string_view text);
 
+// A raft peer the leader heard from within this is in touch (the heartbeat
+// is 1 s; nats-server 2.9.10's leader notices a lost quorum only 10-20 s
+// later, docs/cluster.md case 8).
+inline constexpr absl::Duration kPeerFresh = absl::Seconds(3);
+
+// OK when `cluster` (a stream's or consumer's, as its leader answered) names
+// a leader in touch with a majority of `replicas`: it heard from enough
+// peers within `fresh`. UNAVAILABLE naming `what` otherwise. Always OK for a
+// single replica or no cluster information (a single server).
+absl::Status LeaderQuorum(const jsClusterInfo* cluster, int replicas, absl::string_view what,
+                          absl::Duration fresh = kPeerFresh);
+
 // The header naming an event's type on every rentmesh message.
 inline constexpr char kEventTypeHeader[] = "Rentmesh-Event-Type";
 

@@ -107,6 +107,10 @@ std::string ServiceBinary(absl::string_view service) {
   return absl::StrCat(RENTMESH_BINARY_DIR, "/services/", service, "/", service, "_server");
 }
 
+std::string ToolBinary(absl::string_view tool) {
+  return absl::StrCat(RENTMESH_BINARY_DIR, "/tools/", tool, "/", tool);
+}
+
 absl::Status WaitForServing(const std::string& address, absl::Duration timeout) {
   absl::Time deadline = absl::Now() + timeout;
   // grpc.health.v1.HealthCheckRequest{service:""} is an empty message.

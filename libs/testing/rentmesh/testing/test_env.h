@@ -33,6 +33,9 @@ class TempDir {
 // Path of a binary built by this project, e.g. ServiceBinary("rental") is
 // <build>/services/rental/rental_server.
 std::string ServiceBinary(absl::string_view service);
+// Path of a tool built by this project, e.g. ToolBinary("quorum_guard") is
+// <build>/tools/quorum_guard/quorum_guard.
+std::string ToolBinary(absl::string_view tool);
 
 // Polls `pred` every `poll` until it holds or `timeout` passes; the last
 // answer of `pred`.
