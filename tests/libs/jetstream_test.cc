@@ -195,6 +195,60 @@ TEST_F(JetStreamTest, DurableConsumerHandlesTheLeadersMessageWhereTheDeliveringS
   EXPECT_GE((*consumer)->diverged(), 2u);
 }
 
+// A diverged replica can hold an old leader's stale proposal in the middle of
+// the right history (docs/cluster.md case 8): the batch agrees with the leader
+// at its last message, but one inside it was stamped seconds before its
+// predecessor. The follower compares that one too and applies the leader's.
+TEST_F(JetStreamTest, FollowerAppliesTheLeadersMessageWhereAStaleOneSitsInsideTheBatch) {
+  for (int i = 1; i <= 8; ++i) ASSERT_TRUE(js_->Publish(Msg("t.x", std::to_string(i))).ok());
+  absl::Mutex mu;
+  std::vector<std::string> seen;
+  StreamFollower::Options opts{"T", "t.>", 0, 64};
+  opts.tamper_delivery = [](StreamMessage& m) {
+    if (m.sequence == 3) {
+      m.data = "stale";
+      m.timestamp_ns -= absl::ToInt64Nanoseconds(absl::Seconds(5));
+    }
+  };
+  auto follower = StreamFollower::Start(*js_, opts, [&](const std::vector<StreamMessage>& batch) {
+    absl::MutexLock lock(&mu);
+    for (const auto& m : batch) seen.push_back(m.data);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  ASSERT_TRUE((*follower)->CatchUp(absl::Now() + absl::Seconds(10)).ok());
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(seen, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+  EXPECT_GE((*follower)->replaced_from_leader(), 1u);
+}
+
+TEST_F(JetStreamTest, DurableConsumerHandlesTheLeadersMessageWhereAStaleOneSitsInsideTheBatch) {
+  for (const char* d : {"1", "2", "3", "4"}) ASSERT_TRUE(js_->Publish(Msg("t.a", d)).ok());
+  absl::Mutex mu;
+  std::vector<std::string> handled;
+  DurableConsumer::Options opts;
+  opts.stream = "T";
+  opts.durable = "stale-inside";
+  opts.filter_subject = "t.a";
+  opts.fetch_wait = absl::Milliseconds(100);
+  opts.tamper_delivery = [](StreamMessage& m) {
+    if (m.sequence == 2) {
+      m.data = "stale";
+      m.timestamp_ns -= absl::ToInt64Nanoseconds(absl::Seconds(5));
+    }
+  };
+  auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage& m) {
+    absl::MutexLock lock(&mu);
+    handled.push_back(m.data);
+    return absl::OkStatus();
+  });
+  ASSERT_TRUE(consumer.ok()) << consumer.status();
+  ASSERT_TRUE(testing::Eventually([&] { return (*consumer)->handled() >= 4; }));
+  absl::MutexLock lock(&mu);
+  EXPECT_EQ(handled, (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ((*consumer)->diverged(), 1u);
+}
+
 TEST_F(JetStreamTest, DurableConsumerRetriesThenDeadLettersAPoisonMessage) {
   ASSERT_TRUE(js_->Publish(Msg("t.ok", "fine")).ok());
   ASSERT_TRUE(js_->Publish(Msg("t.bad", "poison")).ok());

@@ -245,15 +245,31 @@ bool DurableConsumer::ToLeaderCopies(std::vector<StreamMessage>& fetched,
   };
   std::optional<bool> last = to_leader(fetched.back());
   if (!last.has_value()) return false;
-  if (!*last) return true;
-  from_leader.back() = true;
-  uint64_t replaced = 1;
+  if (!*last) {
+    // A diverged copy may agree at the batch's last message and differ
+    // inside it: a message stamped well before its predecessor is compared
+    // too (a redelivered one is, needlessly but harmlessly).
+    bool inside = false;
+    for (size_t i : OlderThanPredecessor(fetched, 0)) {
+      std::optional<bool> r = to_leader(fetched[i]);
+      if (!r.has_value()) return false;
+      if (*r) {
+        from_leader[i] = true;
+        inside = true;
+      }
+    }
+    if (!inside) return true;
+  } else {
+    from_leader.back() = true;
+  }
   for (size_t i = 0; i + 1 < fetched.size(); ++i) {
+    if (from_leader[i]) continue;  // replaced above
     std::optional<bool> r = to_leader(fetched[i]);
     if (!r.has_value()) return false;
     from_leader[i] = *r;
-    replaced += *r ? 1 : 0;
   }
+  const uint64_t replaced =
+      static_cast<uint64_t>(std::count(from_leader.begin(), from_leader.end(), true));
   LogWarn(
       "durable consumer: the server delivering holds another history than the stream leader (a "
       "diverged replica); handling the leader's messages instead",

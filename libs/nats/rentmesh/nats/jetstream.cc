@@ -475,6 +475,18 @@ absl::Status JetStream::StoreHealth() const {
       absl::StrCat("store full for \"", full_.begin()->first, ".>\": ", full_.begin()->second));
 }
 
+std::vector<size_t> OlderThanPredecessor(const std::vector<StreamMessage>& batch,
+                                         int64_t previous_ts) {
+  std::vector<size_t> out;
+  const int64_t step = absl::ToInt64Nanoseconds(kStaleStep);
+  for (size_t i = 0; i < batch.size(); ++i) {
+    const int64_t ts = batch[i].timestamp_ns;
+    if (previous_ts > 0 && ts > 0 && ts < previous_ts - step) out.push_back(i);
+    if (ts > previous_ts) previous_ts = ts;
+  }
+  return out;
+}
+
 absl::StatusOr<StreamMessage> JetStream::GetMessage(absl::string_view stream, uint64_t sequence) {
   std::string name(stream);
   natsMsg* raw = nullptr;

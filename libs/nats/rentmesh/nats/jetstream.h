@@ -135,6 +135,17 @@ inline bool SameStoredMessage(const StreamMessage& a, const StreamMessage& b) {
   return a.subject == b.subject && a.data == b.data;
 }
 
+// A leader stamps a stream's messages in order, so a message stored more than
+// this before the one preceding it was proposed by a leader cut off from its
+// peers and is kept by a diverged copy (docs/cluster.md case 8).
+inline constexpr absl::Duration kStaleStep = absl::Seconds(1);
+
+// Indexes of the messages of `batch` stored more than kStaleStep before the
+// message preceding them (the first one's predecessor stored at
+// `previous_ts`, 0 for none): to be compared with the stream leader's copy.
+std::vector<size_t> OlderThanPredecessor(const std::vector<StreamMessage>& batch,
+                                         int64_t previous_ts);
+
 // Copies a NATS message (data, subject, JetStream metadata, and its headers:
 // all of them, or only the event type, which is cheaper on hot paths).
 StreamMessage ToStreamMessage(natsMsg* msg, bool all_headers = true);

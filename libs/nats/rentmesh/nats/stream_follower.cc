@@ -133,7 +133,10 @@ bool StreamFollower::FillGap(uint64_t from, uint64_t to) const {
 }
 
 bool StreamFollower::VerifyBatch() const {
-  if (last_delivered_ == 0) return true;  // all read from the leader
+  if (last_delivered_ == 0) {  // all read from the leader
+    for (const StreamMessage& m : batch_) last_ts_ = std::max(last_ts_, m.timestamp_ns);
+    return true;
+  }
   auto delivered = std::find_if(batch_.rbegin(), batch_.rend(), [this](const StreamMessage& m) {
     return m.sequence == last_delivered_;
   });
@@ -146,8 +149,26 @@ bool StreamFollower::VerifyBatch() const {
              {"error", truth.status().ToString()}});
     return false;
   }
-  if (SameStoredMessage(*truth, *delivered)) {
+  bool same = SameStoredMessage(*truth, *delivered);
+  // A diverged copy may agree at the batch's last message and differ inside
+  // it: a message stamped well before its predecessor is compared too.
+  for (size_t i : same ? OlderThanPredecessor(batch_, last_ts_) : std::vector<size_t>()) {
+    absl::StatusOr<StreamMessage> t = js_.GetMessage(options_.stream, batch_[i].sequence);
+    if (!t.ok()) {
+      LogWarn("stream follower: cannot compare a delivered message with the stream leader yet",
+              {{"stream", options_.stream},
+               {"sequence", absl::StrCat(batch_[i].sequence)},
+               {"error", t.status().ToString()}});
+      return false;
+    }
+    if (!SameStoredMessage(*t, batch_[i])) {
+      same = false;
+      break;
+    }
+  }
+  if (same) {
     last_delivered_ = 0;
+    for (const StreamMessage& m : batch_) last_ts_ = std::max(last_ts_, m.timestamp_ns);
     return true;
   }
   const uint64_t from = batch_.front().sequence;

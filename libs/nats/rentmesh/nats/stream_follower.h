@@ -146,6 +146,8 @@ class StreamFollower {
   // The last message in the batch that came by delivery (0: none); the
   // others were read from the leader by sequence.
   mutable uint64_t last_delivered_ ABSL_GUARDED_BY(apply_mu_) = 0;
+  // The newest store time among messages applied so far (OlderThanPredecessor).
+  mutable int64_t last_ts_ ABSL_GUARDED_BY(apply_mu_) = 0;
   // Set once a delivered batch differed from the leader's (or by
   // Options::each_from_leader): every message is then read from the leader.
   mutable bool each_from_leader_ ABSL_GUARDED_BY(apply_mu_) = false;
