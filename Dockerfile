@@ -30,13 +30,14 @@ RUN cmake --preset default -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     && ccache -z >/dev/null \
     && cmake --build build -j"${JOBS}" --target \
          rental_server payment_server returns_server view_server notification_server gateway_server \
-         rentctl \
+         rentctl quorum_guard \
     && echo "ccache: $(ccache -s | grep -E '^ *(Hits|Misses):' | tr -s ' ' | tr '\n' ' ')" \
     && mkdir -p /out \
     && for b in rental payment returns view notification gateway; do \
          install -m 0755 "build/services/$b/${b}_server" /out/; \
        done \
     && install -m 0755 build/tools/rentctl/rentctl /out/ \
+    && install -m 0755 build/tools/quorum_guard/quorum_guard /out/ \
     && strip --strip-all /out/*
 
 FROM debian:12-slim AS runtime-base

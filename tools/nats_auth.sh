@@ -36,11 +36,17 @@
 #   notification  publishes notification.> and its own dead letters; owns and
 #            follows NOTIFICATION, follows RENTAL (due dates), durable
 #            consumers on RENTAL, PAYMENT and NOTIFICATION (reminders)
+#   guard    the quorum guard next to each NATS server (tools/quorum_guard):
+#            lists streams and consumers, reads their info, asks a leader
+#            without quorum to step down; publishes no events
 # Each subscribes only to its own inbox prefix _INBOX_<service>.> (replies and
 # push deliveries; the client sets that prefix from the inbox= line).
 set -euo pipefail
 
-SERVICES=(rental payment returns view notification)
+SERVICES=(rental payment returns view notification guard)
+# Users that run in the NATS pods, not in rentmesh's (their credentials go to
+# rentmesh-nats-users only).
+NATS_SIDE=(guard)
 # Durable consumers (stream, name, owner): nobody but the owner may delete them.
 DURABLES=("RENTAL payment-reactions payment" "RETURNS payment-returns payment")
 # Notification's: one per channel and source (RENTAL, PAYMENT, and the due
@@ -112,6 +118,10 @@ publish_allow() {
         read -r s d <<<"$entry"
         durable "$s" "$d"
       done ;;
+    guard)
+      subjects "\$JS.API.STREAM.NAMES" "\$JS.API.STREAM.INFO.*" "\$JS.API.CONSUMER.NAMES.*" \
+        "\$JS.API.CONSUMER.INFO.*.*" "\$JS.API.STREAM.LEADER.STEPDOWN.*" \
+        "\$JS.API.CONSUMER.LEADER.STEPDOWN.*.*" ;;
     *) echo "nats_auth: unknown service $1 (one of: ${SERVICES[*]})" >&2; return 2 ;;
   esac
 }
@@ -256,7 +266,9 @@ metadata:
 type: Opaque
 data:
 YAML
-  for svc in "${SERVICES[@]}"; do echo "  $svc.creds: $(b64 "$dir/$svc.creds")"; done
+  for svc in "${SERVICES[@]}"; do
+    [[ " ${NATS_SIDE[*]} " == *" $svc "* ]] || echo "  $svc.creds: $(b64 "$dir/$svc.creds")"
+  done
   cat <<YAML
 ---
 # The same users' passwords for the NATS servers (helm/nats-values.yaml).
@@ -269,6 +281,8 @@ type: Opaque
 data:
 YAML
   enc() { printf '%s' "$1" | base64 -w0; }
+  # The NATS-side users' credentials files, mounted into their containers.
+  for svc in "${NATS_SIDE[@]}"; do echo "  $svc.creds: $(b64 "$dir/$svc.creds")"; done
   for svc in "${SERVICES[@]}"; do
     echo "  $svc-user: $(enc "$(field user "$dir/$svc.creds")")"
     echo "  $svc-password: $(enc "$(field password "$dir/$svc.creds")")"

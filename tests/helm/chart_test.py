@@ -328,6 +328,32 @@ def check_nats_credentials(objs, secret="rentmesh-nats-credentials", tls=False):
     return problems
 
 
+def check_quorum_guard(values):
+    """Each NATS pod runs the quorum guard, pointed at its own server, with the
+    guard's credentials from rentmesh-nats-users (docs/cluster.md case 8)."""
+    problems = []
+    patch = values.get("podTemplate", {}).get("patch", [])
+    guard = next((p["value"] for p in patch if p.get("path") == "/spec/containers/-"
+                  and p.get("value", {}).get("name") == "quorum-guard"), None)
+    if guard is None:
+        return ["no quorum-guard container in podTemplate.patch"]
+    cmd = guard.get("command", [])
+    if cmd[:1] != ["quorum_guard"]:
+        problems.append(f"quorum-guard runs {cmd[:1]}, not quorum_guard")
+    if "--nats_url=nats://127.0.0.1:4222" not in cmd:
+        problems.append("quorum-guard is not pointed at its own server alone")
+    mounts = {m.get("name"): m.get("mountPath") for m in guard.get("volumeMounts", [])}
+    creds = next((a.split("=", 1)[1] for a in cmd if a.startswith("--nats_credentials=")), "")
+    vol = next((p["value"] for p in patch if p.get("path") == "/spec/volumes/-"
+                and p.get("value", {}).get("name") in mounts), None)
+    if vol is None or not creds.startswith(mounts.get(vol.get("name"), "?") + "/"):
+        problems.append("quorum-guard's --nats_credentials is not on a mounted volume")
+    elif vol.get("secret", {}).get("secretName") != "rentmesh-nats-users" or \
+            {"key": "guard.creds", "path": creds.rsplit("/", 1)[1]} not in vol["secret"].get("items", []):
+        problems.append("quorum-guard's credentials are not rentmesh-nats-users/guard.creds")
+    return problems
+
+
 def check_nats_values():
     """helm/nats-values.yaml configures exactly the users and permissions that
     tools/nats_auth.sh gives a local run and the tests."""
@@ -339,7 +365,7 @@ def check_nats_values():
     env = values.get("container", {}).get("env", {})
     if values.get("config", {}).get("merge", {}).get("authorization", {}).get("no_auth_user"):
         problems.append("no_auth_user lets anonymous clients in")
-    for svc in ("rental", "payment", "returns", "view", "notification"):
+    for svc in ("rental", "payment", "returns", "view", "notification", "guard"):
         want = json.loads(subprocess.run(["bash", os.path.join(repo, "tools", "nats_auth.sh"),
                                           "--permissions", svc], capture_output=True, text=True,
                                          check=True).stdout)
@@ -358,8 +384,9 @@ def check_nats_values():
                 key = f"{svc}{slot.lower().replace('_', '-')}-{part.lower()}"
                 if ref != {"name": "rentmesh-nats-users", "key": key}:
                     problems.append(f"{svc}: env {var}_{part} is not rentmesh-nats-users/{key}")
-    if len(users) != 10:
-        problems.append(f"{len(users)} users, expected 2 slots for each of 5 services")
+    if len(users) != 12:
+        problems.append(f"{len(users)} users, expected 2 slots for each of 5 services and the guard")
+    problems += check_quorum_guard(values)
     return problems
 
 
