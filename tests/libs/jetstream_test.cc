@@ -3,7 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
+#include <functional>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "rentmesh/nats/durable_consumer.h"
@@ -34,9 +39,62 @@ class JetStreamTest : public ::testing::Test {
     return r;
   }
 
+  // Starts a follower on T whose deliveries pass through `tamper`; what it
+  // applies is in Applied().
+  absl::StatusOr<std::unique_ptr<StreamFollower>> FollowTampered(
+      size_t max_batch, std::function<void(StreamMessage&)> tamper) {
+    StreamFollower::Options opts{"T", "t.>", 0, max_batch};
+    opts.tamper_delivery = std::move(tamper);
+    return StreamFollower::Start(*js_, opts, [this](const std::vector<StreamMessage>& batch) {
+      absl::MutexLock lock(&applied_mu_);
+      for (const auto& m : batch) applied_.push_back(m.data);
+      return absl::OkStatus();
+    });
+  }
+
+  // Publishes `data` on t.a and has a durable consumer named `durable`, whose
+  // deliveries pass through `tamper`, handle all of it; returns what its
+  // handler saw, in order, and sets `diverged` to the consumer's count.
+  std::vector<std::string> HandleTampered(const std::string& durable,
+                                          const std::vector<std::string>& data,
+                                          std::function<void(StreamMessage&)> tamper,
+                                          uint64_t& diverged) {
+    for (const auto& d : data) EXPECT_TRUE(js_->Publish(Msg("t.a", d)).ok());
+    DurableConsumer::Options opts;
+    opts.stream = "T";
+    opts.durable = durable;
+    opts.filter_subject = "t.a";
+    opts.fetch_wait = absl::Milliseconds(100);
+    opts.tamper_delivery = std::move(tamper);
+    auto consumer = DurableConsumer::Start(*js_, opts, [this](const StreamMessage& m) {
+      absl::MutexLock lock(&applied_mu_);
+      applied_.push_back(m.data);
+      return absl::OkStatus();
+    });
+    EXPECT_TRUE(consumer.ok()) << consumer.status();
+    if (!consumer.ok()) return {};
+    EXPECT_TRUE(testing::Eventually([&] { return (*consumer)->handled() >= data.size(); }));
+    diverged = (*consumer)->diverged();
+    return Applied();
+  }
+
+  std::vector<std::string> Applied() {
+    absl::MutexLock lock(&applied_mu_);
+    return applied_;
+  }
+
   std::unique_ptr<testing::NatsServer> server_;
   std::unique_ptr<JetStream> js_;
+  absl::Mutex applied_mu_;
+  std::vector<std::string> applied_ ABSL_GUARDED_BY(applied_mu_);
 };
+
+// Stamps a message 5 s before it was stored and alters it: an old leader's
+// stale proposal.
+void MakeStale(StreamMessage& m) {
+  m.data = "stale";
+  m.timestamp_ns -= absl::ToInt64Nanoseconds(absl::Seconds(5));
+}
 
 TEST_F(JetStreamTest, ExpectedSubjectSequenceZeroAcceptsOnlyTheFirstWriter) {
   auto first = js_->Publish(Msg("t.a", "1", 0));
@@ -137,62 +195,77 @@ TEST_F(JetStreamTest, FollowerReadsAStalledTailByItselfWhenNothingArrives) {
   EXPECT_EQ((*follower)->gap_filled(), 1u);
 }
 
+// Concurrent CatchUp calls share questions to the leader, yet each sees every
+// message stored before it called (here: its own publish).
+TEST_F(JetStreamTest, ConcurrentCatchUpsShareQuestionsAndEachSeesWhatPrecededIt) {
+  auto follower = StreamFollower::Start(*js_, {"T", "t.>", 0, 64},
+                                        [](const std::vector<StreamMessage>&) {
+                                          return absl::OkStatus();
+                                        });
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  constexpr int kThreads = 16;
+  constexpr int kRounds = 40;
+  std::atomic<int> stale{0};
+  std::atomic<int> failed{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kRounds; ++i) {
+        absl::StatusOr<PubAck> ack = js_->Publish(Msg("t.c", absl::StrCat(t, "/", i)));
+        if (!ack.ok()) {
+          ++failed;
+          continue;
+        }
+        if (!(*follower)->CatchUp(absl::Now() + absl::Seconds(10)).ok()) {
+          ++failed;
+        } else if ((*follower)->applied() < ack->sequence) {
+          ++stale;
+        }
+      }
+    });
+  }
+  for (std::thread& t : threads) t.join();
+  EXPECT_EQ(failed.load(), 0);
+  EXPECT_EQ(stale.load(), 0) << "a CatchUp returned before its caller's own publish was applied";
+  const uint64_t queries = (*follower)->end_queries();
+  std::printf("%d CatchUp calls, %llu questions to the leader\n", kThreads * kRounds,
+              static_cast<unsigned long long>(queries));
+  EXPECT_LT(queries, static_cast<uint64_t>(kThreads * kRounds));
+}
+
 // On a cluster a replica can keep another history than its peers after a
 // partition (docs/cluster.md case 7), and an ordered consumer living on it
 // delivers that history. Altering what delivery hands over stands in for such
 // a server: the follower must apply the leader's messages.
 TEST_F(JetStreamTest, FollowerAppliesTheLeadersMessagesWhereTheDeliveringServerHoldsAnother) {
   for (int i = 1; i <= 10; ++i) ASSERT_TRUE(js_->Publish(Msg("t.x", std::to_string(i))).ok());
-  absl::Mutex mu;
-  std::vector<std::string> seen;
-  StreamFollower::Options opts{"T", "t.>", 0, 4};
-  opts.tamper_delivery = [](StreamMessage& m) {
+  auto follower = FollowTampered(4, [](StreamMessage& m) {
     if (m.sequence >= 6) m.data = "diverged " + m.data;
-  };
-  auto follower = StreamFollower::Start(*js_, opts, [&](const std::vector<StreamMessage>& batch) {
-    absl::MutexLock lock(&mu);
-    for (const auto& m : batch) seen.push_back(m.data);
-    return absl::OkStatus();
   });
   ASSERT_TRUE(follower.ok()) << follower.status();
   ASSERT_TRUE((*follower)->CatchUp(absl::Now() + absl::Seconds(10)).ok());
-  {
-    absl::MutexLock lock(&mu);
-    EXPECT_EQ(seen, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
-  }
+  EXPECT_EQ(Applied(), (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
   EXPECT_GE((*follower)->replaced_from_leader(), 1u);
   // From then on every message is the leader's, even where the delivered
   // batch would agree at its last message.
   for (int i = 11; i <= 14; ++i) ASSERT_TRUE(js_->Publish(Msg("t.x", std::to_string(i))).ok());
   ASSERT_TRUE((*follower)->WaitApplied(14, absl::Now() + absl::Seconds(10)).ok());
-  absl::MutexLock lock(&mu);
-  ASSERT_EQ(seen.size(), 14u);
-  EXPECT_EQ(std::vector<std::string>(seen.begin() + 10, seen.end()),
+  const std::vector<std::string> applied = Applied();
+  ASSERT_EQ(applied.size(), 14u);
+  EXPECT_EQ(std::vector<std::string>(applied.begin() + 10, applied.end()),
             (std::vector<std::string>{"11", "12", "13", "14"}));
 }
 
 TEST_F(JetStreamTest, DurableConsumerHandlesTheLeadersMessageWhereTheDeliveringServerHoldsAnother) {
-  for (const char* d : {"1", "2", "3", "4"}) ASSERT_TRUE(js_->Publish(Msg("t.a", d)).ok());
-  absl::Mutex mu;
-  std::vector<std::string> handled;
-  DurableConsumer::Options opts;
-  opts.stream = "T";
-  opts.durable = "checked";
-  opts.filter_subject = "t.a";
-  opts.fetch_wait = absl::Milliseconds(100);
-  opts.tamper_delivery = [](StreamMessage& m) {
-    if (m.sequence >= 3) m.data = "forged";
-  };
-  auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage& m) {
-    absl::MutexLock lock(&mu);
-    handled.push_back(m.data);
-    return absl::OkStatus();
-  });
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  ASSERT_TRUE(testing::Eventually([&] { return (*consumer)->handled() >= 4; }));
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(handled, (std::vector<std::string>{"1", "2", "3", "4"}));
-  EXPECT_GE((*consumer)->diverged(), 2u);
+  uint64_t diverged = 0;
+  EXPECT_EQ(HandleTampered(
+                "checked", {"1", "2", "3", "4"},
+                [](StreamMessage& m) {
+                  if (m.sequence >= 3) m.data = "forged";
+                },
+                diverged),
+            (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_GE(diverged, 2u);
 }
 
 // A diverged replica can hold an old leader's stale proposal in the middle of
@@ -201,52 +274,25 @@ TEST_F(JetStreamTest, DurableConsumerHandlesTheLeadersMessageWhereTheDeliveringS
 // predecessor. The follower compares that one too and applies the leader's.
 TEST_F(JetStreamTest, FollowerAppliesTheLeadersMessageWhereAStaleOneSitsInsideTheBatch) {
   for (int i = 1; i <= 8; ++i) ASSERT_TRUE(js_->Publish(Msg("t.x", std::to_string(i))).ok());
-  absl::Mutex mu;
-  std::vector<std::string> seen;
-  StreamFollower::Options opts{"T", "t.>", 0, 64};
-  opts.tamper_delivery = [](StreamMessage& m) {
-    if (m.sequence == 3) {
-      m.data = "stale";
-      m.timestamp_ns -= absl::ToInt64Nanoseconds(absl::Seconds(5));
-    }
-  };
-  auto follower = StreamFollower::Start(*js_, opts, [&](const std::vector<StreamMessage>& batch) {
-    absl::MutexLock lock(&mu);
-    for (const auto& m : batch) seen.push_back(m.data);
-    return absl::OkStatus();
+  auto follower = FollowTampered(64, [](StreamMessage& m) {
+    if (m.sequence == 3) MakeStale(m);
   });
   ASSERT_TRUE(follower.ok()) << follower.status();
   ASSERT_TRUE((*follower)->CatchUp(absl::Now() + absl::Seconds(10)).ok());
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(seen, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
+  EXPECT_EQ(Applied(), (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"}));
   EXPECT_GE((*follower)->replaced_from_leader(), 1u);
 }
 
 TEST_F(JetStreamTest, DurableConsumerHandlesTheLeadersMessageWhereAStaleOneSitsInsideTheBatch) {
-  for (const char* d : {"1", "2", "3", "4"}) ASSERT_TRUE(js_->Publish(Msg("t.a", d)).ok());
-  absl::Mutex mu;
-  std::vector<std::string> handled;
-  DurableConsumer::Options opts;
-  opts.stream = "T";
-  opts.durable = "stale-inside";
-  opts.filter_subject = "t.a";
-  opts.fetch_wait = absl::Milliseconds(100);
-  opts.tamper_delivery = [](StreamMessage& m) {
-    if (m.sequence == 2) {
-      m.data = "stale";
-      m.timestamp_ns -= absl::ToInt64Nanoseconds(absl::Seconds(5));
-    }
-  };
-  auto consumer = DurableConsumer::Start(*js_, opts, [&](const StreamMessage& m) {
-    absl::MutexLock lock(&mu);
-    handled.push_back(m.data);
-    return absl::OkStatus();
-  });
-  ASSERT_TRUE(consumer.ok()) << consumer.status();
-  ASSERT_TRUE(testing::Eventually([&] { return (*consumer)->handled() >= 4; }));
-  absl::MutexLock lock(&mu);
-  EXPECT_EQ(handled, (std::vector<std::string>{"1", "2", "3", "4"}));
-  EXPECT_EQ((*consumer)->diverged(), 1u);
+  uint64_t diverged = 0;
+  EXPECT_EQ(HandleTampered(
+                "stale-inside", {"1", "2", "3", "4"},
+                [](StreamMessage& m) {
+                  if (m.sequence == 2) MakeStale(m);
+                },
+                diverged),
+            (std::vector<std::string>{"1", "2", "3", "4"}));
+  EXPECT_EQ(diverged, 1u);
 }
 
 TEST_F(JetStreamTest, DurableConsumerRetriesThenDeadLettersAPoisonMessage) {

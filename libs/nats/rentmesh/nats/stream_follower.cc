@@ -232,8 +232,44 @@ absl::Status StreamFollower::WaitApplied(uint64_t sequence, absl::Time deadline)
                                                   applied_, ", waiting for ", sequence));
 }
 
+absl::StatusOr<uint64_t> StreamFollower::FreshLastSequence(absl::Time deadline) const {
+  end_mu_.Lock();
+  // The first round to start after this call began.
+  const uint64_t round = end_asked_ + 1;
+  while (end_answered_ < round) {
+    if (end_asked_ == end_answered_) {  // nothing out: ask (it is `round`)
+      ++end_asked_;
+      end_mu_.Unlock();
+      absl::StatusOr<uint64_t> last = js_.LastSequence(options_.stream);
+      end_mu_.Lock();
+      end_answer_ = std::move(last);
+      ++end_answered_;
+      continue;
+    }
+    // A question is out: wait for it (and, if it was asked before this call,
+    // for the next one, which the first caller to see it answered asks).
+    auto moved = [this, answered = end_answered_]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(end_mu_) {
+      return end_answered_ != answered;
+    };
+    if (!end_mu_.AwaitWithDeadline(absl::Condition(&moved), deadline)) {
+      end_mu_.Unlock();
+      return absl::DeadlineExceededError(
+          absl::StrCat("no answer from the leader of ", options_.stream, " in time"));
+    }
+  }
+  // Answers come in order, so the last one is from a round >= `round`.
+  absl::StatusOr<uint64_t> answer = end_answer_;
+  end_mu_.Unlock();
+  return answer;
+}
+
+uint64_t StreamFollower::end_queries() const {
+  absl::MutexLock lock(&end_mu_);
+  return end_asked_;
+}
+
 absl::Status StreamFollower::CatchUp(absl::Time deadline) const {
-  absl::StatusOr<uint64_t> last = js_.LastSequence(options_.stream);
+  absl::StatusOr<uint64_t> last = FreshLastSequence(deadline);
   if (!last.ok()) return last.status();
   for (;;) {
     const uint64_t before = applied();

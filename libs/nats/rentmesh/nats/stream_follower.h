@@ -92,7 +92,14 @@ class StreamFollower {
   absl::Status WaitApplied(uint64_t sequence, absl::Time deadline) const;
   // Waits until everything the stream holds now is applied: how a replica
   // catches up before it answers NOT_FOUND or decides on stale state.
+  // Concurrent callers share one question to the stream leader: each waits
+  // for the answer to a question asked after it called (so it sees every
+  // message stored before it called), and one answer serves every caller
+  // that arrived while the previous question was out.
   absl::Status CatchUp(absl::Time deadline) const;
+  // Questions to the leader that CatchUp asked (fewer than its calls under
+  // concurrency).
+  uint64_t end_queries() const;
 
   // Messages read by sequence because delivery skipped or stalled on them.
   uint64_t gap_filled() const { return gap_filled_.load(); }
@@ -125,6 +132,8 @@ class StreamFollower {
   void ReadTail(uint64_t last) const;
   // The stall_check loop (its own thread).
   void WatchStalls();
+  // The stream's last sequence, from a question asked after this call began.
+  absl::StatusOr<uint64_t> FreshLastSequence(absl::Time deadline) const;
 
   JetStream& js_;
   const Options options_;
@@ -155,6 +164,11 @@ class StreamFollower {
   mutable std::atomic<uint64_t> replaced_{0};
   mutable absl::Mutex mu_;
   mutable uint64_t applied_ ABSL_GUARDED_BY(mu_);
+  // FreshLastSequence's rounds: at most one question out at a time.
+  mutable absl::Mutex end_mu_;
+  mutable uint64_t end_asked_ ABSL_GUARDED_BY(end_mu_) = 0;
+  mutable uint64_t end_answered_ ABSL_GUARDED_BY(end_mu_) = 0;
+  mutable absl::StatusOr<uint64_t> end_answer_ ABSL_GUARDED_BY(end_mu_) = uint64_t{0};
 };
 
 }  // namespace rentmesh::nats
