@@ -53,6 +53,9 @@ ABSL_FLAG(std::string, tier_discounts, "",
           "discount per customer tier in percent (0..99), e.g. vip:20,gold:10; a rental is "
           "priced once, when it is made, with its customer's tier (set by a librarian with "
           "SetCustomerTier; \"standard\" otherwise), and keeps that price when this changes");
+ABSL_FLAG(int, hold_minutes, 30,
+          "how long a hold (HoldBook) keeps its copy before it lapses and the reconciler frees "
+          "it (1..10080); a hold keeps the expiry it was placed with when this changes");
 ABSL_FLAG(int, drain_ms, 5000, "on SIGTERM, how long in-flight calls may finish");
 ABSL_FLAG(std::string, failpoints, "", "chaos testing: name=crash;... (see failpoints.h)");
 ABSL_FLAG(int64_t, stream_max_bytes, 0,
@@ -65,12 +68,15 @@ ABSL_FLAG(absl::Duration, stream_max_age, absl::ZeroDuration(),
 namespace rentmesh::rental {
 namespace {
 
+// A week: a hold is a short reservation, not a loan.
+constexpr int kMaxHoldMinutes = 7 * 24 * 60;
+
 struct Config {
   std::string grpc_address, admin_address, nats_url, data_dir, payment_address, returns_address;
   std::string currency, failpoints;
   int stream_replicas, payment_deadline_ms, returns_deadline_ms, cancel_window_hours;
   int reconcile_after_ms, reconcile_interval_ms, breaker_failures, breaker_open_ms;
-  int workers, max_queued, drain_ms;
+  int workers, max_queued, drain_ms, hold_minutes;
 
   static Config FromFlags() {
     return Config{absl::GetFlag(FLAGS_grpc_address),
@@ -91,7 +97,8 @@ struct Config {
                   absl::GetFlag(FLAGS_breaker_open_ms),
                   absl::GetFlag(FLAGS_workers),
                   absl::GetFlag(FLAGS_max_queued),
-                  absl::GetFlag(FLAGS_drain_ms)};
+                  absl::GetFlag(FLAGS_drain_ms),
+                  absl::GetFlag(FLAGS_hold_minutes)};
   }
 
   absl::Status Validate() const {
@@ -106,6 +113,10 @@ struct Config {
         breaker_failures <= 0 || breaker_open_ms <= 0 || workers <= 0 || max_queued <= 0 ||
         cancel_window_hours < 0 || drain_ms < 0) {
       return absl::InvalidArgumentError("durations and sizes must be positive");
+    }
+    if (hold_minutes < 1 || hold_minutes > kMaxHoldMinutes) {
+      return absl::InvalidArgumentError(absl::StrCat("--hold_minutes must be between 1 and ",
+                                                     kMaxHoldMinutes, ", got ", hold_minutes));
     }
     if (reconcile_after_ms <= payment_deadline_ms) {
       return absl::InvalidArgumentError(
@@ -253,6 +264,7 @@ int Run() {
   service_config.cancel_window = absl::Hours(config.cancel_window_hours);
   service_config.reconcile_after = absl::Milliseconds(config.reconcile_after_ms);
   service_config.tiers = *tiers;
+  service_config.hold_duration = absl::Minutes(config.hold_minutes);
   RentalService service(service_config, log, state, payment, returns, ids, clock, *failpoints);
 
   (*telemetry)->WatchStateStore(**store);
@@ -299,7 +311,7 @@ int Run() {
                                        {"port", absl::StrCat((*server)->port())},
                                        {"admin_port", absl::StrCat((*telemetry)->admin_port())}});
 
-  // Background upkeep: settle stale reservations.
+  // Background upkeep: settle stale reservations, release lapsed holds.
   std::atomic<bool> stopping{false};
   std::thread upkeep([&] {
     bool connected_before = true;
@@ -315,6 +327,10 @@ int Run() {
         absl::StatusOr<int> settled = service.ReconcilePending(ctx);
         if (settled.ok() && *settled > 0) {
           LogInfo("settled stale reservations", {{"count", absl::StrCat(*settled)}});
+        }
+        absl::StatusOr<int> expired = service.ExpireHolds(ctx);
+        if (expired.ok() && *expired > 0) {
+          LogInfo("released lapsed holds", {{"count", absl::StrCat(*expired)}});
         }
       }
       for (int i = 0; i < config.reconcile_interval_ms / 50 + 1 && !stopping; ++i) {

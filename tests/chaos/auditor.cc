@@ -62,6 +62,12 @@ const char* Name(St s) {
       return "ABORTED";
     case St::kRefused:
       return "REFUSED";
+    case St::kHeld:
+      return "HELD";
+    case St::kHoldReleased:
+      return "HOLD_RELEASED";
+    case St::kHoldExpired:
+      return "HOLD_EXPIRED";
   }
   return "?";
 }
@@ -107,6 +113,10 @@ view::v1::RentalState ViewStateOf(St s) {
       return view::v1::RENTAL_STATE_FAILED;
     case St::kAbsent:
     case St::kRefused:
+    // The chaos workload places no holds (the auditor does not fold them).
+    case St::kHeld:
+    case St::kHoldReleased:
+    case St::kHoldExpired:
       break;
   }
   return view::v1::RENTAL_STATE_UNSPECIFIED;

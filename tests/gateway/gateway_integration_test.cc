@@ -312,8 +312,11 @@ TEST_F(GatewayIntegrationTest, BadInputNeverReachesABackend) {
 TEST_F(GatewayIntegrationTest, ServesOpenApiAndHealth) {
   Reply doc = Do("GET", "/openapi.json", {});
   EXPECT_EQ(doc.status, 200);
-  // 18 routes on 17 templates, plus /healthz; the 3 internal RPCs are listed apart.
-  EXPECT_EQ(doc.body["paths"].size(), 18u);
+  // 21 routes on 20 templates, plus /healthz; the 3 internal RPCs are listed apart.
+  EXPECT_EQ(doc.body["paths"].size(), 21u);
+  EXPECT_TRUE(doc.body["paths"].contains("/v1/books/{book_id}/holds"));
+  EXPECT_TRUE(doc.body["paths"].contains("/v1/customers/{customer_id}/holds"));
+  EXPECT_TRUE(doc.body["paths"].contains("/v1/holds/{hold_id}/release"));
   EXPECT_EQ(doc.body["x-rentmesh-internal"].size(), 3u);
   EXPECT_FALSE(doc.body["paths"].contains("/v1/payments"));
   EXPECT_FALSE(doc.body["paths"].contains("/v1/returns"));

@@ -21,7 +21,7 @@ std::vector<const google::protobuf::ServiceDescriptor*> RentmeshServices() {
 TEST(RouteTableTest, EveryAnnotatedRentmeshRpcHasARoute) {
   auto table = RouteTable::FromServices(RentmeshServices());
   ASSERT_TRUE(table.ok()) << table.status();
-  EXPECT_EQ(table->routes().size(), 18u);
+  EXPECT_EQ(table->routes().size(), 21u);
   EXPECT_EQ(table->Backends(), (std::vector<std::string>{"payment", "rental", "returns", "view"}));
 }
 
@@ -35,6 +35,23 @@ TEST(RouteTableTest, RoutesTheCustomerTierCallsToRental) {
   auto get = table->Find("GET", "/v1/customers/alice/tier");
   ASSERT_TRUE(get.match.has_value());
   EXPECT_EQ(get.match->route->grpc_path, "/rentmesh.rental.v1.RentalService/GetCustomerTier");
+}
+
+TEST(RouteTableTest, RoutesTheHoldCallsToRental) {
+  auto table = RouteTable::FromServices(RentmeshServices());
+  ASSERT_TRUE(table.ok()) << table.status();
+  auto hold = table->Find("POST", "/v1/books/dune/holds");
+  ASSERT_TRUE(hold.match.has_value());
+  EXPECT_EQ(hold.match->route->grpc_path, "/rentmesh.rental.v1.RentalService/HoldBook");
+  EXPECT_EQ(hold.match->bindings, (PathTemplate::Bindings{{"book_id", "dune"}}));
+  auto list = table->Find("GET", "/v1/customers/alice/holds");
+  ASSERT_TRUE(list.match.has_value());
+  EXPECT_EQ(list.match->route->grpc_path, "/rentmesh.rental.v1.RentalService/ListHolds");
+  auto release = table->Find("POST", "/v1/holds/hold-1/release");
+  ASSERT_TRUE(release.match.has_value());
+  EXPECT_EQ(release.match->route->grpc_path, "/rentmesh.rental.v1.RentalService/ReleaseHold");
+  EXPECT_EQ(release.match->bindings, (PathTemplate::Bindings{{"hold_id", "hold-1"}}));
+  EXPECT_EQ(release.match->route->backend, "rental");
 }
 
 TEST(RouteTableTest, FindsRouteWithBindingsAndBackend) {
@@ -70,7 +87,9 @@ TEST(RouteTableTest, CreatesAre201ByRule) {
     if (r.creates) creates.push_back(r.method->name());
   }
   std::sort(creates.begin(), creates.end());
-  EXPECT_EQ(creates, (std::vector<std::string>{"AddBook", "RentBook"}));
+  // ReleaseHold's contract path (/v1/holds/{hold_id}/release) has no ":verb",
+  // so the rule takes it for a collection too: it answers 201.
+  EXPECT_EQ(creates, (std::vector<std::string>{"AddBook", "HoldBook", "ReleaseHold", "RentBook"}));
 }
 
 TEST(RouteTableTest, InternalSagaStepsHaveNoRoute) {

@@ -155,6 +155,29 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
     return out;
   }
 
+  absl::StatusOr<std::vector<domain::Rental>> LapsedHolds(absl::Time before, int limit) override {
+    absl::MutexLock lock(&mu_);
+    std::vector<domain::Rental> out;
+    for (const auto& [id, r] : rentals_) {
+      if (r.status == domain::RentalStatus::kHeld && r.hold_expires_at < before &&
+          static_cast<int>(out.size()) < limit) {
+        out.push_back(r);
+      }
+    }
+    return out;
+  }
+  absl::StatusOr<std::vector<domain::Rental>> CustomerHolds(const std::string& customer_id,
+                                                            int limit) override {
+    absl::MutexLock lock(&mu_);
+    std::vector<domain::Rental> out;
+    for (const auto& [id, r] : rentals_) {
+      if (r.is_hold() && r.customer_id == customer_id && static_cast<int>(out.size()) < limit) {
+        out.push_back(r);
+      }
+    }
+    return out;
+  }
+
   size_t event_count() {
     absl::MutexLock lock(&mu_);
     return events_.size();

@@ -67,6 +67,7 @@ void SetPayload(const domain::BookEvent& e, events::v1::Envelope& env) {
                    }
                    p->set_tier(ev.tier);
                    p->set_discount_percent(ev.discount_percent);
+                   p->set_hold_id(ev.hold_id);
                  },
                  [&](const domain::BookRented& ev) {
                    auto* p = env.mutable_book_rented();
@@ -129,6 +130,30 @@ void SetPayload(const domain::BookEvent& e, events::v1::Envelope& env) {
                    *p->mutable_fee() = ToProto(ev.fee);
                    p->set_request_id(ev.request_id);
                  },
+                 [&](const domain::HoldPlaced& ev) {
+                   auto* p = env.mutable_hold_placed();
+                   p->set_hold_id(ev.hold_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_request_id(ev.request_id);
+                   *p->mutable_expires_at() = ToProtoTime(ev.expires_at);
+                   p->set_book_title(ev.book_title);
+                 },
+                 [&](const domain::HoldReleased& ev) {
+                   auto* p = env.mutable_hold_released();
+                   p->set_hold_id(ev.hold_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_reason(ev.reason);
+                   p->set_request_id(ev.request_id);
+                 },
+                 [&](const domain::HoldExpired& ev) {
+                   auto* p = env.mutable_hold_expired();
+                   p->set_hold_id(ev.hold_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   *p->mutable_expires_at() = ToProtoTime(ev.expires_at);
+                 },
              },
              e);
 }
@@ -154,6 +179,7 @@ std::optional<domain::BookEvent> FromEnvelope(const events::v1::Envelope& env) {
       }
       out.tier = p.tier();
       out.discount_percent = p.discount_percent();
+      out.hold_id = p.hold_id();
       return out;
     }
     case P::kBookRented: {
@@ -205,6 +231,26 @@ std::optional<domain::BookEvent> FromEnvelope(const events::v1::Envelope& env) {
                                      p.payment_id(),
                                      FromProto(p.fee()),
                                      p.request_id()};
+    }
+    case P::kHoldPlaced: {
+      const auto& p = env.hold_placed();
+      // An expiry that is missing lapses at once: never a copy kept forever.
+      return domain::HoldPlaced{p.hold_id(),
+                                p.book_id(),
+                                p.customer_id(),
+                                p.request_id(),
+                                TimeOrPast(p.has_expires_at(), p.expires_at()),
+                                p.book_title()};
+    }
+    case P::kHoldReleased: {
+      const auto& p = env.hold_released();
+      return domain::HoldReleased{p.hold_id(), p.book_id(), p.customer_id(), p.reason(),
+                                  p.request_id()};
+    }
+    case P::kHoldExpired: {
+      const auto& p = env.hold_expired();
+      return domain::HoldExpired{p.hold_id(), p.book_id(), p.customer_id(),
+                                 TimeOrPast(p.has_expires_at(), p.expires_at())};
     }
     default:
       return std::nullopt;
@@ -266,6 +312,15 @@ rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream) {
     case domain::RentalStatus::kRefused:
       out.set_status(rental::v1::RENTAL_STATUS_REFUSED);
       break;
+    case domain::RentalStatus::kHeld:
+      out.set_status(rental::v1::RENTAL_STATUS_HELD);
+      break;
+    case domain::RentalStatus::kHoldReleased:
+      out.set_status(rental::v1::RENTAL_STATUS_HOLD_RELEASED);
+      break;
+    case domain::RentalStatus::kHoldExpired:
+      out.set_status(rental::v1::RENTAL_STATUS_HOLD_EXPIRED);
+      break;
   }
   *out.mutable_fee() = ToProto(r.fee);
   if (!r.base_fee.currency.empty()) {
@@ -289,6 +344,8 @@ rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream) {
   out.set_version(r.version);
   out.set_consistency_token(FormatConsistencyToken(stream, r.last_position));
   out.set_transition_request_id(r.transition_request_id);
+  if (IsSet(r.held_at)) *out.mutable_held_at() = ToProtoTime(r.held_at);
+  if (IsSet(r.hold_expires_at)) *out.mutable_hold_expires_at() = ToProtoTime(r.hold_expires_at);
   return out;
 }
 
@@ -317,6 +374,15 @@ domain::Rental FromProto(const rental::v1::Rental& r) {
       break;
     case rental::v1::RENTAL_STATUS_REFUSED:
       out.status = domain::RentalStatus::kRefused;
+      break;
+    case rental::v1::RENTAL_STATUS_HELD:
+      out.status = domain::RentalStatus::kHeld;
+      break;
+    case rental::v1::RENTAL_STATUS_HOLD_RELEASED:
+      out.status = domain::RentalStatus::kHoldReleased;
+      break;
+    case rental::v1::RENTAL_STATUS_HOLD_EXPIRED:
+      out.status = domain::RentalStatus::kHoldExpired;
       break;
     default:
       out.status = domain::RentalStatus::kPendingPayment;
@@ -348,6 +414,39 @@ domain::Rental FromProto(const rental::v1::Rental& r) {
   out.version = r.version();
   out.last_position = PositionOf(r.consistency_token());
   out.transition_request_id = r.transition_request_id();
+  out.held_at = TimeOrPast(r.has_held_at(), r.held_at());
+  out.hold_expires_at = TimeOrPast(r.has_hold_expires_at(), r.hold_expires_at());
+  return out;
+}
+
+rental::v1::Hold ToHoldProto(const domain::Rental& r, absl::string_view stream) {
+  rental::v1::Hold out;
+  out.set_hold_id(r.rental_id);
+  out.set_customer_id(r.customer_id);
+  out.set_book_id(r.book_id);
+  out.set_book_title(r.book_title);
+  switch (r.status) {
+    case domain::RentalStatus::kHeld:
+      out.set_status(rental::v1::HOLD_STATUS_HELD);
+      break;
+    case domain::RentalStatus::kHoldReleased:
+      out.set_status(rental::v1::HOLD_STATUS_RELEASED);
+      out.set_release_reason(r.cancel_reason);
+      break;
+    case domain::RentalStatus::kHoldExpired:
+      out.set_status(rental::v1::HOLD_STATUS_EXPIRED);
+      break;
+    default:
+      out.set_status(rental::v1::HOLD_STATUS_CONVERTED);
+      out.set_rental_id(r.rental_id);
+      out.set_rental_status(ToProto(r, stream).status());
+      break;
+  }
+  if (IsSet(r.held_at)) *out.mutable_placed_at() = ToProtoTime(r.held_at);
+  if (IsSet(r.hold_expires_at)) *out.mutable_expires_at() = ToProtoTime(r.hold_expires_at);
+  out.set_request_id(r.request_id);
+  out.set_version(r.version);
+  out.set_consistency_token(FormatConsistencyToken(stream, r.last_position));
   return out;
 }
 

@@ -25,6 +25,8 @@ rental::v1::Book ToProto(const domain::Book& b, absl::string_view stream);
 domain::Book FromProto(const rental::v1::Book& b);
 rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream);
 domain::Rental FromProto(const rental::v1::Rental& r);
+// A record that began as a hold (domain::Rental::is_hold) in its API form.
+rental::v1::Hold ToHoldProto(const domain::Rental& r, absl::string_view stream);
 
 // The customer's subject token ("rental.customer.<token>"): the id with '%',
 // '.', '*', '>' percent-encoded, so any valid customer id is one token.

@@ -270,45 +270,91 @@ absl::StatusOr<BookPage> RentalService::ListBooks(int page_size, const std::stri
   return page;
 }
 
-absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const CallContext& ctx) {
+absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& in, const CallContext& ctx) {
+  RentBookCommand cmd = in;
+  if (!cmd.hold_id.empty()) {
+    // Renting a hold: the hold says which book; it must be the caller's.
+    if (auto s = domain::ValidateId("customer_id", cmd.customer_id, true); !s.ok()) return s;
+    absl::StatusOr<Rental> hold = LoadHold(cmd.hold_id, ctx);
+    if (!hold.ok()) return hold.status();
+    if (hold->customer_id != cmd.customer_id) {
+      return absl::PermissionDeniedError(
+          absl::StrCat("hold ", cmd.hold_id, " is not a hold of \"", cmd.customer_id, "\""));
+    }
+    if (cmd.book_id.empty()) cmd.book_id = hold->book_id;
+    if (cmd.book_id != hold->book_id) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("book_id \"", cmd.book_id, "\" is not the book of hold ", cmd.hold_id));
+    }
+  }
   if (auto s = domain::ValidateId("customer_id", cmd.customer_id, true); !s.ok()) return s;
   if (auto s = domain::ValidateBookId(cmd.book_id); !s.ok()) return s;
   if (auto s = domain::ValidateDays(cmd.days); !s.ok()) return s;
   if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
   if (auto s = ctx.actor.MayActFor(cmd.customer_id); !s.ok()) return s;
 
-  const std::string rental_id = cmd.request_id.empty()
+  const bool renting_hold = !cmd.hold_id.empty();
+  const std::string rental_id = renting_hold ? cmd.hold_id
+                                : cmd.request_id.empty()
                                     ? ids_.NewId("rent-")
                                     : ids_.DerivedId("rent-", {cmd.customer_id, cmd.request_id});
 
   absl::StatusOr<std::optional<Rental>> known = state_.GetRental(rental_id);
   if (!known.ok()) return known.status();
-  if (!known->has_value() && !payment_.Accepting()) {
+  // A hold not yet rented reserves nothing new, but is paid like a new rental.
+  const bool fresh =
+      !known->has_value() || (renting_hold && (*known)->status == RentalStatus::kHeld);
+  if (fresh && !payment_.Accepting()) {
     return absl::UnavailableError(
-        "payment is unavailable right now; please try again shortly (nothing was reserved or "
-        "charged)");
+        renting_hold ? "payment is unavailable right now; please try again shortly (the hold "
+                       "still keeps its copy; nothing was charged)"
+                     : "payment is unavailable right now; please try again shortly (nothing was "
+                       "reserved or charged)");
   }
-  if (!known->has_value()) {
+  if (fresh && !renting_hold) {
     // A new rental is priced with the customer's tier: a tier a librarian
-    // set on another replica must be seen, not missed through lag.
+    // set on another replica must be seen, not missed through lag. (Renting
+    // a hold caught up in LoadHold.)
     if (absl::Status s = CatchUp(ctx); !s.ok()) return s;
   }
 
-  // 1. Reserve a copy (or find the reservation of an earlier attempt).
+  // 1. Reserve a copy (or take the hold's, or find the reservation of an
+  // earlier attempt).
   absl::StatusOr<uint64_t> reserved = Commit(
       cmd.book_id,
       [&]() -> absl::StatusOr<Decision> {
         Decision d;
         absl::StatusOr<std::optional<Rental>> existing = state_.GetRental(rental_id);
         if (!existing.ok()) return existing.status();
+        bool converting = false;
         if (existing->has_value()) {
           const Rental& r = **existing;
-          if (r.customer_id != cmd.customer_id || r.book_id != cmd.book_id ||
-              (r.status != RentalStatus::kRefused && r.days != cmd.days)) {
-            d.rejection = absl::AlreadyExistsError(absl::StrCat(
-                "request_id \"", cmd.request_id, "\" was already used for another rental"));
+          if (renting_hold && r.status == RentalStatus::kHeld) {
+            if (clock_.Now() > r.hold_expires_at) {
+              d.rejection = absl::FailedPreconditionError(absl::StrCat(
+                  "hold ", rental_id, " lapsed at ", absl::FormatTime(r.hold_expires_at),
+                  "; nothing was reserved or charged"));
+              return d;
+            }
+            converting = true;
+          } else if (renting_hold && (r.status == RentalStatus::kHoldReleased ||
+                                      r.status == RentalStatus::kHoldExpired)) {
+            d.rejection = absl::FailedPreconditionError(
+                absl::StrCat("hold ", rental_id,
+                             r.status == RentalStatus::kHoldReleased ? " was released" : " lapsed",
+                             "; it no longer keeps a copy (nothing was reserved or charged)"));
+            return d;
+          } else {
+            if (r.customer_id != cmd.customer_id || r.book_id != cmd.book_id ||
+                (r.status != RentalStatus::kRefused && r.days != cmd.days)) {
+              d.rejection = absl::AlreadyExistsError(
+                  renting_hold
+                      ? absl::StrCat("hold ", rental_id, " was already rented with other details")
+                      : absl::StrCat("request_id \"", cmd.request_id,
+                                     "\" was already used for another rental"));
+            }
+            return d;
           }
-          return d;
         }
         absl::StatusOr<std::optional<Book>> book = state_.GetBook(cmd.book_id);
         if (!book.ok()) return book.status();
@@ -317,7 +363,7 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
           return d;
         }
         const Book& b = **book;
-        if (b.copies_available() <= 0) {
+        if (!converting && b.copies_available() <= 0) {
           std::string reason = absl::StrCat("no copy of \"", b.title, "\" is available right now");
           if (cmd.request_id.empty()) {
             // Nobody can retry this request: there is no earlier attempt to
@@ -346,10 +392,26 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
         domain::RentalRequested requested{
             rental_id, cmd.book_id, cmd.customer_id, cmd.days,  price.charged, cmd.request_id,
             b.title,   price.base,  price.discount,  tier_name, percent};
+        if (converting) {
+          requested.hold_id = rental_id;
+          // The hold id is the retry key: an unknown payment outcome keeps
+          // the reservation for a retry (and the reconciler), as with a
+          // request_id.
+          if (requested.request_id.empty()) requested.request_id = rental_id;
+        }
         d.event = std::move(requested);
         d.expected_position = b.last_position;
-        if (!cmd.request_id.empty()) d.event_id = ids_.DerivedId("evt-", {rental_id, "requested"});
-        d.took_effect = [this, &rental_id](uint64_t) { return RentalKnown(rental_id); };
+        if (!cmd.request_id.empty() || converting) {
+          d.event_id = ids_.DerivedId("evt-", {rental_id, "requested"});
+        }
+        if (converting) {
+          d.took_effect = [this, &rental_id](uint64_t position) {
+            absl::StatusOr<Rental> now = ReadRental(rental_id);
+            return !now.ok() || now->last_position == position;
+          };
+        } else {
+          d.took_effect = [this, &rental_id](uint64_t) { return RentalKnown(rental_id); };
+        }
         return d;
       },
       ctx);
@@ -363,6 +425,10 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& cmd, const
         "the book changed while reserving; nothing was reserved or charged, please try again");
   }
   if (!rental.ok()) return rental.status();
+  if (rental->status == RentalStatus::kHeld) {
+    return absl::UnavailableError(
+        "the book changed while renting the hold; nothing was charged, please try again");
+  }
   if (rental->status == RentalStatus::kPendingPayment) {
     // 2. Take the payment, 3. record its outcome.
     rental = CompletePayment(*rental, ctx, /*abandon_if_unknown=*/false);
@@ -677,6 +743,154 @@ absl::StatusOr<int> RentalService::ReconcilePending(const CallContext& ctx) {
     if (done.ok() && done->status != RentalStatus::kPendingPayment) ++resolved;
   }
   return resolved;
+}
+
+absl::StatusOr<Rental> RentalService::LoadHold(const std::string& hold_id, const CallContext& ctx) {
+  if (auto s = domain::ValidateId("hold_id", hold_id, true); !s.ok()) return s;
+  absl::StatusOr<Rental> r = LoadRental(hold_id, ctx);
+  if (absl::IsNotFound(r.status()) || (r.ok() && !r->is_hold())) {
+    return absl::NotFoundError(absl::StrCat("hold \"", hold_id, "\" not found"));
+  }
+  return r;
+}
+
+absl::StatusOr<Rental> RentalService::HoldBook(const HoldBookCommand& cmd, const CallContext& ctx) {
+  if (auto s = domain::ValidateId("customer_id", cmd.customer_id, true); !s.ok()) return s;
+  if (auto s = domain::ValidateBookId(cmd.book_id); !s.ok()) return s;
+  if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
+  if (auto s = ctx.actor.MayActFor(cmd.customer_id); !s.ok()) return s;
+
+  const std::string hold_id = cmd.request_id.empty()
+                                  ? ids_.NewId("hold-")
+                                  : ids_.DerivedId("hold-", {cmd.customer_id, cmd.request_id});
+  absl::StatusOr<uint64_t> pos = Commit(
+      cmd.book_id,
+      [&]() -> absl::StatusOr<Decision> {
+        Decision d;
+        absl::StatusOr<std::optional<Rental>> existing = state_.GetRental(hold_id);
+        if (!existing.ok()) return existing.status();
+        if (existing->has_value()) {
+          const Rental& r = **existing;
+          if (r.customer_id != cmd.customer_id || r.book_id != cmd.book_id ||
+              !(r.is_hold() || r.status == RentalStatus::kRefused)) {
+            d.rejection = absl::AlreadyExistsError(absl::StrCat(
+                "request_id \"", cmd.request_id, "\" was already used for another hold"));
+          }
+          return d;  // a retry: the hold as it now is
+        }
+        absl::StatusOr<std::optional<Book>> book = state_.GetBook(cmd.book_id);
+        if (!book.ok()) return book.status();
+        if (!book->has_value()) {
+          d.rejection = absl::NotFoundError(absl::StrCat("book \"", cmd.book_id, "\" not found"));
+          return d;
+        }
+        const Book& b = **book;
+        d.expected_position = b.last_position;
+        d.took_effect = [this, &hold_id](uint64_t) { return RentalKnown(hold_id); };
+        if (b.copies_available() <= 0) {
+          std::string reason =
+              absl::StrCat("no copy of \"", b.title, "\" is free to hold right now");
+          if (cmd.request_id.empty()) {
+            d.rejection = absl::FailedPreconditionError(reason);
+            return d;
+          }
+          // As for RentBook: the refusal is recorded first, so an earlier
+          // attempt's hold still on its way into the log cannot take effect
+          // after this answer.
+          d.event = domain::RentalRefused{hold_id, cmd.book_id, cmd.customer_id, std::move(reason),
+                                          cmd.request_id};
+          d.event_id = ids_.DerivedId("evt-", {hold_id, "refused"});
+          return d;
+        }
+        d.event = domain::HoldPlaced{hold_id,
+                                     cmd.book_id,
+                                     cmd.customer_id,
+                                     cmd.request_id,
+                                     clock_.Now() + config_.hold_duration,
+                                     b.title};
+        if (!cmd.request_id.empty()) d.event_id = ids_.DerivedId("evt-", {hold_id, "placed"});
+        return d;
+      },
+      ctx);
+  if (!pos.ok()) return pos.status();
+  absl::StatusOr<Rental> hold = ReadRental(hold_id);
+  if (absl::IsNotFound(hold.status())) {
+    return absl::UnavailableError(
+        "the book changed while placing the hold; nothing is held, please try again");
+  }
+  if (!hold.ok()) return hold.status();
+  if (hold->status == RentalStatus::kRefused) {
+    return absl::FailedPreconditionError(
+        absl::StrCat(hold->failure_reason, " (hold attempt ", hold_id,
+                     " was refused; nothing is held. Hold again with a new request_id)"));
+  }
+  return hold;
+}
+
+absl::StatusOr<std::vector<Rental>> RentalService::ListHolds(const std::string& customer_id,
+                                                             const CallContext& ctx) {
+  if (auto s = domain::ValidateId("customer_id", customer_id, true); !s.ok()) return s;
+  if (auto s = ctx.actor.MayActFor(customer_id); !s.ok()) return s;
+  if (absl::Status s = CatchUp(ctx); !s.ok()) return s;
+  return state_.CustomerHolds(customer_id, 500);
+}
+
+absl::StatusOr<Rental> RentalService::ReleaseHold(const ReleaseHoldCommand& cmd,
+                                                  const CallContext& ctx) {
+  if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
+  if (cmd.reason.size() > 1024)
+    return absl::InvalidArgumentError("reason is longer than 1024 bytes");
+  absl::StatusOr<Rental> hold = LoadHold(cmd.hold_id, ctx);
+  if (!hold.ok()) return hold.status();
+  auto is_retry = [&](const Rental& r) {
+    return r.status == RentalStatus::kHoldReleased && !cmd.request_id.empty() &&
+           r.transition_request_id == cmd.request_id;
+  };
+  auto illegal = [&](const Rental& r) -> absl::Status {
+    switch (r.status) {
+      case RentalStatus::kHeld:
+        return absl::OkStatus();
+      case RentalStatus::kHoldReleased:
+        return absl::FailedPreconditionError(
+            absl::StrCat("hold ", r.rental_id, " was already released"));
+      case RentalStatus::kHoldExpired:
+        return absl::FailedPreconditionError(
+            absl::StrCat("hold ", r.rental_id, " lapsed; its copy is free already"));
+      default:
+        return absl::FailedPreconditionError(absl::StrCat(
+            "hold ", r.rental_id, " was rented (rental ", r.rental_id, " is ",
+            domain::RentalStatusName(r.status), "); cancel or return the rental instead"));
+    }
+  };
+  if (is_retry(*hold)) return hold;
+  return CommitTransition(
+      cmd.hold_id, is_retry, illegal,
+      [&](const Rental& r) -> BookEvent {
+        return domain::HoldReleased{r.rental_id, r.book_id, r.customer_id, cmd.reason,
+                                    cmd.request_id};
+      },
+      ctx);
+}
+
+absl::StatusOr<int> RentalService::ExpireHolds(const CallContext& ctx) {
+  const absl::Time now = clock_.Now();
+  absl::StatusOr<std::vector<Rental>> lapsed = state_.LapsedHolds(now, 100);
+  if (!lapsed.ok()) return lapsed.status();
+  int expired = 0;
+  for (const Rental& hold : *lapsed) {
+    // Released, rented or expired meanwhile (by a request, or by the
+    // reconciler of another replica): nothing to write.
+    auto settled = [](const Rental& r) { return r.status != RentalStatus::kHeld; };
+    auto always = [](const Rental&) { return absl::OkStatus(); };
+    absl::StatusOr<Rental> done = CommitTransition(
+        hold.rental_id, settled, always,
+        [](const Rental& r) -> BookEvent {
+          return domain::HoldExpired{r.rental_id, r.book_id, r.customer_id, r.hold_expires_at};
+        },
+        ctx);
+    if (done.ok() && done->status == RentalStatus::kHoldExpired) ++expired;
+  }
+  return expired;
 }
 
 }  // namespace rentmesh::rental

@@ -40,6 +40,9 @@ struct RentalServiceConfig {
   int max_conflict_retries = 16;
   // The discount per customer tier, applied when a rental is priced.
   domain::TierPolicy tiers;
+  // How long a hold keeps its copy (decided when it is placed and carried by
+  // its HoldPlaced, so a change never moves an existing hold's expiry).
+  absl::Duration hold_duration = absl::Minutes(30);
 };
 
 // Per call: its deadline, trace headers and the request's own id.
@@ -64,6 +67,18 @@ struct RentBookCommand {
   std::string customer_id;
   std::string book_id;
   int32_t days = 0;
+  std::string request_id;
+  // Rent the copy this HELD hold of the customer keeps (rental id = hold id).
+  std::string hold_id{};
+};
+struct HoldBookCommand {
+  std::string customer_id;
+  std::string book_id;
+  std::string request_id;
+};
+struct ReleaseHoldCommand {
+  std::string hold_id;
+  std::string reason;
   std::string request_id;
 };
 struct ReturnBookCommand {
@@ -131,9 +146,26 @@ class RentalService {
   absl::StatusOr<CustomerTierView> GetCustomerTier(const std::string& customer_id,
                                                    const CallContext& ctx);
 
+  // Keeps a copy for the customer for config.hold_duration (a hold: a record
+  // of status kHeld, id "hold-..."). Retrying with the same customer and
+  // request_id returns the same hold; FAILED_PRECONDITION when no copy is
+  // free (recorded first, as for RentBook, when there is a request_id).
+  absl::StatusOr<domain::Rental> HoldBook(const HoldBookCommand& cmd, const CallContext& ctx);
+  // The customer's holds (the customer themselves or a librarian).
+  absl::StatusOr<std::vector<domain::Rental>> ListHolds(const std::string& customer_id,
+                                                        const CallContext& ctx);
+  // Releases a HELD hold. Retrying with the same request_id returns it.
+  absl::StatusOr<domain::Rental> ReleaseHold(const ReleaseHoldCommand& cmd, const CallContext& ctx);
+
   // Completes or abandons reservations left awaiting payment (a crash, or a
   // payment outage). Returns how many it resolved. Run periodically.
   absl::StatusOr<int> ReconcilePending(const CallContext& ctx);
+  // Records HoldExpired for holds still HELD past their expiry, with the same
+  // optimistic append as every transition: any number of replicas may run it
+  // at once, and a hold lapses once (the fold applies an expiry only to a hold
+  // still held). Returns how many it found lapsed. Run periodically, next to
+  // ReconcilePending.
+  absl::StatusOr<int> ExpireHolds(const CallContext& ctx);
 
  private:
   // What a command decided: an event to append at `expected_position`, or
@@ -182,6 +214,8 @@ class RentalService {
                                     std::function<domain::BookEvent(const domain::Rental&)> make,
                                     const CallContext& ctx);
   absl::StatusOr<domain::Rental> LoadRental(const std::string& rental_id, const CallContext& ctx);
+  // LoadRental of a record that began as a hold; NOT_FOUND for any other.
+  absl::StatusOr<domain::Rental> LoadHold(const std::string& hold_id, const CallContext& ctx);
   absl::StatusOr<domain::Rental> ReadRental(const std::string& rental_id);
   absl::StatusOr<domain::Book> ReadBook(const std::string& book_id);
   absl::StatusOr<CustomerTierView> ReadCustomerTier(const std::string& customer_id);

@@ -26,6 +26,10 @@ enum class RentalPhase {
   kRejected,
   kAborted,
   kRefused,  // its request was definitely refused: the id can never reserve
+  // A hold: the id names a copy kept for its customer until it lapses.
+  kHeld,          // keeps a copy; RentalRequested of the same id converts it
+  kHoldReleased,  // released by its customer: the copy is free again
+  kHoldExpired,   // lapsed: the copy is free again
 };
 
 enum class RentalEventKind {
@@ -38,27 +42,31 @@ enum class RentalEventKind {
   kRentalAborted,
   kBookReturned,
   kRentalCancelled,
+  kHoldPlaced,
+  kHoldReleased,
+  kHoldExpired,
 };
 
 // The book's counters as folded so far.
 struct BookCounts {
   bool exists = false;
   int64_t copies = 0;
-  // Rentals holding a copy (pending payment or rented).
+  // Rentals and holds keeping a copy (held, pending payment or rented).
   int64_t active = 0;
 };
 
 enum class Verdict {
   kApplies,
-  kBookExists,        // BookAdded for a book that has one
-  kBookUnknown,       // an event for a book with no BookAdded
-  kRentalIdTaken,     // RentalRequested/RentalRefused for an id already used
-  kNoCopyFree,        // RentalRequested beyond the copies
-  kRentalUnknown,     // a transition of a rental id never requested
-  kNotPending,        // a payment outcome for a rental no longer awaiting one
-  kNotRented,         // a return or cancel of a rental that is not RENTED
-  kDuplicate,         // an event id or request id this fold applied already
-  kOutOfRange,        // BookStocked adding no copies, or beyond the maximum
+  kBookExists,     // BookAdded for a book that has one
+  kBookUnknown,    // an event for a book with no BookAdded
+  kRentalIdTaken,  // RentalRequested/RentalRefused for an id already used
+  kNoCopyFree,     // RentalRequested beyond the copies
+  kRentalUnknown,  // a transition of a rental id never requested
+  kNotPending,     // a payment outcome for a rental no longer awaiting one
+  kNotRented,      // a return or cancel of a rental that is not RENTED
+  kDuplicate,      // an event id or request id this fold applied already
+  kOutOfRange,     // BookStocked adding no copies, or beyond the maximum
+  kNotHeld,        // a release, expiry or conversion of a hold no longer held
 };
 
 constexpr std::string_view VerdictName(Verdict v) {
@@ -83,6 +91,8 @@ constexpr std::string_view VerdictName(Verdict v) {
       return "duplicate";
     case Verdict::kOutOfRange:
       return "out_of_range";
+    case Verdict::kNotHeld:
+      return "not_held";
   }
   return "unknown";
 }
@@ -101,8 +111,20 @@ constexpr Verdict Check(const BookCounts& book, RentalPhase phase, RentalEventKi
     case RentalEventKind::kBookStocked:
       return Verdict::kApplies;
     case RentalEventKind::kRentalRequested:
+      // Converting a hold: the rental takes the copy the hold kept.
+      if (phase == RentalPhase::kHeld) return Verdict::kApplies;
+      if (phase == RentalPhase::kHoldReleased || phase == RentalPhase::kHoldExpired) {
+        return Verdict::kNotHeld;
+      }
       if (phase != RentalPhase::kAbsent) return Verdict::kRentalIdTaken;
       return book.active < book.copies ? Verdict::kApplies : Verdict::kNoCopyFree;
+    case RentalEventKind::kHoldPlaced:
+      if (phase != RentalPhase::kAbsent) return Verdict::kRentalIdTaken;
+      return book.active < book.copies ? Verdict::kApplies : Verdict::kNoCopyFree;
+    case RentalEventKind::kHoldReleased:
+    case RentalEventKind::kHoldExpired:
+      if (phase == RentalPhase::kAbsent) return Verdict::kRentalUnknown;
+      return phase == RentalPhase::kHeld ? Verdict::kApplies : Verdict::kNotHeld;
     case RentalEventKind::kRentalRefused:
       return phase == RentalPhase::kAbsent ? Verdict::kApplies : Verdict::kRentalIdTaken;
     case RentalEventKind::kBookRented:
@@ -139,19 +161,31 @@ constexpr RentalPhase PhaseAfter(RentalPhase phase, RentalEventKind kind) {
       return RentalPhase::kReturned;
     case RentalEventKind::kRentalCancelled:
       return RentalPhase::kCancelled;
+    case RentalEventKind::kHoldPlaced:
+      return RentalPhase::kHeld;
+    case RentalEventKind::kHoldReleased:
+      return RentalPhase::kHoldReleased;
+    case RentalEventKind::kHoldExpired:
+      return RentalPhase::kHoldExpired;
   }
   return phase;
 }
 
-// How an applicable event changes the book's count of active rentals.
-constexpr int ActiveDelta(RentalEventKind kind) {
+// How an applicable event changes the book's count of copies taken (by
+// rentals and holds), given the phase it found its rental in: a rental that
+// converts a hold keeps the hold's copy.
+constexpr int ActiveDelta(RentalEventKind kind, RentalPhase before = RentalPhase::kAbsent) {
   switch (kind) {
     case RentalEventKind::kRentalRequested:
+      return before == RentalPhase::kHeld ? 0 : 1;
+    case RentalEventKind::kHoldPlaced:
       return 1;
     case RentalEventKind::kRentalRejected:
     case RentalEventKind::kRentalAborted:
     case RentalEventKind::kBookReturned:
     case RentalEventKind::kRentalCancelled:
+    case RentalEventKind::kHoldReleased:
+    case RentalEventKind::kHoldExpired:
       return -1;
     default:
       return 0;

@@ -23,6 +23,12 @@ absl::string_view RentalStatusName(RentalStatus s) {
       return "ABORTED";
     case RentalStatus::kRefused:
       return "REFUSED";
+    case RentalStatus::kHeld:
+      return "HELD";
+    case RentalStatus::kHoldReleased:
+      return "HOLD_RELEASED";
+    case RentalStatus::kHoldExpired:
+      return "HOLD_EXPIRED";
   }
   return "UNKNOWN";
 }
@@ -37,6 +43,9 @@ std::string RentalIdOf(const BookEvent& e) {
         using T = std::decay_t<decltype(ev)>;
         if constexpr (std::is_same_v<T, BookAdded> || std::is_same_v<T, BookStocked>) {
           return {};
+        } else if constexpr (std::is_same_v<T, HoldPlaced> || std::is_same_v<T, HoldReleased> ||
+                             std::is_same_v<T, HoldExpired>) {
+          return ev.hold_id;
         } else {
           return ev.rental_id;
         }
@@ -46,7 +55,7 @@ std::string RentalIdOf(const BookEvent& e) {
 
 namespace {
 
-void ApplyToBook(Book& book, const BookEvent& e, absl::Time at) {
+void ApplyToBook(Book& book, const BookEvent& e, rules::RentalPhase before, absl::Time at) {
   std::visit(Overloaded{
                  [&](const BookAdded& ev) {
                    book.book_id = ev.book_id;
@@ -61,7 +70,7 @@ void ApplyToBook(Book& book, const BookEvent& e, absl::Time at) {
                  [&](const auto&) {},
              },
              e);
-  book.active_rentals += rules::ActiveDelta(KindOf(e));
+  book.active_rentals += rules::ActiveDelta(KindOf(e), before);
   ++book.version;
 }
 
@@ -127,6 +136,24 @@ void ApplyToRental(Rental& r, const BookEvent& e, uint64_t position, absl::Time 
                    r.cancel_reason = ev.reason;
                    r.transition_request_id = ev.request_id;
                  },
+                 [&](const HoldPlaced& ev) {
+                   r.rental_id = ev.hold_id;
+                   r.book_id = ev.book_id;
+                   r.customer_id = ev.customer_id;
+                   r.request_id = ev.request_id;
+                   r.book_title = ev.book_title;
+                   r.requested_at = at;
+                   r.held_at = at;
+                   r.hold_expires_at = ev.expires_at;
+                   r.status = RentalStatus::kHeld;
+                 },
+                 [&](const HoldReleased& ev) {
+                   r.status = RentalStatus::kHoldReleased;
+                   r.cancel_reason = ev.reason;
+                   r.cancelled_at = at;
+                   r.transition_request_id = ev.request_id;
+                 },
+                 [&](const HoldExpired&) { r.status = RentalStatus::kHoldExpired; },
              },
              e);
   ++r.version;
@@ -147,6 +174,9 @@ rules::RentalEventKind KindOf(const BookEvent& e) {
                         [](const RentalAborted&) { return K::kRentalAborted; },
                         [](const BookReturned&) { return K::kBookReturned; },
                         [](const RentalCancelled&) { return K::kRentalCancelled; },
+                        [](const HoldPlaced&) { return K::kHoldPlaced; },
+                        [](const HoldReleased&) { return K::kHoldReleased; },
+                        [](const HoldExpired&) { return K::kHoldExpired; },
                     },
                     e);
 }
@@ -169,6 +199,12 @@ rules::RentalPhase PhaseOf(const Rental& r) {
       return P::kAborted;
     case RentalStatus::kRefused:
       return P::kRefused;
+    case RentalStatus::kHeld:
+      return P::kHeld;
+    case RentalStatus::kHoldReleased:
+      return P::kHoldReleased;
+    case RentalStatus::kHoldExpired:
+      return P::kHoldExpired;
   }
   return P::kAbsent;
 }
@@ -180,11 +216,19 @@ rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t pos
   const bool rental_event =
       kind != rules::RentalEventKind::kBookAdded && kind != rules::RentalEventKind::kBookStocked;
   rules::BookCounts counts{book.version > 0, book.copies, book.active_rentals};
-  rules::Verdict v =
-      rules::Check(counts, rental_event ? PhaseOf(rental) : rules::RentalPhase::kAbsent, kind);
+  const rules::RentalPhase before = rental_event ? PhaseOf(rental) : rules::RentalPhase::kAbsent;
+  rules::Verdict v = rules::Check(counts, before, kind);
   if (v != rules::Verdict::kApplies) return v;
   if (rental_event && rental.version > 0 && rental.book_id != BookIdOf(e)) {
     return rules::Verdict::kRentalUnknown;  // that id belongs to another book
+  }
+  if (const auto* requested = std::get_if<RentalRequested>(&e);
+      requested != nullptr && before == rules::RentalPhase::kHeld) {
+    // Only the hold's own customer converts it, naming it, before it lapsed.
+    if (requested->hold_id != rental.rental_id || requested->customer_id != rental.customer_id) {
+      return rules::Verdict::kRentalIdTaken;
+    }
+    if (at > rental.hold_expires_at) return rules::Verdict::kNotHeld;
   }
   if (const auto* stocked = std::get_if<BookStocked>(&e);
       stocked != nullptr &&
@@ -192,7 +236,7 @@ rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t pos
        static_cast<int64_t>(book.copies) + stocked->copies_added > kMaxCopies)) {
     return rules::Verdict::kOutOfRange;
   }
-  ApplyToBook(book, e, at);
+  ApplyToBook(book, e, before, at);
   if (rental_event) ApplyToRental(rental, e, position, at);
   return v;
 }

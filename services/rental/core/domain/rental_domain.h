@@ -35,6 +35,11 @@ enum class RentalStatus {
   // The request was refused for good (no copy was free): recorded so that a
   // late-arriving reservation of the same request can never take effect.
   kRefused,
+  // A hold (HoldBook): a copy kept for the customer until hold_expires_at,
+  // turned into a rental of the same id by RentBook with the hold id.
+  kHeld,
+  kHoldReleased,
+  kHoldExpired,
 };
 absl::string_view RentalStatusName(RentalStatus s);
 
@@ -42,7 +47,8 @@ struct Book {
   std::string book_id;
   std::string title;
   int32_t copies = 0;
-  // Rentals holding a copy: reserved (awaiting payment) or rented.
+  // Rentals and holds keeping a copy: held, reserved (awaiting payment) or
+  // rented.
   int32_t active_rentals = 0;
   Money daily_fee;
   absl::Time created_at = absl::InfinitePast();
@@ -84,6 +90,11 @@ struct Rental {
   uint64_t version = 0;
   // Stream position of this rental's last event.
   uint64_t last_position = 0;
+  // Set when the record began as a hold (HoldPlaced): its id is the hold id.
+  absl::Time held_at = absl::InfinitePast();
+  absl::Time hold_expires_at = absl::InfinitePast();
+
+  bool is_hold() const { return held_at != absl::InfinitePast(); }
 };
 
 // --- events: the facts of this aggregate ---
@@ -114,6 +125,8 @@ struct RentalRequested {
   Money discount{};
   std::string tier{};
   int32_t discount_percent = 0;
+  // Set (= rental_id) when the rental converts the customer's hold.
+  std::string hold_id{};
 };
 // A definite "no" to a rent request, recorded before it is answered.
 struct RentalRefused {
@@ -170,11 +183,37 @@ struct RentalCancelled {
   std::string request_id;
 };
 
+// A copy kept for the customer until expires_at (decided by the writer, so
+// every replica folds the same expiry).
+struct HoldPlaced {
+  std::string hold_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string request_id;
+  absl::Time expires_at;
+  std::string book_title;
+};
+struct HoldReleased {
+  std::string hold_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string reason;
+  std::string request_id;
+};
+struct HoldExpired {
+  std::string hold_id;
+  std::string book_id;
+  std::string customer_id;
+  absl::Time expires_at;
+};
+
 using BookEvent = std::variant<BookAdded, BookStocked, RentalRequested, RentalRefused, BookRented,
-                               RentalRejected, RentalAborted, BookReturned, RentalCancelled>;
+                               RentalRejected, RentalAborted, BookReturned, RentalCancelled,
+                               HoldPlaced, HoldReleased, HoldExpired>;
 
 const std::string& BookIdOf(const BookEvent& e);
-// The rental an event is about; empty for book-only events.
+// The rental (or hold: the same id space) an event is about; empty for
+// book-only events.
 std::string RentalIdOf(const BookEvent& e);
 
 rules::RentalEventKind KindOf(const BookEvent& e);
@@ -187,6 +226,8 @@ rules::RentalPhase PhaseOf(const Rental& rental);
 // rentmesh/rules/rental_stream_rules.h); the book's last_position advances
 // to `position` in every case, since it is the subject's last sequence, the
 // expected sequence of the next append. `at` is when the event occurred.
+// Beyond the shared rules, a RentalRequested converts a hold only when it
+// names the hold (hold_id), its customer, and occurred before the hold lapsed.
 rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t position,
                     absl::Time at);
 

@@ -37,6 +37,12 @@ class RentalState {
   // Rentals still PENDING_PAYMENT whose reservation is older than `before`.
   virtual absl::StatusOr<std::vector<domain::Rental>> PendingRentals(absl::Time before,
                                                                      int limit) = 0;
+  // Holds still HELD whose expiry is before `before`, earliest first.
+  virtual absl::StatusOr<std::vector<domain::Rental>> LapsedHolds(absl::Time before, int limit) = 0;
+  // The customer's holds in every status (converted ones with their rental's),
+  // at most `limit`.
+  virtual absl::StatusOr<std::vector<domain::Rental>> CustomerHolds(const std::string& customer_id,
+                                                                    int limit) = 0;
 };
 
 }  // namespace rentmesh::rental

@@ -108,7 +108,7 @@ grpc::ServerUnaryReactor* RentalGrpcService::RentBook(grpc::CallbackServerContex
                                                       v1::Rental* resp) {
   return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
     absl::StatusOr<domain::Rental> r = service_.RentBook(
-        {req->customer_id(), req->book_id(), req->days(), req->request_id()}, call);
+        {req->customer_id(), req->book_id(), req->days(), req->request_id(), req->hold_id()}, call);
     if (!r.ok()) return r.status();
     *resp = mapping::ToProto(*r, kStream);
     return absl::OkStatus();
@@ -179,6 +179,42 @@ grpc::ServerUnaryReactor* RentalGrpcService::GetCustomerTier(grpc::CallbackServe
     absl::StatusOr<CustomerTierView> t = service_.GetCustomerTier(req->customer_id(), call);
     if (!t.ok()) return t.status();
     *resp = ToProto(*t);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::HoldBook(grpc::CallbackServerContext* ctx,
+                                                      const v1::HoldBookRequest* req,
+                                                      v1::Hold* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<domain::Rental> h =
+        service_.HoldBook({req->customer_id(), req->book_id(), req->request_id()}, call);
+    if (!h.ok()) return h.status();
+    *resp = mapping::ToHoldProto(*h, kStream);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::ListHolds(grpc::CallbackServerContext* ctx,
+                                                       const v1::ListHoldsRequest* req,
+                                                       v1::ListHoldsResponse* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<std::vector<domain::Rental>> holds =
+        service_.ListHolds(req->customer_id(), call);
+    if (!holds.ok()) return holds.status();
+    for (const auto& h : *holds) *resp->add_holds() = mapping::ToHoldProto(h, kStream);
+    return absl::OkStatus();
+  });
+}
+
+grpc::ServerUnaryReactor* RentalGrpcService::ReleaseHold(grpc::CallbackServerContext* ctx,
+                                                         const v1::ReleaseHoldRequest* req,
+                                                         v1::Hold* resp) {
+  return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
+    absl::StatusOr<domain::Rental> h =
+        service_.ReleaseHold({req->hold_id(), req->reason(), req->request_id()}, call);
+    if (!h.ok()) return h.status();
+    *resp = mapping::ToHoldProto(*h, kStream);
     return absl::OkStatus();
   });
 }

@@ -43,6 +43,13 @@ class RentalGrpcService final : public v1::RentalService::CallbackService {
   grpc::ServerUnaryReactor* GetCustomerTier(grpc::CallbackServerContext* ctx,
                                             const v1::GetCustomerTierRequest* req,
                                             v1::CustomerTier* resp) override;
+  grpc::ServerUnaryReactor* HoldBook(grpc::CallbackServerContext* ctx,
+                                     const v1::HoldBookRequest* req, v1::Hold* resp) override;
+  grpc::ServerUnaryReactor* ListHolds(grpc::CallbackServerContext* ctx,
+                                      const v1::ListHoldsRequest* req,
+                                      v1::ListHoldsResponse* resp) override;
+  grpc::ServerUnaryReactor* ReleaseHold(grpc::CallbackServerContext* ctx,
+                                        const v1::ReleaseHoldRequest* req, v1::Hold* resp) override;
 
  private:
   template <typename Fn>

@@ -33,6 +33,16 @@ std::string PendingKey(const domain::Rental& r) {
   return absl::StrFormat("pending/%020d/%s", absl::ToUnixMicros(r.requested_at), r.rental_id);
 }
 
+// Micros since the epoch, never negative (a hold stored without an expiry
+// sorts first: it lapses at once).
+int64_t SortableMicros(absl::Time t) { return std::max<int64_t>(0, absl::ToUnixMicros(t)); }
+std::string HoldExpiryKey(const domain::Rental& r) {
+  return absl::StrFormat("holdexp/%020d/%s", SortableMicros(r.hold_expires_at), r.rental_id);
+}
+std::string CustomerHoldsPrefix(absl::string_view customer_id) {
+  return absl::StrCat("holds/", mapping::CustomerToken(customer_id), "/");
+}
+
 template <typename Proto>
 absl::Status ParseInto(absl::string_view bytes, Proto& out, absl::string_view key) {
   if (!out.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
@@ -133,6 +143,8 @@ absl::Status RocksDbRentalState::Apply(const std::vector<nats::StreamMessage>& b
     }
     const bool was_pending =
         rental->version > 0 && rental->status == domain::RentalStatus::kPendingPayment;
+    const bool was_held = rental->version > 0 && rental->status == domain::RentalStatus::kHeld;
+    const bool was_hold = rental->version > 0 && rental->is_hold();
     rules::Verdict verdict = domain::Fold(*book, *rental, *event, msg.sequence, at);
     if (verdict != rules::Verdict::kApplies) {
       Ignored(msg, env->event_type(), Name(verdict), rental_id);
@@ -146,6 +158,12 @@ absl::Status RocksDbRentalState::Apply(const std::vector<nats::StreamMessage>& b
     const bool is_pending = rental->status == domain::RentalStatus::kPendingPayment;
     if (is_pending && !was_pending) wb.Put(PendingKey(*rental), "");
     if (was_pending && !is_pending) wb.Delete(PendingKey(*rental));
+    const bool is_held = rental->status == domain::RentalStatus::kHeld;
+    if (is_held && !was_held) wb.Put(HoldExpiryKey(*rental), "");
+    if (was_held && !is_held) wb.Delete(HoldExpiryKey(*rental));
+    if (rental->is_hold() && !was_hold) {
+      wb.Put(absl::StrCat(CustomerHoldsPrefix(rental->customer_id), rental->rental_id), "");
+    }
   }
 
   for (const auto& [id, book] : books) {
@@ -306,12 +324,12 @@ absl::StatusOr<std::vector<domain::Book>> RocksDbRentalState::ListBooks(
   return out;
 }
 
-absl::StatusOr<std::vector<domain::Rental>> RocksDbRentalState::PendingRentals(absl::Time before,
-                                                                               int limit) {
+absl::StatusOr<std::vector<domain::Rental>> RocksDbRentalState::RentalsIndexed(
+    const std::string& prefix, const std::string& bound, int limit,
+    const std::function<bool(const domain::Rental&)>& keep) {
   std::vector<std::string> ids;
-  const std::string bound = absl::StrFormat("pending/%020d/", absl::ToUnixMicros(before));
-  absl::Status s = store_.Scan("pending/", "", [&](absl::string_view key, absl::string_view) {
-    if (key >= bound) return false;
+  absl::Status s = store_.Scan(prefix, "", [&](absl::string_view key, absl::string_view) {
+    if (!bound.empty() && key >= bound) return false;
     ids.emplace_back(key.substr(key.rfind('/') + 1));
     return static_cast<int>(ids.size()) < limit;
   });
@@ -320,9 +338,33 @@ absl::StatusOr<std::vector<domain::Rental>> RocksDbRentalState::PendingRentals(a
   for (const auto& id : ids) {
     absl::StatusOr<std::optional<domain::Rental>> r = GetRental(id);
     if (!r.ok()) return r.status();
-    if (r->has_value() && (*r)->status == domain::RentalStatus::kPendingPayment) out.push_back(**r);
+    if (r->has_value() && keep(**r)) out.push_back(**r);
   }
   return out;
+}
+
+absl::StatusOr<std::vector<domain::Rental>> RocksDbRentalState::PendingRentals(absl::Time before,
+                                                                               int limit) {
+  return RentalsIndexed(
+      "pending/", absl::StrFormat("pending/%020d/", absl::ToUnixMicros(before)), limit,
+      [](const domain::Rental& r) { return r.status == domain::RentalStatus::kPendingPayment; });
+}
+
+absl::StatusOr<std::vector<domain::Rental>> RocksDbRentalState::LapsedHolds(absl::Time before,
+                                                                            int limit) {
+  return RentalsIndexed(
+      "holdexp/", absl::StrFormat("holdexp/%020d/", SortableMicros(before)), limit,
+      [](const domain::Rental& r) { return r.status == domain::RentalStatus::kHeld; });
+}
+
+absl::StatusOr<std::vector<domain::Rental>> RocksDbRentalState::CustomerHolds(
+    const std::string& customer_id, int limit) {
+  // Another customer's token can extend this one's prefix ("a" and "a/b"):
+  // keep only this customer's.
+  return RentalsIndexed(CustomerHoldsPrefix(customer_id), "", limit,
+                        [&customer_id](const domain::Rental& r) {
+                          return r.is_hold() && r.customer_id == customer_id;
+                        });
 }
 
 }  // namespace rentmesh::rental

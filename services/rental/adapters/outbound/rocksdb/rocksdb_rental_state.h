@@ -19,6 +19,8 @@ namespace rentmesh::rental {
 //                                       book, only the subject's last sequence)
 //   rental/<rental_id>                  rentmesh.rental.v1.Rental
 //   pending/<requested_at_us>/<rental>  reservations awaiting payment
+//   holdexp/<expires_at_us>/<hold>      holds still HELD, by expiry
+//   holds/<token>/<hold>                every hold of a customer (by its token)
 //   stockreq/<book_id>/<request_id>     BookStocked requests applied
 //   customer/<token>                    rentmesh.rental.v1.CustomerTier (version
 //                                       0: only the subject's last sequence)
@@ -56,6 +58,9 @@ class RocksDbRentalState final : public RentalState {
   absl::StatusOr<std::vector<domain::Book>> ListBooks(const std::string& after_book_id,
                                                       int limit) override;
   absl::StatusOr<std::vector<domain::Rental>> PendingRentals(absl::Time before, int limit) override;
+  absl::StatusOr<std::vector<domain::Rental>> LapsedHolds(absl::Time before, int limit) override;
+  absl::StatusOr<std::vector<domain::Rental>> CustomerHolds(const std::string& customer_id,
+                                                            int limit) override;
 
  private:
   // The stored record of the book's subject: a Book, or one of version 0.
@@ -67,6 +72,11 @@ class RocksDbRentalState final : public RentalState {
       const nats::StreamMessage& msg,
       absl::flat_hash_map<std::string, domain::CustomerTier>& customers,
       absl::flat_hash_set<std::string>& tier_requests, rocksdb::WriteBatch& wb);
+  // The rentals named by the last path segment of the keys under `prefix`
+  // (before `bound` when not empty) that `keep` accepts, at most `limit`.
+  absl::StatusOr<std::vector<domain::Rental>> RentalsIndexed(
+      const std::string& prefix, const std::string& bound, int limit,
+      const std::function<bool(const domain::Rental&)>& keep);
   void Ignored(const nats::StreamMessage& msg, absl::string_view event_type,
                absl::string_view reason, absl::string_view detail);
 

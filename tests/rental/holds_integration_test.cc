@@ -1,0 +1,191 @@
+// Holds through the real adapters: HoldPlaced / HoldExpired on RENTAL
+// (a real nats-server) folded into each replica's RocksDB. A lapsed hold is
+// released by the reconciler of whichever replica gets there first, once,
+// also when a replica stops and restarts from its stored state.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "fakes.h"
+#include "rental/adapters/outbound/nats/jetstream_book_log.h"
+#include "rental/adapters/outbound/rocksdb/rocksdb_rental_state.h"
+#include "rental/core/rental_service.h"
+#include "rentmesh/events/envelope.h"
+#include "rentmesh/testing/nats_server.h"
+
+namespace rentmesh::rental {
+namespace {
+
+using domain::RentalStatus;
+
+// One rental replica: its own RocksDB and follower, its own service.
+struct Replica {
+  std::unique_ptr<rocksdb_store::StateStore> store;
+  std::unique_ptr<RocksDbRentalState> state;
+  std::unique_ptr<nats::StreamFollower> follower;
+  std::unique_ptr<JetStreamBookLog> log;
+  std::unique_ptr<RentalService> service;
+  std::atomic<int> ignored{0};
+
+  static std::unique_ptr<Replica> Open(nats::JetStream& js, const std::string& dir,
+                                       testing::FakePaymentGateway& payment,
+                                       testing::FakeReturnsGateway& returns, IdGenerator& ids,
+                                       const Clock& clock, const Failpoints& failpoints) {
+    auto r = std::make_unique<Replica>();
+    auto store = rocksdb_store::StateStore::Open(dir);
+    if (!store.ok()) return nullptr;
+    r->store = std::move(*store);
+    Replica* self = r.get();
+    r->state = std::make_unique<RocksDbRentalState>(
+        *r->store, [self](absl::string_view, absl::string_view) { ++self->ignored; });
+    auto* state = r->state.get();
+    auto applied = r->state->AppliedPosition();
+    if (!applied.ok()) return nullptr;
+    auto follower = nats::StreamFollower::Start(
+        js, {"RENTAL", "rental.>", *applied, 64},
+        [state](const std::vector<nats::StreamMessage>& b) { return state->Apply(b); });
+    if (!follower.ok()) return nullptr;
+    r->follower = std::move(*follower);
+    r->log = std::make_unique<JetStreamBookLog>(js, *r->follower);
+    RentalServiceConfig config;
+    config.hold_duration = absl::Minutes(30);
+    r->service = std::make_unique<RentalService>(config, *r->log, *r->state, payment, returns, ids,
+                                                 clock, failpoints);
+    return r;
+  }
+};
+
+class HoldsIntegrationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto server = ::rentmesh::testing::NatsServer::Start();
+    ASSERT_TRUE(server.ok()) << server.status();
+    server_ = std::move(*server);
+    auto js = nats::JetStream::Connect(server_->url(), "test", absl::Seconds(5));
+    ASSERT_TRUE(js.ok()) << js.status();
+    js_ = std::move(*js);
+    ASSERT_TRUE(js_->EnsureStream({"RENTAL", {"rental.>"}, 1, absl::Minutes(2)}).ok());
+  }
+  std::unique_ptr<Replica> Open(const std::string& name) {
+    return Replica::Open(*js_, dir_.Sub(name), payment_, returns_, ids_, clock_, failpoints_);
+  }
+  CallContext Ctx(Actor actor = Actor::Internal()) {
+    CallContext c;
+    c.deadline = absl::Now() + absl::Seconds(10);
+    c.actor = std::move(actor);
+    return c;
+  }
+  // Messages on RENTAL whose event type is `type`.
+  int CountEvents(absl::string_view type) {
+    absl::StatusOr<uint64_t> last = js_->LastSequence("RENTAL");
+    if (!last.ok()) return -1;
+    int n = 0;
+    for (uint64_t seq = 1; seq <= *last; ++seq) {
+      absl::StatusOr<nats::StreamMessage> m = js_->GetMessage("RENTAL", seq);
+      if (m.ok() && m->Header(events::kEventTypeHeader) == type) ++n;
+    }
+    return n;
+  }
+
+  ::rentmesh::testing::TempDir dir_;
+  std::unique_ptr<::rentmesh::testing::NatsServer> server_;
+  std::unique_ptr<nats::JetStream> js_;
+  ManualClock clock_{absl::FromUnixSeconds(1767225600)};
+  testing::FakePaymentGateway payment_;
+  testing::FakeReturnsGateway returns_{clock_};
+  testing::CountingIdGenerator ids_;
+  Failpoints failpoints_;
+};
+
+TEST_F(HoldsIntegrationTest, ALapsedHoldIsReleasedOnceAcrossTwoReplicasOneOfThemRestarted) {
+  auto a = Open("a");
+  auto b = Open("b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->service->AddBook({"dune", "Dune", 2, {"KRW", 1500}}, Ctx()).ok());
+  std::vector<std::string> holds;
+  for (const char* customer : {"alice", "bob"}) {
+    auto h = a->service->HoldBook({customer, "dune", "h-1"}, Ctx(Actor::Customer(customer)));
+    ASSERT_TRUE(h.ok()) << h.status();
+    holds.push_back(h->rental_id);
+  }
+  // The other replica sees both holds and no copy free.
+  auto book = b->service->GetBook("dune", Ctx());
+  ASSERT_TRUE(book.ok()) << book.status();
+  EXPECT_EQ(book->copies_available(), 0);
+  auto listed = b->service->ListHolds("alice", Ctx(Actor::Customer("alice")));
+  ASSERT_TRUE(listed.ok()) << listed.status();
+  ASSERT_EQ(listed->size(), 1u);
+  EXPECT_EQ(listed->front().rental_id, holds[0]);
+
+  // Replica a stops before the holds lapse ...
+  a.reset();
+  clock_.Advance(absl::Minutes(31));
+  // ... and comes back from its stored state while b is running: both
+  // reconcilers find the lapsed holds at the same moment.
+  a = Open("a");
+  ASSERT_TRUE(a);
+  ASSERT_TRUE(a->service->GetBook("dune", Ctx()).ok());  // caught up
+  std::atomic<int> expired_a{0}, expired_b{0};
+  std::thread ta([&] {
+    auto n = a->service->ExpireHolds(Ctx());
+    if (n.ok()) expired_a = *n;
+  });
+  std::thread tb([&] {
+    auto n = b->service->ExpireHolds(Ctx());
+    if (n.ok()) expired_b = *n;
+  });
+  ta.join();
+  tb.join();
+  EXPECT_GE(expired_a + expired_b, 2);
+
+  EXPECT_EQ(CountEvents("HoldExpired"), 2) << "one HoldExpired per hold, whoever wrote it";
+  for (Replica* r : {a.get(), b.get()}) {
+    auto now = r->service->GetBook("dune", Ctx());
+    ASSERT_TRUE(now.ok()) << now.status();
+    EXPECT_EQ(now->copies_available(), 2);
+    for (const std::string& id : holds) {
+      auto h = r->service->GetRental(id, Ctx());
+      ASSERT_TRUE(h.ok()) << h.status();
+      EXPECT_EQ(h->status, RentalStatus::kHoldExpired);
+    }
+    // Nothing more to do: another round writes nothing.
+    EXPECT_EQ(*r->service->ExpireHolds(Ctx()), 0);
+  }
+  EXPECT_EQ(CountEvents("HoldExpired"), 2);
+  // The lapsed hold cannot be rented any more, from either replica.
+  EXPECT_EQ(b->service->RentBook({"alice", "", 3, "", holds[0]}, Ctx(Actor::Customer("alice")))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(HoldsIntegrationTest, AHoldPlacedOnOneReplicaIsRentedOnTheOtherWithItsOwnCopy) {
+  auto a = Open("a");
+  auto b = Open("b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->service->AddBook({"dune", "Dune", 1, {"KRW", 1500}}, Ctx()).ok());
+  auto h = a->service->HoldBook({"alice", "dune", "h-1"}, Ctx(Actor::Customer("alice")));
+  ASSERT_TRUE(h.ok()) << h.status();
+  auto r =
+      b->service->RentBook({"alice", "", 2, "r-1", h->rental_id}, Ctx(Actor::Customer("alice")));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->status, RentalStatus::kRented);
+  EXPECT_EQ(payment_.charged().at(h->rental_id), 3000);
+  // A release that lands after the rental changes nothing, on both.
+  EXPECT_EQ(a->service->ReleaseHold({h->rental_id, "", "rel-1"}, Ctx(Actor::Customer("alice")))
+                .status()
+                .code(),
+            absl::StatusCode::kFailedPrecondition);
+  for (Replica* rep : {a.get(), b.get()}) {
+    auto book = rep->service->GetBook("dune", Ctx());
+    ASSERT_TRUE(book.ok());
+    EXPECT_EQ(book->copies_available(), 0);
+    EXPECT_EQ(book->active_rentals, 1);
+    EXPECT_EQ(rep->ignored.load(), 0);
+  }
+  EXPECT_EQ(CountEvents("HoldPlaced"), 1);
+  EXPECT_EQ(CountEvents("RentalRequested"), 1);
+}
+
+}  // namespace
+}  // namespace rentmesh::rental
