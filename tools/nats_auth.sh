@@ -36,13 +36,16 @@
 #   notification  publishes notification.> and its own dead letters; owns and
 #            follows NOTIFICATION, follows RENTAL (due dates), durable
 #            consumers on RENTAL, PAYMENT and NOTIFICATION (reminders)
+#   delivery publishes delivery.> and its own dead letters; owns and follows
+#            DELIVERY, durable consumer delivery-rental on RENTAL
 # Each subscribes only to its own inbox prefix _INBOX_<service>.> (replies and
 # push deliveries; the client sets that prefix from the inbox= line).
 set -euo pipefail
 
-SERVICES=(rental payment returns view notification)
+SERVICES=(rental payment returns view notification delivery)
 # Durable consumers (stream, name, owner): nobody but the owner may delete them.
-DURABLES=("RENTAL payment-reactions payment" "RETURNS payment-returns payment")
+DURABLES=("RENTAL payment-reactions payment" "RETURNS payment-returns payment"
+  "RENTAL delivery-rental delivery")
 # Notification's: one per channel and source (RENTAL, PAYMENT, and the due
 # reminders on its own NOTIFICATION stream), as "STREAM name".
 NOTIFICATION_DURABLES=()
@@ -112,6 +115,10 @@ publish_allow() {
         read -r s d <<<"$entry"
         durable "$s" "$d"
       done ;;
+    delivery)
+      subjects 'delivery.>' 'deadletter.delivery-rental'
+      owns DELIVERY; follows DELIVERY; reads RENTAL; reads DEADLETTER
+      durable RENTAL delivery-rental ;;
     *) echo "nats_auth: unknown service $1 (one of: ${SERVICES[*]})" >&2; return 2 ;;
   esac
 }

@@ -339,7 +339,7 @@ def check_nats_values():
     env = values.get("container", {}).get("env", {})
     if values.get("config", {}).get("merge", {}).get("authorization", {}).get("no_auth_user"):
         problems.append("no_auth_user lets anonymous clients in")
-    for svc in ("rental", "payment", "returns", "view", "notification"):
+    for svc in ("rental", "payment", "returns", "view", "notification", "delivery"):
         want = json.loads(subprocess.run(["bash", os.path.join(repo, "tools", "nats_auth.sh"),
                                           "--permissions", svc], capture_output=True, text=True,
                                          check=True).stdout)
@@ -358,8 +358,8 @@ def check_nats_values():
                 key = f"{svc}{slot.lower().replace('_', '-')}-{part.lower()}"
                 if ref != {"name": "rentmesh-nats-users", "key": key}:
                     problems.append(f"{svc}: env {var}_{part} is not rentmesh-nats-users/{key}")
-    if len(users) != 10:
-        problems.append(f"{len(users)} users, expected 2 slots for each of 5 services")
+    if len(users) != 12:
+        problems.append(f"{len(users)} users, expected 2 slots for each of 6 services")
     return problems
 
 
