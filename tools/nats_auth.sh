@@ -36,6 +36,8 @@
 #   notification  publishes notification.> and its own dead letters; owns and
 #            follows NOTIFICATION, follows RENTAL (due dates), durable
 #            consumers on RENTAL, PAYMENT and NOTIFICATION (reminders)
+#   delivery publishes delivery.> and its own dead letters; owns and follows
+#            DELIVERY, durable consumer delivery-rental on RENTAL
 #   guard    the quorum guard next to each NATS server (tools/quorum_guard):
 #            lists streams and consumers, reads their info, asks a leader
 #            without quorum to step down; publishes no events
@@ -43,12 +45,13 @@
 # push deliveries; the client sets that prefix from the inbox= line).
 set -euo pipefail
 
-SERVICES=(rental payment returns view notification guard)
+SERVICES=(rental payment returns view notification delivery guard)
 # Users that run in the NATS pods, not in rentmesh's (their credentials go to
 # rentmesh-nats-users only).
 NATS_SIDE=(guard)
 # Durable consumers (stream, name, owner): nobody but the owner may delete them.
-DURABLES=("RENTAL payment-reactions payment" "RETURNS payment-returns payment")
+DURABLES=("RENTAL payment-reactions payment" "RETURNS payment-returns payment"
+  "RENTAL delivery-rental delivery")
 # Notification's: one per channel and source (RENTAL, PAYMENT, and the due
 # reminders on its own NOTIFICATION stream), as "STREAM name".
 NOTIFICATION_DURABLES=()
@@ -118,6 +121,10 @@ publish_allow() {
         read -r s d <<<"$entry"
         durable "$s" "$d"
       done ;;
+    delivery)
+      subjects 'delivery.>' 'deadletter.delivery-rental'
+      owns DELIVERY; follows DELIVERY; reads RENTAL; reads DEADLETTER
+      durable RENTAL delivery-rental ;;
     guard)
       subjects "\$JS.API.STREAM.NAMES" "\$JS.API.STREAM.INFO.*" "\$JS.API.CONSUMER.NAMES.*" \
         "\$JS.API.CONSUMER.INFO.*.*" "\$JS.API.STREAM.LEADER.STEPDOWN.*" \

@@ -8,6 +8,7 @@
 #include "absl/flags/parse.h"
 #include "absl/strings/str_cat.h"
 #include "rental/adapters/inbound/grpc/rental_grpc_service.h"
+#include "rental/adapters/outbound/grpc/grpc_delivery_gateway.h"
 #include "rental/adapters/outbound/grpc/grpc_payment_gateway.h"
 #include "rental/adapters/outbound/grpc/grpc_returns_gateway.h"
 #include "rental/adapters/outbound/nats/jetstream_book_log.h"
@@ -34,6 +35,10 @@ ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052",
           "to several (dns:///payment-headless:50052); calls spread over them, each with its "
           "own circuit breaker, and move to another when one is down");
 ABSL_FLAG(std::string, returns_address, "127.0.0.1:50053", "returns service address");
+ABSL_FLAG(std::string, delivery_address, "",
+          "delivery service address(es), comma-separated like --payment_address; empty: rentals "
+          "have no delivery and CancelRental calls nothing");
+ABSL_FLAG(int, delivery_deadline_ms, 2000, "deadline of each DeliveryService.CancelDelivery call");
 ABSL_FLAG(int, payment_deadline_ms, 2000, "deadline of each PaymentService.Pay call");
 ABSL_FLAG(int, returns_deadline_ms, 2000, "deadline of each ReturnService.ProcessReturn call");
 ABSL_FLAG(int, cancel_window_hours, 24, "how long after renting a rental may be cancelled");
@@ -44,8 +49,9 @@ ABSL_FLAG(int, reconcile_after_ms, 3000,
 ABSL_FLAG(int, reconcile_interval_ms, 1000,
           "how often the reconciler looks for stale reservations");
 ABSL_FLAG(int, breaker_failures, 5,
-          "consecutive failures of one payment endpoint that open its circuit");
-ABSL_FLAG(int, breaker_open_ms, 3000, "how long the payment circuit stays open before a probe");
+          "consecutive failures of one payment (or delivery) endpoint that open its circuit");
+ABSL_FLAG(int, breaker_open_ms, 3000,
+          "how long a payment (or delivery) circuit stays open before a probe");
 ABSL_FLAG(int, workers, 64, "threads running requests (they block on JetStream and payment)");
 ABSL_FLAG(int, max_queued, 2048, "requests waiting for a worker before RESOURCE_EXHAUSTED");
 ABSL_FLAG(std::string, currency, "KRW", "currency of requests that name none");
@@ -77,6 +83,8 @@ struct Config {
   int stream_replicas, payment_deadline_ms, returns_deadline_ms, cancel_window_hours;
   int reconcile_after_ms, reconcile_interval_ms, breaker_failures, breaker_open_ms;
   int workers, max_queued, drain_ms, hold_minutes;
+  std::string delivery_address;
+  int delivery_deadline_ms;
 
   static Config FromFlags() {
     return Config{absl::GetFlag(FLAGS_grpc_address),
@@ -98,7 +106,9 @@ struct Config {
                   absl::GetFlag(FLAGS_workers),
                   absl::GetFlag(FLAGS_max_queued),
                   absl::GetFlag(FLAGS_drain_ms),
-                  absl::GetFlag(FLAGS_hold_minutes)};
+                  absl::GetFlag(FLAGS_hold_minutes),
+                  absl::GetFlag(FLAGS_delivery_address),
+                  absl::GetFlag(FLAGS_delivery_deadline_ms)};
   }
 
   absl::Status Validate() const {
@@ -111,7 +121,7 @@ struct Config {
     }
     if (payment_deadline_ms <= 0 || returns_deadline_ms <= 0 || reconcile_interval_ms <= 0 ||
         breaker_failures <= 0 || breaker_open_ms <= 0 || workers <= 0 || max_queued <= 0 ||
-        cancel_window_hours < 0 || drain_ms < 0) {
+        cancel_window_hours < 0 || drain_ms < 0 || delivery_deadline_ms <= 0) {
       return absl::InvalidArgumentError("durations and sizes must be positive");
     }
     if (hold_minutes < 1 || hold_minutes > kMaxHoldMinutes) {
@@ -256,16 +266,26 @@ int Run() {
                              clock, authorize);
   GrpcReturnsGateway returns(grpc::CreateChannel(config.returns_address, *channel_creds),
                              authorize);
+  std::unique_ptr<GrpcDeliveryGateway> delivery;
+  if (!config.delivery_address.empty()) {
+    delivery = std::make_unique<GrpcDeliveryGateway>(
+        FailoverChannels(config.delivery_address, *channel_creds),
+        CircuitBreaker::Options{config.breaker_failures,
+                                absl::Milliseconds(config.breaker_open_ms)},
+        clock, authorize);
+  }
   Sha256IdGenerator ids;
   RentalServiceConfig service_config;
   service_config.default_currency = config.currency;
   service_config.payment_timeout = absl::Milliseconds(config.payment_deadline_ms);
   service_config.returns_timeout = absl::Milliseconds(config.returns_deadline_ms);
+  service_config.delivery_timeout = absl::Milliseconds(config.delivery_deadline_ms);
   service_config.cancel_window = absl::Hours(config.cancel_window_hours);
   service_config.reconcile_after = absl::Milliseconds(config.reconcile_after_ms);
   service_config.tiers = *tiers;
   service_config.hold_duration = absl::Minutes(config.hold_minutes);
-  RentalService service(service_config, log, state, payment, returns, ids, clock, *failpoints);
+  RentalService service(service_config, log, state, payment, returns, ids, clock, *failpoints,
+                        delivery.get());
 
   (*telemetry)->WatchStateStore(**store);
   (*telemetry)->WatchFollower(**js, **follower, JetStreamBookLog::kStream);

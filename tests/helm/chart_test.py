@@ -365,7 +365,7 @@ def check_nats_values():
     env = values.get("container", {}).get("env", {})
     if values.get("config", {}).get("merge", {}).get("authorization", {}).get("no_auth_user"):
         problems.append("no_auth_user lets anonymous clients in")
-    for svc in ("rental", "payment", "returns", "view", "notification", "guard"):
+    for svc in ("rental", "payment", "returns", "view", "notification", "delivery", "guard"):
         want = json.loads(subprocess.run(["bash", os.path.join(repo, "tools", "nats_auth.sh"),
                                           "--permissions", svc], capture_output=True, text=True,
                                          check=True).stdout)
@@ -384,8 +384,8 @@ def check_nats_values():
                 key = f"{svc}{slot.lower().replace('_', '-')}-{part.lower()}"
                 if ref != {"name": "rentmesh-nats-users", "key": key}:
                     problems.append(f"{svc}: env {var}_{part} is not rentmesh-nats-users/{key}")
-    if len(users) != 12:
-        problems.append(f"{len(users)} users, expected 2 slots for each of 5 services and the guard")
+    if len(users) != 14:
+        problems.append(f"{len(users)} users, expected 2 slots for each of 6 services and the guard")
     problems += check_quorum_guard(values)
     return problems
 

@@ -53,12 +53,14 @@ absl::Status StatusOfFinishedRental(const Rental& r) {
 
 RentalService::RentalService(RentalServiceConfig config, BookLog& log, RentalState& state,
                              PaymentGateway& payment, ReturnsGateway& returns, IdGenerator& ids,
-                             const Clock& clock, const Failpoints& failpoints)
+                             const Clock& clock, const Failpoints& failpoints,
+                             DeliveryGateway* delivery)
     : config_(std::move(config)),
       log_(log),
       state_(state),
       payment_(payment),
       returns_(returns),
+      delivery_(delivery),
       ids_(ids),
       clock_(clock),
       failpoints_(failpoints) {}
@@ -656,6 +658,32 @@ absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cm
     return absl::OkStatus();
   };
   if (is_retry(*rental)) return rental;
+
+  if (delivery_ != nullptr) {
+    if (auto s = illegal(*rental); !s.ok()) return s;
+    // The delivery first: a copy on its way cannot be un-rented. Idempotent,
+    // so a retry of this cancel (or a later one) may call it again.
+    DeliveryCancelRequest req{
+        rental->rental_id, cmd.reason,
+        cmd.request_id.empty() ? absl::StrCat("cancel-", rental->rental_id) : cmd.request_id,
+        ctx.trace};
+    absl::Status cancelled = delivery_->CancelDelivery(
+        req, std::min(ctx.deadline, absl::Now() + config_.delivery_timeout));
+    if (!cancelled.ok()) {
+      if (OutcomeUnknown(cancelled)) {
+        return absl::UnavailableError(absl::StrCat(
+            "the delivery service is unavailable right now; rental ", rental->rental_id,
+            " is not cancelled. Please try again shortly (", cancelled.message(), ")"));
+      }
+      if (absl::IsFailedPrecondition(cancelled)) {
+        return absl::FailedPreconditionError(
+            absl::StrCat("rental ", rental->rental_id,
+                         " can no longer be cancelled: its delivery is under way or done (",
+                         cancelled.message(), ")"));
+      }
+      return cancelled;
+    }
+  }
 
   return CommitTransition(
       cmd.rental_id, is_retry, illegal,

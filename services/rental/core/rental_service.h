@@ -13,6 +13,7 @@
 #include "rental/core/domain/pricing.h"
 #include "rental/core/domain/rental_domain.h"
 #include "rental/core/ports/book_log.h"
+#include "rental/core/ports/delivery_gateway.h"
 #include "rental/core/ports/id_generator.h"
 #include "rental/core/ports/payment_gateway.h"
 #include "rental/core/ports/rental_state.h"
@@ -27,6 +28,7 @@ struct RentalServiceConfig {
   std::string default_currency = "KRW";
   absl::Duration payment_timeout = absl::Seconds(2);
   absl::Duration returns_timeout = absl::Seconds(2);
+  absl::Duration delivery_timeout = absl::Seconds(2);
   // How long after renting a customer may still cancel.
   absl::Duration cancel_window = absl::Hours(24);
   // A reservation still awaiting its payment after this long is completed or
@@ -116,9 +118,11 @@ struct BookPage {
 // concurrency (see docs/architecture.md).
 class RentalService {
  public:
+  // `delivery` (may be null: no deliveries) is called by CancelRental.
   RentalService(RentalServiceConfig config, BookLog& log, RentalState& state,
                 PaymentGateway& payment, ReturnsGateway& returns, IdGenerator& ids,
-                const Clock& clock, const Failpoints& failpoints);
+                const Clock& clock, const Failpoints& failpoints,
+                DeliveryGateway* delivery = nullptr);
 
   // Idempotent by book_id: the same fields return the book, others are
   // ALREADY_EXISTS.
@@ -134,6 +138,10 @@ class RentalService {
   absl::StatusOr<domain::Rental> RentBook(const RentBookCommand& cmd, const CallContext& ctx);
   absl::StatusOr<domain::Rental> GetRental(const std::string& rental_id, const CallContext& ctx);
   absl::StatusOr<domain::Rental> ReturnBook(const ReturnBookCommand& cmd, const CallContext& ctx);
+  // With a delivery gateway, the rental's delivery is cancelled first,
+  // synchronously: the rental is cancelled only if that succeeded
+  // (FAILED_PRECONDITION once the copy was picked up; UNAVAILABLE at once
+  // while the delivery service is down or its circuit open).
   absl::StatusOr<domain::Rental> CancelRental(const CancelRentalCommand& cmd,
                                               const CallContext& ctx);
 
@@ -227,6 +235,7 @@ class RentalService {
   RentalState& state_;
   PaymentGateway& payment_;
   ReturnsGateway& returns_;
+  DeliveryGateway* const delivery_;
   IdGenerator& ids_;
   const Clock& clock_;
   const Failpoints& failpoints_;

@@ -56,7 +56,8 @@ nats::PublishRequest ToPublishRequest(const v1::Envelope& envelope, std::string 
   req.msg_id = envelope.event_id();
   req.expected_last_subject_seq = expected_last_subject_seq;
   req.headers[kEventTypeHeader] = envelope.event_type();
-  if (!envelope.correlation_id().empty()) req.headers[kCorrelationHeader] = envelope.correlation_id();
+  if (!envelope.correlation_id().empty())
+    req.headers[kCorrelationHeader] = envelope.correlation_id();
   const auto& t = envelope.trace();
   if (!t.traceparent().empty()) req.headers["traceparent"] = t.traceparent();
   if (!t.tracestate().empty()) req.headers["tracestate"] = t.tracestate();
@@ -78,6 +79,7 @@ absl::string_view OwnerOfSubject(absl::string_view subject) {
   if (absl::StartsWith(subject, "rental.")) return "rental";
   if (absl::StartsWith(subject, "payment.")) return "payment";
   if (absl::StartsWith(subject, "returns.")) return "returns";
+  if (absl::StartsWith(subject, "delivery.")) return "delivery";
   return "";
 }
 
@@ -90,9 +92,9 @@ absl::StatusOr<v1::Envelope> ParseTrustedEnvelope(const nats::StreamMessage& msg
   }
   absl::string_view owner = OwnerOfSubject(msg.subject);
   if (owner.empty() || env->producer() != owner) {
-    return absl::PermissionDeniedError(absl::StrCat(
-        "message ", msg.sequence, " on ", msg.subject, " claims producer \"", env->producer(),
-        "\", which does not own that stream"));
+    return absl::PermissionDeniedError(absl::StrCat("message ", msg.sequence, " on ", msg.subject,
+                                                    " claims producer \"", env->producer(),
+                                                    "\", which does not own that stream"));
   }
   return env;
 }

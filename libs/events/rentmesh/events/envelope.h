@@ -20,6 +20,7 @@ inline constexpr char kCorrelationHeader[] = "Rentmesh-Correlation-Id";
 inline constexpr char kRentalStream[] = "RENTAL";
 inline constexpr char kPaymentStream[] = "PAYMENT";
 inline constexpr char kReturnsStream[] = "RETURNS";
+inline constexpr char kDeliveryStream[] = "DELIVERY";
 
 // What every envelope carries besides its payload.
 struct EnvelopeHeader {
@@ -52,7 +53,7 @@ nats::PublishRequest ToPublishRequest(const v1::Envelope& envelope, std::string 
 absl::StatusOr<v1::Envelope> ParseEnvelope(const nats::StreamMessage& msg);
 
 // The service that owns the stream a subject belongs to ("rental" for
-// "rental.>", "payment", "returns"); "" for a subject of no rentmesh stream.
+// "rental.>", "payment", "returns", "delivery"); "" for a subject of no rentmesh stream.
 absl::string_view OwnerOfSubject(absl::string_view subject);
 
 // A message as every consumer must take it: an Envelope whose producer owns
