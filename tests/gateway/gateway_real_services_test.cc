@@ -130,6 +130,14 @@ class RealServicesTest : public ::testing::Test {
                     write("service-private.pem", service_keys.private_pem)}));
     if (has_view_) start("view", view, with({}));
 
+    // The gateway's channels are made once the backends serve: one made
+    // while they were still starting can sit in gRPC's reconnect backoff
+    // past the wait below under load (seen with gRPC 1.51).
+    for (const char* svc : {"payment", "returns", "rental", "view"}) {
+      if (std::string(svc) == "view" && !has_view_) continue;
+      const absl::Status serving = rentmesh::testing::WaitForServing(addr(svc), absl::Seconds(30));
+      ASSERT_TRUE(serving.ok()) << svc << ": " << serving << "; logs in " << dir_;
+    }
     auto table = RouteTable::FromServices(
         {rentmesh::rental::v1::Book::descriptor()->file()->service(0),
          rentmesh::payment::v1::Payment::descriptor()->file()->service(0),
@@ -151,9 +159,11 @@ class RealServicesTest : public ::testing::Test {
     client_ = std::make_unique<httplib::Client>("127.0.0.1", server_->port());
     client_->set_read_timeout(15, 0);
     // Ready when /healthz says every started backend serves.
+    std::string last_health = "no answer";
     for (int i = 0; i < 100; ++i) {
       auto r = client_->Get("/healthz");
       if (r) {
+        last_health = r->body;
         json h = json::parse(r->body, nullptr, false);
         if (!h.is_discarded() && h["backends"]["rental"] == "SERVING" &&
             h["backends"]["payment"] == "SERVING" && h["backends"]["returns"] == "SERVING" &&
@@ -163,7 +173,8 @@ class RealServicesTest : public ::testing::Test {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    FAIL() << "backends did not become healthy; logs in " << dir_;
+    FAIL() << "backends did not become healthy (last /healthz: " << last_health << "); logs in "
+           << dir_;
   }
 
   void TearDown() override {
