@@ -22,6 +22,7 @@ R=rentmesh.rental.v1.RentalService
 P=rentmesh.payment.v1.PaymentService
 T=rentmesh.returns.v1.ReturnService
 V=rentmesh.view.v1.ViewService
+D=rentmesh.delivery.v1.DeliveryService
 
 step "A librarian adds a book (2 copies, 1500 KRW a day); adding it again changes nothing"
 call $R/AddBook '{"bookId":"dune","title":"Dune","copies":2,"dailyFee":{"currency":"KRW","amountMinor":1500}}'
@@ -53,6 +54,36 @@ for _ in $(seq 50); do
   sleep 0.1
 done
 call $P/ListRentalPayments "{\"rentalId\":\"$bob_rental\"}" | jq -c '.payments[] | {paymentId, status, amount, refunded}'
+
+if rentctl_as --deadline_ms=1000 call $D/ListCouriers '{}' >/dev/null 2>&1; then
+  step "alice's paid rental gets a delivery, assigned to the courier of her region (event-driven)"
+  for _ in $(seq 50); do
+    delivery=$(rentctl_as call $D/GetRentalDelivery "{\"rentalId\":\"$alice_rental\",\"kind\":\"DELIVERY_KIND_OUTBOUND\"}" 2>/dev/null || true)
+    [[ $(jq -r '.status // empty' <<<"$delivery" 2>/dev/null) == DELIVERY_STATUS_ASSIGNED ]] && break
+    sleep 0.1
+  done
+  call $D/GetRentalDelivery "{\"rentalId\":\"$alice_rental\",\"kind\":\"DELIVERY_KIND_OUTBOUND\"}" |
+    jq -c '{deliveryId, status, region, courierId}'
+  delivery_id=$(jq -r .deliveryId <<<"$delivery")
+  courier=$(jq -r .courierId <<<"$delivery")
+  step "The courier ($courier) picks the copy up and delivers it (courier role, the assigned courier only)"
+  as_courier="--header=authorization:Bearer $(bash tools/dev/jwt.sh token "$courier" courier)"
+  AS=$as_courier call $D/PickUpDelivery "{\"deliveryId\":\"$delivery_id\",\"requestId\":\"demo-$run_id-p\"}" | jq -c '{status, courierId}'
+  AS=$as_courier call $D/CompleteDelivery "{\"deliveryId\":\"$delivery_id\",\"requestId\":\"demo-$run_id-d\"}" |
+    jq -c '{status, steps: [.steps[].status]}'
+  step "bob's cancelled rental: rental cancelled its delivery first, synchronously"
+  call $D/GetRentalDelivery "{\"rentalId\":\"$bob_rental\",\"kind\":\"DELIVERY_KIND_OUTBOUND\"}" | jq -c '{status, steps: [.steps[].status]}'
+fi
+
+step "carol holds the book's last free copy for 30 minutes, then rents it with the hold"
+call $R/AddBook '{"bookId":"solaris","title":"Solaris","copies":1,"dailyFee":{"currency":"KRW","amountMinor":1000}}' | jq -c '{bookId, copiesAvailable}'
+hold=$(call $R/HoldBook "{\"customerId\":\"carol\",\"bookId\":\"solaris\",\"requestId\":\"demo-$run_id-h\"}")
+jq -c '{holdId, status, expiresAt}' <<<"$hold"
+hold_id=$(jq -r .holdId <<<"$hold")
+call $R/HoldBook "{\"customerId\":\"dave\",\"bookId\":\"solaris\",\"requestId\":\"demo-$run_id-h2\"}" || true
+call $R/RentBook "{\"customerId\":\"carol\",\"bookId\":\"solaris\",\"days\":2,\"holdId\":\"$hold_id\",\"requestId\":\"demo-$run_id-hr\"}" |
+  jq -c '{rentalId, status, fee}'
+call $R/ListHolds '{"customerId":"carol"}' | jq -c '[.holds[] | {holdId, status}]'
 
 step "alice returns her copy damaged: return processing runs synchronously and assesses a fee, which payment charges"
 returned=$(call $R/ReturnBook "{\"rentalId\":\"$alice_rental\",\"condition\":\"BOOK_CONDITION_DAMAGED\",\"requestId\":\"demo-$run_id-r\"}")

@@ -4,7 +4,7 @@
 #   nats-server -js   store under var/nats; authorization on: one NATS user per
 #                     service, credentials under var/nats-auth (made on first
 #                     run by tools/nats_auth.sh, random passwords, mode 0600)
-#   payment, returns, rental, view, notification, gateway   RocksDB under var/data/<svc>,
+#   payment, returns, delivery, rental, view, notification, gateway   RocksDB under var/data/<svc>,
 #                     logs under var/log (notification sends to its log channel:
 #                     var/log/notification.log; NOTIFICATION_WEBHOOK_URL=http://... adds
 #                     the webhook channel, signed with var/notification-webhook.secret)
@@ -33,9 +33,10 @@ var="$root/var"
 mkdir -p "$var/nats" "$var/data" "$var/log"
 
 NATS_PORT=${NATS_PORT:-4222}
-declare -A GRPC=([rental]=50051 [payment]=50052 [returns]=50053 [view]=50054 [notification]=50056)
+declare -A GRPC=([rental]=50051 [payment]=50052 [returns]=50053 [view]=50054 [delivery]=50055
+  [notification]=50056)
 declare -A ADMIN=([gateway]=9450 [rental]=9451 [payment]=9452 [returns]=9453 [view]=9454
-  [notification]=9456)
+  [delivery]=9455 [notification]=9456)
 HTTP_PORT=${HTTP_PORT:-8080}
 
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
@@ -103,10 +104,22 @@ start() {  # start <service> [flags...]
 }
 start payment --grpc_address="127.0.0.1:${GRPC[payment]}"
 start returns --grpc_address="127.0.0.1:${GRPC[returns]}"
+services=(payment returns)
+# Delivery: a paid rental gets a delivery, assigned by the customer's region to
+# a courier (two here; DELIVERY_COURIERS and DELIVERY_CUSTOMER_REGIONS change
+# them); rental cancels it synchronously before cancelling a rental.
+delivery_flags=()
+if [[ -x "$bin/delivery/delivery_server" ]]; then
+  start delivery --grpc_address="127.0.0.1:${GRPC[delivery]}" \
+    --couriers="${DELIVERY_COURIERS:-kim@seoul,lee@central}" \
+    --customer_regions="${DELIVERY_CUSTOMER_REGIONS:-alice=seoul}"
+  services+=(delivery)
+  delivery_flags=(--delivery_address="127.0.0.1:${GRPC[delivery]}")
+fi
 start rental --grpc_address="127.0.0.1:${GRPC[rental]}" \
   --payment_address="127.0.0.1:${GRPC[payment]}" --returns_address="127.0.0.1:${GRPC[returns]}" \
-  --service_jwt_private_key_file="$var/jwt/service-private.pem"
-services=(payment returns rental)
+  --service_jwt_private_key_file="$var/jwt/service-private.pem" "${delivery_flags[@]}"
+services+=(rental)
 if [[ -x "$bin/view/view_server" ]]; then
   start view --grpc_address="127.0.0.1:${GRPC[view]}"
   services+=(view)
@@ -130,6 +143,7 @@ if [[ -x "$bin/gateway/gateway_server" ]]; then
     --rental_address="127.0.0.1:${GRPC[rental]}" --payment_address="127.0.0.1:${GRPC[payment]}" \
     --returns_address="127.0.0.1:${GRPC[returns]}" --view_address="127.0.0.1:${GRPC[view]}" \
     --notification_address="127.0.0.1:${GRPC[notification]}" \
+    --delivery_address="127.0.0.1:${GRPC[delivery]}" \
     --jwt_public_key_file="$var/jwt/dev-public.pem" >"$var/log/gateway.log" 2>&1 &
   pids+=($!)
   gateway=1
@@ -153,6 +167,8 @@ rentmesh is running (logs in var/log/, state in var/):
 INFO
 [[ " ${services[*]} " == *" view "* ]] &&
   echo "  view     gRPC 127.0.0.1:${GRPC[view]}   metrics http://127.0.0.1:${ADMIN[view]}/metrics"
+[[ " ${services[*]} " == *" delivery "* ]] &&
+  echo "  delivery gRPC 127.0.0.1:${GRPC[delivery]}   metrics http://127.0.0.1:${ADMIN[delivery]}/metrics"
 [[ " ${services[*]} " == *" notification "* ]] &&
   echo "  notification gRPC 127.0.0.1:${GRPC[notification]}   metrics http://127.0.0.1:${ADMIN[notification]}/metrics"
 ((gateway)) && cat <<INFO

@@ -32,6 +32,8 @@ ABSL_FLAG(std::string, rental_address, "127.0.0.1:50051", "RentalService (rentme
 ABSL_FLAG(std::string, payment_address, "127.0.0.1:50052", "PaymentService (rentmesh.payment.*)");
 ABSL_FLAG(std::string, returns_address, "127.0.0.1:50053", "ReturnService (rentmesh.returns.*)");
 ABSL_FLAG(std::string, view_address, "127.0.0.1:50054", "ViewService (rentmesh.view.*)");
+ABSL_FLAG(std::string, delivery_address, "127.0.0.1:50055",
+          "DeliveryService (rentmesh.delivery.*)");
 ABSL_FLAG(std::string, notification_address, "127.0.0.1:50056",
           "NotificationService (rentmesh.notification.*)");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9450",
@@ -98,6 +100,7 @@ struct Config {
                   {"payment", absl::GetFlag(FLAGS_payment_address)},
                   {"returns", absl::GetFlag(FLAGS_returns_address)},
                   {"view", absl::GetFlag(FLAGS_view_address)},
+                  {"delivery", absl::GetFlag(FLAGS_delivery_address)},
                   {"notification", absl::GetFlag(FLAGS_notification_address)}};
     c.admin_address = absl::GetFlag(FLAGS_admin_address);
     c.gateway.default_timeout = absl::Milliseconds(absl::GetFlag(FLAGS_default_timeout_ms));
