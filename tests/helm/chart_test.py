@@ -41,7 +41,8 @@ SERVICES = {  # svc -> (gRPC service, gRPC port, admin port)
 }
 METHODS = {
     "rental": ["AddBook", "StockBook", "GetBook", "ListBooks", "RentBook", "GetRental",
-               "ReturnBook", "CancelRental", "SetCustomerTier", "GetCustomerTier"],
+               "ReturnBook", "CancelRental", "SetCustomerTier", "GetCustomerTier",
+               "HoldBook", "ListHolds", "ReleaseHold"],
     "payment": ["Pay", "Refund", "GetPayment", "ListRentalPayments"],
     "returns": ["ProcessReturn", "GetReturn", "GetRentalReturn"],
     "view": ["GetMyPage", "GetRentalStatus", "ListCatalog", "WatchMyPage"],
@@ -51,7 +52,8 @@ METHODS = {
 # keyed by an idempotency key). WatchMyPage is a stream and is not here.
 IDEMPOTENT = {
     "rental": {"AddBook", "StockBook", "GetBook", "ListBooks", "RentBook", "GetRental",
-               "ReturnBook", "CancelRental", "SetCustomerTier", "GetCustomerTier"},
+               "ReturnBook", "CancelRental", "SetCustomerTier", "GetCustomerTier",
+               "HoldBook", "ListHolds", "ReleaseHold"},
     "payment": {"Pay", "Refund", "GetPayment", "ListRentalPayments"},
     "returns": {"ProcessReturn", "GetReturn", "GetRentalReturn"},
     "view": {"GetMyPage", "GetRentalStatus", "ListCatalog"},
