@@ -15,7 +15,7 @@ fi
 passed=0
 failed=0
 declare -A known
-for svc in rental payment returns view notification gateway; do
+for svc in rental payment returns view notification delivery gateway; do
   bin=build/services/$svc/${svc}_server
   if [[ ! -x "$bin" ]]; then
     echo "chart_flags_test: $bin is not built" >&2
@@ -27,7 +27,7 @@ profiles=("" helm/rentmesh/ci/*.yaml)
 for profile in "${profiles[@]}"; do
   rendered=$("$HELM" template rm helm/rentmesh ${profile:+-f "$profile"} 2>&1) || {
     echo "FAIL render ${profile:-defaults}: $rendered"; failed=$((failed + 1)); continue; }
-  for svc in rental payment returns view notification gateway; do
+  for svc in rental payment returns view notification delivery gateway; do
     flags=$(awk -v key="  $svc.flags: |" '
       $0 == key {on = 1; next}
       on && /^    --/ {sub(/^    --/, ""); sub(/=.*/, ""); print; next}

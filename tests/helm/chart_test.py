@@ -37,25 +37,34 @@ SERVICES = {  # svc -> (gRPC service, gRPC port, admin port)
     "returns": ("rentmesh.returns.v1.ReturnService", 50053, 9453),
     "view": ("rentmesh.view.v1.ViewService", 50054, 9454),
     "notification": ("rentmesh.notification.v1.NotificationService", 50056, 9456),
+    "delivery": ("rentmesh.delivery.v1.DeliveryService", 50055, 9455),
     "gateway": (None, 50050, 9450),
 }
 METHODS = {
     "rental": ["AddBook", "StockBook", "GetBook", "ListBooks", "RentBook", "GetRental",
-               "ReturnBook", "CancelRental", "SetCustomerTier", "GetCustomerTier"],
+               "ReturnBook", "CancelRental", "SetCustomerTier", "GetCustomerTier",
+               "HoldBook", "ListHolds", "ReleaseHold"],
     "payment": ["Pay", "Refund", "GetPayment", "ListRentalPayments"],
     "returns": ["ProcessReturn", "GetReturn", "GetRentalReturn"],
     "view": ["GetMyPage", "GetRentalStatus", "ListCatalog", "WatchMyPage"],
     "notification": ["ListNotifications"],
+    "delivery": ["GetDelivery", "GetRentalDelivery", "ListCouriers", "PickUpDelivery",
+                 "CompleteDelivery", "CancelDelivery", "RequestReturnPickup", "AddCourier"],
 }
 # Methods that may be retried on error (the architecture: reads, and writes
 # keyed by an idempotency key). WatchMyPage is a stream and is not here.
 IDEMPOTENT = {
     "rental": {"AddBook", "StockBook", "GetBook", "ListBooks", "RentBook", "GetRental",
-               "ReturnBook", "CancelRental", "SetCustomerTier", "GetCustomerTier"},
+               "ReturnBook", "CancelRental", "SetCustomerTier", "GetCustomerTier",
+               "HoldBook", "ListHolds", "ReleaseHold"},
     "payment": {"Pay", "Refund", "GetPayment", "ListRentalPayments"},
     "returns": {"ProcessReturn", "GetReturn", "GetRentalReturn"},
     "view": {"GetMyPage", "GetRentalStatus", "ListCatalog"},
     "notification": {"ListNotifications"},
+    # Reads, and writes that require a request_id (a retry answers the
+    # delivery or courier as it then is).
+    "delivery": {"GetDelivery", "GetRentalDelivery", "ListCouriers", "PickUpDelivery",
+                 "CompleteDelivery", "CancelDelivery", "RequestReturnPickup", "AddCourier"},
 }
 CALL_GRAPH = {  # (caller, callee) -> methods
     ("gateway", "rental"): set(METHODS["rental"]),
@@ -63,8 +72,10 @@ CALL_GRAPH = {  # (caller, callee) -> methods
     ("gateway", "returns"): set(METHODS["returns"]),
     ("gateway", "view"): set(METHODS["view"]),
     ("gateway", "notification"): set(METHODS["notification"]),
+    ("gateway", "delivery"): set(METHODS["delivery"]),
     ("rental", "payment"): {"Pay", "GetPayment", "ListRentalPayments"},
     ("rental", "returns"): {"ProcessReturn", "GetRentalReturn"},
+    ("rental", "delivery"): {"CancelDelivery"},
 }
 CONNECTION_ONLY = {"connect-failure", "refused-stream"}
 ISTIO_KINDS = {"DestinationRule", "VirtualService", "Gateway", "PeerAuthentication",
@@ -270,19 +281,33 @@ def check_config(objs, nats_url):
             if want not in flags:
                 problems.append(f"{svc}: flag file lacks {want}")
     rental = cm["data"].get("rental.flags", "")
-    payment = f"--payment_address={host('payment')}:50052"
-    headless = find(objs, "Service", f"{RELEASE}-payment-headless")
-    if headless:
-        # Without a mesh rental balances Pay itself over every payment pod.
-        if headless["spec"].get("clusterIP") != "None":
-            problems.append("payment-headless: not a headless Service")
-        name = host("payment").split(".", 1)
-        payment = f"--payment_address=dns:///{name[0]}-headless.{name[1]}:50052"
-    for want in (payment, f"--returns_address={host('returns')}:50053"):
+    # Without a mesh rental balances its calls to payment and delivery itself
+    # over every pod of a headless Service; with one, Envoy does.
+    mesh = any(o["kind"] in ISTIO_KINDS for o in objs)
+    balanced = {}
+    for dep in ("payment", "delivery"):
+        port = SERVICES[dep][1]
+        headless = find(objs, "Service", f"{RELEASE}-{dep}-headless")
+        if mesh:
+            if headless:
+                problems.append(f"{dep}-headless: rendered inside the mesh")
+            balanced[dep] = f"--{dep}_address={host(dep)}:{port}"
+            continue
+        if not headless or headless["spec"].get("clusterIP") != "None":
+            problems.append(f"{dep}-headless: no headless Service without the mesh")
+        elif headless["spec"].get("selector") != {"app": dep, "app.kubernetes.io/instance": RELEASE}:
+            problems.append(f"{dep}-headless: selects {headless['spec'].get('selector')}")
+        elif [p["port"] for p in headless["spec"]["ports"]] != [port]:
+            problems.append(f"{dep}-headless: ports {headless['spec']['ports']}")
+        first, rest = host(dep).split(".", 1)
+        balanced[dep] = f"--{dep}_address=dns:///{first}-headless.{rest}:{port}"
+    for want in (balanced["payment"], f"--returns_address={host('returns')}:50053", balanced["delivery"]):
         if want not in rental:
             problems.append(f"rental: lacks {want}")
+    if rental.count("--delivery_address=") != 1:
+        problems.append(f"rental: {rental.count('--delivery_address=')} --delivery_address flags")
     gw = cm["data"].get("gateway.flags", "")
-    for dep in ("rental", "payment", "returns", "view", "notification"):
+    for dep in ("rental", "payment", "returns", "view", "notification", "delivery"):
         if f"--{dep}_address={host(dep)}:{SERVICES[dep][1]}" not in gw:
             problems.append(f"gateway: no {dep} address")
     if "--jwt_jwks_file=" not in gw or "--auth_disabled" in gw:
@@ -590,9 +615,9 @@ def check_request_authentication(objs):
 
 def check_sidecars(objs, nats_ns="nats"):
     problems = []
-    deps = {"rental": {"payment", "returns"}, "payment": set(), "returns": set(), "view": set(),
-            "notification": set(),
-            "gateway": {"rental", "payment", "returns", "view", "notification"}}
+    deps = {"rental": {"payment", "returns", "delivery"}, "payment": set(), "returns": set(), "view": set(),
+            "notification": set(), "delivery": set(),
+            "gateway": {"rental", "payment", "returns", "view", "notification", "delivery"}}
     for svc, want in deps.items():
         sc = find(objs, "Sidecar", name(svc))
         if not sc:
@@ -707,8 +732,8 @@ def main():
     _, mesh_on = get("mesh-on")
     if mesh_on:
         ss = by_kind(mesh_on, "StatefulSet")
-        report("[mesh-on] persistent state: StatefulSets with volumeClaimTemplates for the 5 stateful services",
-               [] if len(ss) == 5 and all(s["spec"].get("volumeClaimTemplates") for s in ss) else [f"{len(ss)} StatefulSets"])
+        report("[mesh-on] persistent state: StatefulSets with volumeClaimTemplates for the 6 stateful services",
+               [] if len(ss) == 6 and all(s["spec"].get("volumeClaimTemplates") for s in ss) else [f"{len(ss)} StatefulSets"])
         pods = [o for o in mesh_on if o["kind"] == "Pod"]
         hooks = [p for p in pods if p["metadata"].get("annotations", {}).get("helm.sh/hook") == "test"]
         report("[mesh-on] helm test hooks: gRPC health and smoke rent",
@@ -726,21 +751,21 @@ def main():
     # NATS credentials: the same users on the servers; from values or a Secret.
     report("[nats-values] the NATS servers have the users and permissions of tools/nats_auth.sh",
            check_nats_values())
-    creds = ["nats.auth.existingSecret=", *[f"nats.auth.credentials.{svc}.user={svc}" for svc in
-                                                ("rental", "payment", "returns", "view",
-                                                 "notification")],
-             *[f"nats.auth.credentials.{svc}.password=pw-{svc}-0123456789abcdef" for svc in
-               ("rental", "payment", "returns", "view", "notification")]]
+    stateful = ("rental", "payment", "returns", "view", "notification", "delivery")
+    creds = ["nats.auth.existingSecret=", *[f"nats.auth.credentials.{svc}.user={svc}" for svc in stateful],
+             *[f"nats.auth.credentials.{svc}.password=pw-{svc}-0123456789abcdef" for svc in stateful]]
     try:
         objs = parse(render([], creds))
         sec = find(objs, "Secret", f"{RELEASE}-nats-credentials")
         problems = check_nats_credentials(objs, secret=f"{RELEASE}-nats-credentials")
         data = (sec or {}).get("stringData", {})
-        if sorted(data) != ["notification.creds", "payment.creds", "rental.creds", "returns.creds",
-                            "view.creds"]:
+        if sorted(data) != ["delivery.creds", "notification.creds", "payment.creds", "rental.creds",
+                            "returns.creds", "view.creds"]:
             problems.append(f"Secret keys {sorted(data)}")
-        elif "user=view\npassword=pw-view-0123456789abcdef\ninbox=_INBOX_view" not in data["view.creds"]:
-            problems.append(f"view.creds: {data['view.creds']!r}")
+        else:
+            for svc in ("view", "delivery"):
+                if f"user={svc}\npassword=pw-{svc}-0123456789abcdef\ninbox=_INBOX_{svc}" not in data[f"{svc}.creds"]:
+                    problems.append(f"{svc}.creds: {data[f'{svc}.creds']!r}")
         report("[nats auth] credentials from values make the Secret the services mount", problems)
     except RuntimeError as e:
         report("[nats auth] credentials from values render", [str(e)])
@@ -761,6 +786,48 @@ def main():
         report("[notification] webhook URL and signing secret only when configured", problems)
     except RuntimeError as e:
         report("[notification] webhook values render", [str(e)])
+    # Delivery: courier and region flags from values; switched off, nothing
+    # of it renders and rental runs without --delivery_address.
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        yaml.safe_dump({"services": {"delivery": {"flags": {
+            "couriers": "kim@seoul,lee@busan", "customer_regions": "alice=seoul,bob=busan",
+            "default_region": "central"}}}}, f)
+        delivery_values = f.name
+    try:
+        objs = parse(render([delivery_values]))
+        flags = find(objs, "ConfigMap", f"{RELEASE}-config")["data"]["delivery.flags"]
+        problems = [f"delivery: lacks {want}" for want in (
+            "--couriers=kim@seoul,lee@busan", "--customer_regions=alice=seoul,bob=busan",
+            "--default_region=central") if want not in flags]
+        default_flags = find(parse(render([], [])), "ConfigMap", f"{RELEASE}-config")["data"]["delivery.flags"]
+        if "--default_region=central" not in default_flags:
+            problems.append("delivery: default flags lack --default_region=central")
+        report("[delivery] couriers and regions from values reach the flag file", problems)
+    except RuntimeError as e:
+        report("[delivery] courier values render", [str(e)])
+    finally:
+        os.unlink(delivery_values)
+    for prof in ("default", "mesh-off"):
+        try:
+            objs = parse(render(PROFILES[prof], ["services.delivery.enabled=false"]))
+            problems = [f"rendered {o['kind']}/{o['metadata']['name']}" for o in objs
+                        if o["metadata"]["name"].startswith(name("delivery"))]
+            cm = find(objs, "ConfigMap", f"{RELEASE}-config")["data"]
+            if "delivery.flags" in cm:
+                problems.append("delivery.flags rendered")
+            if "--delivery_address" in cm["rental.flags"]:
+                problems.append("rental: --delivery_address without delivery")
+            if "DeliveryService" in json.dumps([o for o in objs if o["kind"] in ISTIO_KINDS]):
+                problems.append("Istio resources still name DeliveryService")
+            sc = find(objs, "Sidecar", name("rental"))
+            if sc and f"./{host('delivery')}" in sc["spec"]["egress"][0]["hosts"]:
+                problems.append("rental's Sidecar still reaches delivery")
+            for svc in ("rental", "payment"):
+                if not (find(objs, "Deployment", name(svc)) or find(objs, "StatefulSet", name(svc))):
+                    problems.append(f"{svc}: gone too")
+            report(f"[delivery off, {prof}] no delivery objects, rental without --delivery_address", problems)
+        except RuntimeError as e:
+            report(f"[delivery off, {prof}] renders", [str(e)])
     try:
         objs = parse(render([], ["nats.auth.enabled=false"]))
         flags = find(objs, "ConfigMap", f"{RELEASE}-config")["data"]["rental.flags"]
@@ -780,7 +847,9 @@ def main():
     except RuntimeError as e:
         report("[nats tls] renders", [str(e)])
     without_view = [x for x in creds if not x.startswith("nats.auth.credentials.view.")]
+    without_delivery = [x for x in creds if not x.startswith("nats.auth.credentials.delivery.")]
     for desc, sets in [("NATS credentials in values without view's", without_view),
+                       ("NATS credentials in values without delivery's", without_delivery),
                        ("a NATS password with a quote",
                         without_view + ["nats.auth.credentials.view.user=view",
                                         'nats.auth.credentials.view.password=abc"defghijklmnopq']),
@@ -797,6 +866,8 @@ def main():
     # Schema: bad values are refused before anything renders.
     for desc, sets in [("port as text", ["services.rental.grpcPort=abc"]),
                        ("unknown state mode", ["state.mode=hostPath"]),
+                       ("delivery port as text", ["services.delivery.grpcPort=abc"]),
+                       ("an unknown delivery setting", ["services.delivery.courier=kim@seoul"]),
                        ("auth disabled inside the mesh", ["auth.disabled=true"]),
                        ("unknown top-level key", ["replicaCount=3"]),
                        ("fault abort with an HTTP status", ["mesh.faultInjection.abort.grpcStatus=503"])]:
@@ -833,6 +904,19 @@ def main():
                 rule["to"][0]["operation"]["paths"].append("/rentmesh.payment.v1.PaymentService/Refund")
         report("[self-test] policy check catches rental -> payment Refund",
                [] if check_authorization(mutated) else ["not detected"])
+        mutated = copy.deepcopy(base)
+        ap = find(mutated, "AuthorizationPolicy", name("delivery"))
+        for rule in ap["spec"]["rules"]:
+            if principal("rental") in rule["from"][0]["source"].get("principals", []):
+                rule["to"][0]["operation"]["paths"].append("/rentmesh.delivery.v1.DeliveryService/CompleteDelivery")
+        report("[self-test] policy check catches rental -> delivery CompleteDelivery",
+               [] if check_authorization(mutated) else ["not detected"])
+        mutated = copy.deepcopy(base)
+        find(mutated, "ConfigMap", f"{RELEASE}-config")["data"]["rental.flags"] = "\n".join(
+            l for l in find(base, "ConfigMap", f"{RELEASE}-config")["data"]["rental.flags"].splitlines()
+            if not l.startswith("--delivery_address="))
+        report("[self-test] config check catches rental without --delivery_address",
+               [] if check_config(mutated, "nats://nats.nats.svc.cluster.local:4222") else ["not detected"])
         mutated = copy.deepcopy(base)
         find(mutated, "AuthorizationPolicy", name("view"))["spec"]["rules"].append(
             {"to": [{"operation": {"ports": ["50054"]}}]})

@@ -1,11 +1,11 @@
 {{/* The services in a fixed order, so that output is stable. */}}
 {{- define "rentmesh.serviceNames" -}}
-rental payment returns view notification gateway
+rental payment returns view notification delivery gateway
 {{- end -}}
 
 {{/* Services that hold state in RocksDB (the gateway holds none). */}}
 {{- define "rentmesh.statefulNames" -}}
-rental payment returns view notification
+rental payment returns view notification delivery
 {{- end -}}
 
 {{/* Resource name of one service: <release>-<svc>. */}}
@@ -76,7 +76,7 @@ version: {{ .root.Values.version | quote }}
 --data_dir={{ $root.Values.state.mountPath }}/{{ $svc }}
 --stream_replicas={{ $root.Values.nats.streamReplicas }}
 {{- end }}
-{{- if has $svc (list "rental" "payment" "returns") }}
+{{- if has $svc (list "rental" "payment" "returns" "delivery") }}
 {{- with $root.Values.nats.streamLimits }}
 {{- if .maxBytes }}
 --stream_max_bytes={{ .maxBytes | int64 }}
@@ -111,6 +111,7 @@ version: {{ .root.Values.version | quote }}
 --jwt_audience={{ $root.Values.auth.audience }}
 --service_jwt_public_key_file={{ $root.Values.podDefaults.configPath }}/service-jwt/public.pem
 {{- if eq $svc "rental" }}
+{{- /* Rental signs its calls to payment, returns and delivery. */}}
 --service_jwt_private_key_file={{ $root.Values.podDefaults.configPath }}/service-jwt/private.pem
 {{- end }}
 {{- end }}
@@ -136,6 +137,15 @@ version: {{ .root.Values.version | quote }}
 --payment_address=dns:///{{ include "rentmesh.svcName" (dict "root" $root "svc" "payment") }}-headless.{{ $root.Release.Namespace }}.svc.cluster.local:{{ $root.Values.services.payment.grpcPort }}
 {{- end }}
 --returns_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "returns") }}:{{ $root.Values.services.returns.grpcPort }}
+{{- if $root.Values.services.delivery.enabled }}
+{{- /* CancelRental cancels the delivery first; without delivery the flag stays
+       empty and rentals have none. Balanced like payment's address. */}}
+{{- if $root.Values.mesh.enabled }}
+--delivery_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" "delivery") }}:{{ $root.Values.services.delivery.grpcPort }}
+{{- else }}
+--delivery_address=dns:///{{ include "rentmesh.svcName" (dict "root" $root "svc" "delivery") }}-headless.{{ $root.Release.Namespace }}.svc.cluster.local:{{ $root.Values.services.delivery.grpcPort }}
+{{- end }}
+{{- end }}
 {{- end }}
 {{- if and (eq $svc "notification") $cfg.webhook }}
 {{- with $cfg.webhook.url }}
@@ -147,7 +157,7 @@ version: {{ .root.Values.version | quote }}
 {{- end }}
 {{- if eq $svc "gateway" }}
 --http_address=0.0.0.0:{{ $cfg.httpPort }}
-{{- range $dep := list "rental" "payment" "returns" "view" "notification" }}
+{{- range $dep := list "rental" "payment" "returns" "view" "notification" "delivery" }}
 --{{ $dep }}_address={{ include "rentmesh.svcHost" (dict "root" $root "svc" $dep) }}:{{ (index $root.Values.services $dep).grpcPort }}
 {{- end }}
 {{- if $root.Values.auth.disabled }}
@@ -324,6 +334,9 @@ view:
   gateway: ["*"]
 notification:
   gateway: ["*"]
+delivery:
+  gateway: ["*"]
+  rental: [CancelDelivery]
 {{- end -}}
 
 {{/* The Secret with the services' NATS credentials (<svc>.creds). */}}
