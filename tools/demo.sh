@@ -76,12 +76,13 @@ if rentctl_as --deadline_ms=1000 call $D/ListCouriers '{}' >/dev/null 2>&1; then
 fi
 
 step "carol holds the book's last free copy for 30 minutes, then rents it with the hold"
-call $R/AddBook '{"bookId":"solaris","title":"Solaris","copies":1,"dailyFee":{"currency":"KRW","amountMinor":1000}}' | jq -c '{bookId, copiesAvailable}'
-hold=$(call $R/HoldBook "{\"customerId\":\"carol\",\"bookId\":\"solaris\",\"requestId\":\"demo-$run_id-h\"}")
+solaris=solaris-$run_id  # a book of this run's own: its one copy ends rented
+call $R/AddBook "{\"bookId\":\"$solaris\",\"title\":\"Solaris\",\"copies\":1,\"dailyFee\":{\"currency\":\"KRW\",\"amountMinor\":1000}}" | jq -c '{bookId, copiesAvailable}'
+hold=$(call $R/HoldBook "{\"customerId\":\"carol\",\"bookId\":\"$solaris\",\"requestId\":\"demo-$run_id-h\"}")
 jq -c '{holdId, status, expiresAt}' <<<"$hold"
 hold_id=$(jq -r .holdId <<<"$hold")
-call $R/HoldBook "{\"customerId\":\"dave\",\"bookId\":\"solaris\",\"requestId\":\"demo-$run_id-h2\"}" || true
-call $R/RentBook "{\"customerId\":\"carol\",\"bookId\":\"solaris\",\"days\":2,\"holdId\":\"$hold_id\",\"requestId\":\"demo-$run_id-hr\"}" |
+call $R/HoldBook "{\"customerId\":\"dave\",\"bookId\":\"$solaris\",\"requestId\":\"demo-$run_id-h2\"}" || true
+call $R/RentBook "{\"customerId\":\"carol\",\"bookId\":\"$solaris\",\"days\":2,\"holdId\":\"$hold_id\",\"requestId\":\"demo-$run_id-hr\"}" |
   jq -c '{rentalId, status, fee}'
 call $R/ListHolds '{"customerId":"carol"}' | jq -c '[.holds[] | {holdId, status}]'
 

@@ -8,7 +8,7 @@
 //   rentctl --addr=host:port call grpc.health.v1.Health/Check '{"service":"liveness"}'
 //
 // Without --addr the service's default local port is used (rental 50051,
-// payment 50052, returns 50053, view 50054). The response is printed as JSON;
+// payment 50052, returns 50053, view 50054, delivery 50055, notification 50056). The response is printed as JSON;
 // an error prints its code and message on stderr and exits 1.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
@@ -29,6 +29,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "rentmesh/delivery/v1/delivery.pb.h"
+#include "rentmesh/notification/v1/notification.pb.h"
 #include "rentmesh/payment/v1/payment.pb.h"
 #include "rentmesh/rental/v1/rental.pb.h"
 #include "rentmesh/returns/v1/returns.pb.h"
@@ -51,6 +53,8 @@ const pb::FileDescriptor* const kContracts[] = {
     rentmesh::payment::v1::Payment::descriptor()->file(),
     rentmesh::returns::v1::Return::descriptor()->file(),
     rentmesh::view::v1::RentalSummary::descriptor()->file(),
+    rentmesh::delivery::v1::Delivery::descriptor()->file(),
+    rentmesh::notification::v1::Notification::descriptor()->file(),
 };
 
 // grpc.health.v1 is not among the generated contracts (gRPC serves it from its
@@ -103,6 +107,8 @@ std::string DefaultAddress(const std::string& package) {
   if (absl::StartsWith(package, "rentmesh.payment.")) return "127.0.0.1:50052";
   if (absl::StartsWith(package, "rentmesh.returns.")) return "127.0.0.1:50053";
   if (absl::StartsWith(package, "rentmesh.view.")) return "127.0.0.1:50054";
+  if (absl::StartsWith(package, "rentmesh.delivery.")) return "127.0.0.1:50055";
+  if (absl::StartsWith(package, "rentmesh.notification.")) return "127.0.0.1:50056";
   return "127.0.0.1:50051";
 }
 
