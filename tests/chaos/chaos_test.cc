@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -140,7 +141,26 @@ class ChaosTest : public ::testing::Test {
     ASSERT_TRUE(report.ok()) << report.status();
     std::cout << Table(title, in.records, injected, *report) << std::flush;
     EXPECT_GT(in.records.size(), 300u) << "the load did not run";
+    if (report->total() > 0) std::cout << "logs kept in " << KeepLogs(sys.logs()) << "\n";
     EXPECT_EQ(report->total(), 0) << "invariants violated; see the table above";
+  }
+
+  // Copies the run's *.log files (not the stores) out of its temporary folder,
+  // which goes with the system, so a failed run can be read afterwards.
+  static std::string KeepLogs(const std::string& from) {
+    namespace fs = std::filesystem;
+    const fs::path to = fs::temp_directory_path() /
+                        absl::StrCat("rentmesh-chaos-logs-",
+                                     ::testing::UnitTest::GetInstance()->current_test_info()->name(),
+                                     "-", absl::ToUnixSeconds(absl::Now()));
+    std::error_code ec;
+    for (const auto& e : fs::recursive_directory_iterator(from, ec)) {
+      if (!e.is_regular_file() || e.path().extension() != ".log") continue;
+      const fs::path dest = to / fs::relative(e.path(), from);
+      fs::create_directories(dest.parent_path(), ec);
+      fs::copy_file(e.path(), dest, fs::copy_options::overwrite_existing, ec);
+    }
+    return to.string();
   }
 };
 
