@@ -187,5 +187,50 @@ TEST_F(HoldsIntegrationTest, AHoldPlacedOnOneReplicaIsRentedOnTheOtherWithItsOwn
   EXPECT_EQ(CountEvents("RentalRequested"), 1);
 }
 
+// Reads with the consistency token of a write made on another replica: the
+// answer reflects the write, from local state without asking the stream
+// leader once it is applied; a position this replica cannot reach in time
+// answers UNAVAILABLE, never older state. Without a token the read asks.
+TEST_F(HoldsIntegrationTest, AReadWithAWritesTokenOnAnotherReplicaReflectsItWithoutAskingTheLeader) {
+  auto a = Open("a");
+  auto b = Open("b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->service->AddBook({"dune", "Dune", 2, {"KRW", 1500}}, Ctx()).ok());
+  auto rented = a->service->RentBook({"alice", "dune", 3, "r-1"}, Ctx(Actor::Customer("alice")));
+  ASSERT_TRUE(rented.ok()) << rented.status();
+  ASSERT_GT(rented->last_position, 0u);
+
+  CallContext read = Ctx(Actor::Customer("alice"));
+  read.read_position = rented->last_position;
+  ASSERT_TRUE(b->follower->WaitApplied(rented->last_position, absl::Now() + absl::Seconds(10)).ok());
+  const uint64_t asked = b->follower->end_queries();
+  auto book = b->service->GetBook("dune", read);
+  ASSERT_TRUE(book.ok()) << book.status();
+  EXPECT_EQ(book->copies_available(), 1);
+  auto rental = b->service->GetRental(rented->rental_id, read);
+  ASSERT_TRUE(rental.ok()) << rental.status();
+  EXPECT_EQ(rental->status, RentalStatus::kRented);
+  EXPECT_EQ(b->follower->end_queries(), asked) << "a read whose token is applied asked the leader";
+
+  // Another customer's rental stays hidden with a token too.
+  CallContext bob = Ctx(Actor::Customer("bob"));
+  bob.read_position = rented->last_position;
+  EXPECT_EQ(b->service->GetRental(rented->rental_id, bob).status().code(),
+            absl::StatusCode::kPermissionDenied);
+
+  // Beyond what the stream holds: UNAVAILABLE at the deadline.
+  CallContext ahead = Ctx(Actor::Customer("alice"));
+  ahead.read_position = rented->last_position + 1000;
+  ahead.deadline = absl::Now() + absl::Milliseconds(300);
+  EXPECT_EQ(b->service->GetBook("dune", ahead).status().code(), absl::StatusCode::kUnavailable);
+  ahead.deadline = absl::Now() + absl::Milliseconds(300);
+  EXPECT_EQ(b->service->GetRental(rented->rental_id, ahead).status().code(),
+            absl::StatusCode::kUnavailable);
+
+  // No token: the read asks the leader.
+  ASSERT_TRUE(b->service->GetBook("dune", Ctx()).ok());
+  EXPECT_GT(b->follower->end_queries(), asked);
+}
+
 }  // namespace
 }  // namespace rentmesh::rental

@@ -35,6 +35,9 @@ ABSL_FLAG(int, requests, 2000, "requests per client per run (after warm-up)");
 ABSL_FLAG(int, warmup, 100, "warm-up requests per client per run");
 ABSL_FLAG(std::string, rental_address, "", "a running rental service (default: in-process fake)");
 ABSL_FLAG(bool, jwt, false, "verify an RS256 JWT on every gateway request");
+ABSL_FLAG(bool, read_token, false,
+          "reads carry the book's consistency token (answered from the replica's state once "
+          "applied, no question to the stream leader)");
 
 namespace rentmesh::gateway {
 namespace {
@@ -145,6 +148,22 @@ int Main() {
     }
   }
 
+  // The book's token, for --read_token: what a client holds after its write.
+  std::string book_token;
+  if (absl::GetFlag(FLAGS_read_token)) {
+    grpc::ClientContext ctx;
+    if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
+    rv1::GetBookRequest req;
+    req.set_book_id("bench-1");
+    rv1::Book out;
+    grpc::Status s = stub->GetBook(&ctx, req, &out);
+    if (!s.ok()) {
+      absl::FPrintF(stderr, "reading the book's token failed: %s\n", s.error_message());
+      return 1;
+    }
+    book_token = out.consistency_token();
+  }
+
   auto grpc_read = [&](int) {
     return [&](int) {
       grpc::ClientContext ctx;
@@ -152,6 +171,7 @@ int Main() {
       if (!token.empty()) ctx.AddMetadata("authorization", "Bearer " + token);
       rv1::GetBookRequest req;
       req.set_book_id("bench-1");
+      req.set_consistency_token(book_token);
       rv1::Book out;
       return stub->GetBook(&ctx, req, &out).ok();
     };
@@ -175,23 +195,27 @@ int Main() {
       client->set_tcp_nodelay(true);
       httplib::Headers h;
       if (!token.empty()) h.emplace("Authorization", "Bearer " + token);
-      return [client, h, write, t](int i) {
+      const std::string read_path =
+          book_token.empty() ? "/v1/books/bench-1"
+                             : absl::StrCat("/v1/books/bench-1?consistencyToken=", book_token);
+      return [client, h, write, t, read_path](int i) {
         if (write) {
           auto r = client->Post("/v1/books/bench-1:stock", h,
                                 absl::StrCat(R"({"copies":1,"requestId":"h-)", t, "-", i, "\"}"),
                                 "application/json");
           return r && r->status == 200;
         }
-        auto r = client->Get("/v1/books/bench-1", h);
+        auto r = client->Get(read_path, h);
         return r && r->status == 200;
       };
     };
   };
 
   absl::PrintF(
-      "gateway_bench: %d clients x %d requests per run (+%d warm-up), backend %s%s, jwt %s\n",
+      "gateway_bench: %d clients x %d requests per run (+%d warm-up), backend %s%s, jwt %s, "
+      "read token %s\n",
       concurrency, requests, warmup, rental, fakes ? " (in-process fake)" : "",
-      token.empty() ? "off" : "RS256");
+      token.empty() ? "off" : "RS256", book_token.empty() ? "none" : book_token);
   const Stats dr = Run(concurrency, requests, warmup, grpc_read);
   const Stats gr = Run(concurrency, requests, warmup, http_worker(false));
   const Stats dw = Run(concurrency, requests, warmup, grpc_write);

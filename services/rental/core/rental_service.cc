@@ -78,6 +78,16 @@ absl::Status RentalService::CatchUp(const CallContext& ctx) {
       absl::StrCat("cannot catch up with the rental log, try again shortly: ", s.message()));
 }
 
+absl::Status RentalService::CatchUpForRead(const CallContext& ctx) {
+  if (ctx.read_position == 0) return CatchUp(ctx);
+  absl::Status s = log_.WaitApplied(ctx.read_position,
+                                    std::min(ctx.deadline, absl::Now() + config_.catch_up_timeout));
+  if (s.ok()) return s;
+  return absl::UnavailableError(absl::StrCat("this replica has not applied ", log_.StreamName(),
+                                             ":", ctx.read_position,
+                                             " yet, try again shortly: ", s.message()));
+}
+
 absl::StatusOr<uint64_t> RentalService::Commit(const std::string& key, const Decide& decide,
                                                const CallContext& ctx) {
   absl::MutexLock book_lock(&book_locks_[absl::HashOf(key) % kBookLockStripes]);
@@ -243,8 +253,10 @@ absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const
 
 absl::StatusOr<Book> RentalService::GetBook(const std::string& book_id, const CallContext& ctx) {
   if (auto s = domain::ValidateBookId(book_id); !s.ok()) return s;
-  // Read-your-writes across replicas: reflect everything the log holds now.
-  absl::Status caught_up = CatchUp(ctx);
+  // Read-your-writes across replicas: reflect the caller's token, or
+  // everything the log holds now.
+  absl::Status caught_up = CatchUpForRead(ctx);
+  if (ctx.read_position > 0 && !caught_up.ok()) return caught_up;
   absl::StatusOr<Book> book = ReadBook(book_id);
   if (!caught_up.ok() && absl::IsNotFound(book.status())) return caught_up;
   return book;
@@ -569,7 +581,14 @@ absl::StatusOr<Rental> RentalService::LoadRental(const std::string& rental_id,
 
 absl::StatusOr<Rental> RentalService::GetRental(const std::string& rental_id,
                                                 const CallContext& ctx) {
-  return LoadRental(rental_id, ctx);
+  if (ctx.read_position == 0) return LoadRental(rental_id, ctx);
+  if (auto s = domain::ValidateId("rental_id", rental_id, true); !s.ok()) return s;
+  // A token that is not reached is an error, never an older answer.
+  if (absl::Status s = CatchUpForRead(ctx); !s.ok()) return s;
+  absl::StatusOr<Rental> r = ReadRental(rental_id);
+  if (!r.ok()) return r.status();
+  if (auto s = ctx.actor.MayActFor(r->customer_id); !s.ok()) return s;
+  return r;
 }
 
 absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,

@@ -52,6 +52,10 @@ struct CallContext {
   absl::Time deadline = absl::InfiniteFuture();
   std::map<std::string, std::string> trace;
   Actor actor;
+  // Reads only (GetBook, GetRental): the position on the rental log of the
+  // caller's consistency token, what the answer must reflect at least (0: no
+  // token, everything the log holds now).
+  uint64_t read_position = 0;
 };
 
 struct AddBookCommand {
@@ -202,6 +206,9 @@ class RentalService {
   absl::StatusOr<uint64_t> Commit(const std::string& key, const Decide& decide,
                                   const CallContext& ctx);
   absl::Status CatchUp(const CallContext& ctx);
+  // Before a read: up to ctx.read_position when there is one (no round trip
+  // once it is applied), else CatchUp.
+  absl::Status CatchUpForRead(const CallContext& ctx);
   absl::Time WaitDeadline(const CallContext& ctx) const;
 
   // Resolves a PENDING_PAYMENT rental by calling Pay (idempotent) and

@@ -1,7 +1,11 @@
 #include "rental/adapters/inbound/grpc/rental_grpc_service.h"
 
+#include <algorithm>
+#include <vector>
+
 #include "rental/adapters/mapping.h"
 #include "rentmesh/common/caller_identity.h"
+#include "rentmesh/common/consistency_token.h"
 #include "rentmesh/common/grpc_status.h"
 #include "rentmesh/common/pool_dispatch.h"
 #include "rentmesh/common/trace_context.h"
@@ -28,6 +32,19 @@ absl::StatusOr<CallContext> ContextOf(const CallerAuthenticator& auth,
                                                             : Actor::Customer(id->subject);
   }
   return out;
+}
+
+// A read's context: `call` with the position the caller's consistency token
+// names on the rental stream (positions on other streams do not concern this
+// service); INVALID_ARGUMENT for a token that is not one.
+absl::StatusOr<CallContext> ForRead(const CallContext& call, const std::string& token) {
+  absl::StatusOr<std::vector<StreamPosition>> positions = ParseConsistencyToken(token);
+  if (!positions.ok()) return positions.status();
+  CallContext read = call;
+  for (const StreamPosition& p : *positions) {
+    if (p.stream == kStream) read.read_position = std::max(read.read_position, p.sequence);
+  }
+  return read;
 }
 
 }  // namespace
@@ -79,7 +96,9 @@ grpc::ServerUnaryReactor* RentalGrpcService::GetBook(grpc::CallbackServerContext
   return Dispatch(
       ctx,
       [this, req, resp](const CallContext& call) -> absl::Status {
-        absl::StatusOr<domain::Book> book = service_.GetBook(req->book_id(), call);
+        absl::StatusOr<CallContext> read = ForRead(call, req->consistency_token());
+        if (!read.ok()) return read.status();
+        absl::StatusOr<domain::Book> book = service_.GetBook(req->book_id(), *read);
         if (!book.ok()) return book.status();
         *resp = mapping::ToProto(*book, kStream);
         return absl::OkStatus();
@@ -119,7 +138,9 @@ grpc::ServerUnaryReactor* RentalGrpcService::GetRental(grpc::CallbackServerConte
                                                        const v1::GetRentalRequest* req,
                                                        v1::Rental* resp) {
   return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
-    absl::StatusOr<domain::Rental> r = service_.GetRental(req->rental_id(), call);
+    absl::StatusOr<CallContext> read = ForRead(call, req->consistency_token());
+    if (!read.ok()) return read.status();
+    absl::StatusOr<domain::Rental> r = service_.GetRental(req->rental_id(), *read);
     if (!r.ok()) return r.status();
     *resp = mapping::ToProto(*r, kStream);
     return absl::OkStatus();
