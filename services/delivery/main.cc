@@ -29,6 +29,7 @@
 #include "rentmesh/telemetry/durable_catch_up.h"
 #include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
+#include "rentmesh/telemetry/stream_owner_start.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50055", "gRPC listen address (port 0: any)");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9455",
@@ -94,30 +95,17 @@ DeliveryConfig ConfigFromFlags() {
 }
 
 int Run(const DeliveryConfig& config) {
-  std::atomic<bool> ready{false};
-  std::atomic<nats::JetStream*> nats_ptr{nullptr};
-  // Ready: caught up, and the store not refusing our events for being full.
-  auto readiness = [&ready, &nats_ptr] {
-    if (!ready) return absl::UnavailableError("not ready");
-    nats::JetStream* j = nats_ptr.load();
-    return j != nullptr ? j->StoreHealth() : absl::OkStatus();
-  };
-  absl::StatusOr<std::unique_ptr<telemetry::ServiceTelemetry>> telemetry =
-      telemetry::ServiceTelemetry::Start(config.admin_address, readiness);
-  if (!telemetry.ok()) Fail("cannot start the admin server", telemetry.status());
-  absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
-      config.nats_url, "delivery", config.connect_timeout, nats::ConnectOptionsFromFlags());
-  if (!js.ok()) Fail("cannot connect to NATS", js.status());
-  (*js)->SetObserver(telemetry->get());
-  (*telemetry)->WatchNats(**js);
-  nats_ptr = js->get();
   nats::StreamSpec stream = JetStreamDeliveryEventLog::Stream(config.stream_replicas);
   stream.max_bytes = config.stream_max_bytes;
   stream.max_msgs = config.stream_max_msgs;
   stream.max_age = config.stream_max_age;
-  if (absl::Status s = (*js)->EnsureStream(stream); !s.ok()) {
-    Fail("cannot ensure the DELIVERY stream", s);
-  }
+  absl::StatusOr<std::unique_ptr<telemetry::StreamOwnerStart>> base =
+      telemetry::StreamOwnerStart::Start({config.admin_address, config.nats_url, "delivery",
+                                          config.connect_timeout, nats::ConnectOptionsFromFlags(),
+                                          stream});
+  if (!base.ok()) Fail("cannot start", base.status());
+  telemetry::ServiceTelemetry& telemetry = (*base)->telemetry();
+  nats::JetStream& js = (*base)->js();
   absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> store =
       rocksdb_store::StateStore::Open(config.data_dir);
   if (!store.ok()) Fail("cannot open the state store", store.status());
@@ -126,20 +114,20 @@ int Run(const DeliveryConfig& config) {
   absl::StatusOr<uint64_t> applied = repository.AppliedPosition();
   if (!applied.ok()) Fail("cannot read the stored position", applied.status());
   absl::StatusOr<std::unique_ptr<nats::StreamFollower>> follower =
-      nats::StreamFollower::Start(**js, {events::kDeliveryStream, "delivery.>", *applied, 1024},
+      nats::StreamFollower::Start(js, {events::kDeliveryStream, "delivery.>", *applied, 1024},
                                   [&repository](const std::vector<nats::StreamMessage>& batch) {
                                     return repository.Apply(batch);
                                   });
   if (!follower.ok()) Fail("cannot follow the DELIVERY stream", follower.status());
   LogInfo("catching up", {{"stream", events::kDeliveryStream}, {"from", absl::StrCat(*applied)}});
   if (absl::Status s =
-          telemetry::CatchUpDurably(**js, **follower, **store, **telemetry, events::kDeliveryStream,
+          telemetry::CatchUpDurably(js, **follower, **store, telemetry, events::kDeliveryStream,
                                     config.rebuild_flush_interval);
       !s.ok()) {
     Fail("cannot flush the state store", s);
   }
 
-  JetStreamDeliveryEventLog log(**js, **follower, config.max_wait);
+  JetStreamDeliveryEventLog log(js, **follower, config.max_wait);
   DerivedDeliveryIdScheme ids;
   SystemClock clock;
   DeliveryService::Options service_options;
@@ -172,7 +160,7 @@ int Run(const DeliveryConfig& config) {
   consumer_options.backoff_initial = config.retry_initial;
   consumer_options.backoff_max = config.retry_max;
   absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> consumer =
-      RentalEventConsumer::Start(**js, service, consumer_options);
+      RentalEventConsumer::Start(js, service, consumer_options);
   if (!consumer.ok()) Fail("cannot start the RENTAL consumer", consumer.status());
 
   WorkPool pool(config.workers, static_cast<size_t>(config.max_inflight));
@@ -185,23 +173,23 @@ int Run(const DeliveryConfig& config) {
   }
   DeliveryGrpcService grpc_service(service, pool, config.max_wait, **auth);
   absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
-      config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors(), *server_options);
+      config.grpc_address, {&grpc_service}, telemetry.GrpcInterceptors(), *server_options);
   if (!server.ok()) Fail("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
-  ready = true;
+  (*base)->SetReady(true);
   auto liveness = std::make_unique<telemetry::LivenessWatch>(
       telemetry::LivenessWatch::Options{config.liveness_pool_bound, config.liveness_follower_bound,
                                         absl::Seconds(1)},
-      &(*telemetry)->events());
+      &telemetry.events());
   liveness->WatchWorkPool(pool, "grpc");
-  liveness->WatchFollower(**js, **follower, events::kDeliveryStream);
-  liveness->WatchReadiness(readiness);
+  liveness->WatchFollower(js, **follower, events::kDeliveryStream);
+  liveness->WatchReadiness([b = base->get()] { return b->Readiness(); });
   liveness->Start(server->get());
-  (*telemetry)->WatchStateStore(**store);
-  (*telemetry)->WatchFollower(**js, **follower, events::kDeliveryStream);
-  (*telemetry)->WatchConsumer(**consumer, RentalEventConsumer::kDurable);
-  (*telemetry)->WatchWorkPool(pool);
-  (*telemetry)->SetRebuildProgress(1.0);
+  telemetry.WatchStateStore(**store);
+  telemetry.WatchFollower(js, **follower, events::kDeliveryStream);
+  telemetry.WatchConsumer(**consumer, RentalEventConsumer::kDurable);
+  telemetry.WatchWorkPool(pool);
+  telemetry.SetRebuildProgress(1.0);
   const std::string host = config.grpc_address.substr(0, config.grpc_address.rfind(':'));
   LogInfo("listening", {{"addr", absl::StrCat(host, ":", (*server)->port())},
                         {"grpc_service", "rentmesh.delivery.v1.DeliveryService"},
@@ -209,8 +197,8 @@ int Run(const DeliveryConfig& config) {
 
   const int signal = WaitForTerminationSignal();
   LogInfo("shutting down", {{"signal", absl::StrCat(signal)}});
-  (*telemetry)->StopAdmin();
-  ready = false;
+  telemetry.StopAdmin();
+  (*base)->SetReady(false);
   liveness.reset();
   consumer->reset();  // No delivery created after this.
   (*server)->SetServing(false);

@@ -28,6 +28,7 @@
 #include "rentmesh/telemetry/durable_catch_up.h"
 #include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
+#include "rentmesh/telemetry/stream_owner_start.h"
 #include "returns_config.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50053", "gRPC listen address (port 0: any)");
@@ -92,30 +93,17 @@ int Run(const ReturnsConfig& config) {
   absl::StatusOr<Failpoints> failpoints = Failpoints::Parse(config.failpoints);
   if (!failpoints.ok()) Fail("bad --failpoints", failpoints.status());
 
-  std::atomic<bool> ready{false};
-  std::atomic<nats::JetStream*> nats_ptr{nullptr};
-  // Ready: caught up, and the store not refusing our events for being full.
-  auto readiness = [&ready, &nats_ptr] {
-    if (!ready) return absl::UnavailableError("not ready");
-    nats::JetStream* j = nats_ptr.load();
-    return j != nullptr ? j->StoreHealth() : absl::OkStatus();
-  };
-  absl::StatusOr<std::unique_ptr<telemetry::ServiceTelemetry>> telemetry =
-      telemetry::ServiceTelemetry::Start(config.admin_address, readiness);
-  if (!telemetry.ok()) Fail("cannot start the admin server", telemetry.status());
-  absl::StatusOr<std::unique_ptr<nats::JetStream>> js = nats::JetStream::Connect(
-      config.nats_url, "returns", config.connect_timeout, nats::ConnectOptionsFromFlags());
-  if (!js.ok()) Fail("cannot connect to NATS", js.status());
-  (*js)->SetObserver(telemetry->get());
-  (*telemetry)->WatchNats(**js);
-  nats_ptr = js->get();
   nats::StreamSpec stream = JetStreamReturnEventLog::Stream(config.stream_replicas);
   stream.max_bytes = config.stream_max_bytes;
   stream.max_msgs = config.stream_max_msgs;
   stream.max_age = config.stream_max_age;
-  if (absl::Status s = (*js)->EnsureStream(stream); !s.ok()) {
-    Fail("cannot ensure the RETURNS stream", s);
-  }
+  absl::StatusOr<std::unique_ptr<telemetry::StreamOwnerStart>> base =
+      telemetry::StreamOwnerStart::Start({config.admin_address, config.nats_url, "returns",
+                                          config.connect_timeout, nats::ConnectOptionsFromFlags(),
+                                          stream});
+  if (!base.ok()) Fail("cannot start", base.status());
+  telemetry::ServiceTelemetry& telemetry = (*base)->telemetry();
+  nats::JetStream& js = (*base)->js();
   absl::StatusOr<std::unique_ptr<rocksdb_store::StateStore>> store =
       rocksdb_store::StateStore::Open(config.data_dir);
   if (!store.ok()) Fail("cannot open the state store", store.status());
@@ -124,7 +112,7 @@ int Run(const ReturnsConfig& config) {
   absl::StatusOr<uint64_t> applied = repository.AppliedPosition();
   if (!applied.ok()) Fail("cannot read the stored position", applied.status());
   absl::StatusOr<std::unique_ptr<nats::StreamFollower>> follower =
-      nats::StreamFollower::Start(**js, {events::kReturnsStream, "returns.>", *applied, 1024},
+      nats::StreamFollower::Start(js, {events::kReturnsStream, "returns.>", *applied, 1024},
                                   [&repository](const std::vector<nats::StreamMessage>& batch) {
                                     return repository.Apply(batch);
                                   });
@@ -132,13 +120,13 @@ int Run(const ReturnsConfig& config) {
   LogInfo("catching up", {{"stream", events::kReturnsStream}, {"from", absl::StrCat(*applied)}});
   // Not ready meanwhile; progress made durable as it goes.
   if (absl::Status s =
-          telemetry::CatchUpDurably(**js, **follower, **store, **telemetry, events::kReturnsStream,
+          telemetry::CatchUpDurably(js, **follower, **store, telemetry, events::kReturnsStream,
                                     config.rebuild_flush_interval);
       !s.ok()) {
     Fail("cannot flush the state store", s);
   }
 
-  JetStreamReturnEventLog log(**js, **follower, *failpoints, config.max_wait);
+  JetStreamReturnEventLog log(js, **follower, *failpoints, config.max_wait);
   DerivedReturnIdScheme ids;
   SystemClock clock;
   ReturnsService service(repository, log, ids, clock, config.fees);
@@ -154,23 +142,23 @@ int Run(const ReturnsConfig& config) {
   ReturnGrpcService grpc_service(service, pool, config.max_wait, **auth);
 
   absl::StatusOr<std::unique_ptr<GrpcServer>> server = GrpcServer::Start(
-      config.grpc_address, {&grpc_service}, (*telemetry)->GrpcInterceptors(), *server_options);
+      config.grpc_address, {&grpc_service}, telemetry.GrpcInterceptors(), *server_options);
   if (!server.ok()) Fail("cannot start the gRPC server", server.status());
   (*server)->SetServing(true);
-  ready = true;
+  (*base)->SetReady(true);
   // Liveness goes NOT_SERVING when wedged; readiness follows a full store.
   auto liveness = std::make_unique<telemetry::LivenessWatch>(
       telemetry::LivenessWatch::Options{config.liveness_pool_bound, config.liveness_follower_bound,
                                         absl::Seconds(1)},
-      &(*telemetry)->events());
+      &telemetry.events());
   liveness->WatchWorkPool(pool, "grpc");
-  liveness->WatchFollower(**js, **follower, events::kReturnsStream);
-  liveness->WatchReadiness(readiness);
+  liveness->WatchFollower(js, **follower, events::kReturnsStream);
+  liveness->WatchReadiness([b = base->get()] { return b->Readiness(); });
   liveness->Start(server->get());
-  (*telemetry)->WatchStateStore(**store);
-  (*telemetry)->WatchFollower(**js, **follower, events::kReturnsStream);
-  (*telemetry)->WatchWorkPool(pool);
-  (*telemetry)->SetRebuildProgress(1.0);
+  telemetry.WatchStateStore(**store);
+  telemetry.WatchFollower(js, **follower, events::kReturnsStream);
+  telemetry.WatchWorkPool(pool);
+  telemetry.SetRebuildProgress(1.0);
   const std::string host = config.grpc_address.substr(0, config.grpc_address.rfind(':'));
   LogInfo("listening", {{"addr", absl::StrCat(host, ":", (*server)->port())},
                         {"grpc_service", "rentmesh.returns.v1.ReturnService"},
@@ -178,8 +166,8 @@ int Run(const ReturnsConfig& config) {
 
   const int signal = WaitForTerminationSignal();
   LogInfo("shutting down", {{"signal", absl::StrCat(signal)}});
-  (*telemetry)->StopAdmin();
-  ready = false;
+  telemetry.StopAdmin();
+  (*base)->SetReady(false);
   liveness.reset();
   (*server)->SetServing(false);
   (*server)->Shutdown(config.shutdown_grace);
