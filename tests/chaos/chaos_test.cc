@@ -149,10 +149,11 @@ class ChaosTest : public ::testing::Test {
   // which goes with the system, so a failed run can be read afterwards.
   static std::string KeepLogs(const std::string& from) {
     namespace fs = std::filesystem;
-    const fs::path to = fs::temp_directory_path() /
-                        absl::StrCat("rentmesh-chaos-logs-",
-                                     ::testing::UnitTest::GetInstance()->current_test_info()->name(),
-                                     "-", absl::ToUnixSeconds(absl::Now()));
+    const fs::path to =
+        fs::temp_directory_path() /
+        absl::StrCat("rentmesh-chaos-logs-",
+                     ::testing::UnitTest::GetInstance()->current_test_info()->name(), "-",
+                     absl::ToUnixSeconds(absl::Now()));
     std::error_code ec;
     for (const auto& e : fs::recursive_directory_iterator(from, ec)) {
       if (!e.is_regular_file() || e.path().extension() != ".log") continue;

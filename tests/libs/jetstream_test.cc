@@ -198,10 +198,9 @@ TEST_F(JetStreamTest, FollowerReadsAStalledTailByItselfWhenNothingArrives) {
 // Concurrent CatchUp calls share questions to the leader, yet each sees every
 // message stored before it called (here: its own publish).
 TEST_F(JetStreamTest, ConcurrentCatchUpsShareQuestionsAndEachSeesWhatPrecededIt) {
-  auto follower = StreamFollower::Start(*js_, {"T", "t.>", 0, 64},
-                                        [](const std::vector<StreamMessage>&) {
-                                          return absl::OkStatus();
-                                        });
+  auto follower =
+      StreamFollower::Start(*js_, {"T", "t.>", 0, 64},
+                            [](const std::vector<StreamMessage>&) { return absl::OkStatus(); });
   ASSERT_TRUE(follower.ok()) << follower.status();
   constexpr int kThreads = 16;
   constexpr int kRounds = 40;
@@ -244,7 +243,8 @@ TEST_F(JetStreamTest, FollowerAppliesTheLeadersMessagesWhereTheDeliveringServerH
   });
   ASSERT_TRUE(follower.ok()) << follower.status();
   ASSERT_TRUE((*follower)->CatchUp(absl::Now() + absl::Seconds(10)).ok());
-  EXPECT_EQ(Applied(), (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
+  EXPECT_EQ(Applied(),
+            (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8", "9", "10"}));
   EXPECT_GE((*follower)->replaced_from_leader(), 1u);
   // From then on every message is the leader's, even where the delivered
   // batch would agree at its last message.

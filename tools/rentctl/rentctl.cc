@@ -8,8 +8,8 @@
 //   rentctl --addr=host:port call grpc.health.v1.Health/Check '{"service":"liveness"}'
 //
 // Without --addr the service's default local port is used (rental 50051,
-// payment 50052, returns 50053, view 50054, delivery 50055, notification 50056). The response is printed as JSON;
-// an error prints its code and message on stderr and exits 1.
+// payment 50052, returns 50053, view 50054, delivery 50055, notification 50056). The response is
+// printed as JSON; an error prints its code and message on stderr and exits 1.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/descriptor.pb.h>
 #include <google/protobuf/dynamic_message.h>
@@ -178,7 +178,8 @@ int Call(const std::string& target, const std::string& json) {
   std::unique_lock<std::mutex> lock(mu);
   cv.wait(lock, [&] { return done; });
   if (!status.ok()) {
-    std::cerr << "ERROR " << status.error_code() << " (" << rentmesh::telemetry::GrpcCodeName(status.error_code())
+    std::cerr << "ERROR " << status.error_code() << " ("
+              << rentmesh::telemetry::GrpcCodeName(status.error_code())
               << "): " << status.error_message() << "\n";
     return 1;
   }
