@@ -95,14 +95,10 @@ DeliveryConfig ConfigFromFlags() {
 }
 
 int Run(const DeliveryConfig& config) {
-  nats::StreamSpec stream = JetStreamDeliveryEventLog::Stream(config.stream_replicas);
-  stream.max_bytes = config.stream_max_bytes;
-  stream.max_msgs = config.stream_max_msgs;
-  stream.max_age = config.stream_max_age;
   absl::StatusOr<std::unique_ptr<telemetry::StreamOwnerStart>> base =
-      telemetry::StreamOwnerStart::Start({config.admin_address, config.nats_url, "delivery",
-                                          config.connect_timeout, nats::ConnectOptionsFromFlags(),
-                                          stream});
+      telemetry::StreamOwnerStart::Start(telemetry::StreamOwnerStart::OptionsFor(
+          config, "delivery", JetStreamDeliveryEventLog::Stream(config.stream_replicas),
+          nats::ConnectOptionsFromFlags()));
   if (!base.ok()) Fail("cannot start", base.status());
   telemetry::ServiceTelemetry& telemetry = (*base)->telemetry();
   nats::JetStream& js = (*base)->js();

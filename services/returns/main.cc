@@ -93,14 +93,10 @@ int Run(const ReturnsConfig& config) {
   absl::StatusOr<Failpoints> failpoints = Failpoints::Parse(config.failpoints);
   if (!failpoints.ok()) Fail("bad --failpoints", failpoints.status());
 
-  nats::StreamSpec stream = JetStreamReturnEventLog::Stream(config.stream_replicas);
-  stream.max_bytes = config.stream_max_bytes;
-  stream.max_msgs = config.stream_max_msgs;
-  stream.max_age = config.stream_max_age;
   absl::StatusOr<std::unique_ptr<telemetry::StreamOwnerStart>> base =
-      telemetry::StreamOwnerStart::Start({config.admin_address, config.nats_url, "returns",
-                                          config.connect_timeout, nats::ConnectOptionsFromFlags(),
-                                          stream});
+      telemetry::StreamOwnerStart::Start(telemetry::StreamOwnerStart::OptionsFor(
+          config, "returns", JetStreamReturnEventLog::Stream(config.stream_replicas),
+          nats::ConnectOptionsFromFlags()));
   if (!base.ok()) Fail("cannot start", base.status());
   telemetry::ServiceTelemetry& telemetry = (*base)->telemetry();
   nats::JetStream& js = (*base)->js();
