@@ -278,5 +278,18 @@ TEST_F(WaitingListTest, AddedStockIsGrantedToTheWaitingHolds) {
   EXPECT_EQ(Grants(), 2u);
 }
 
+TEST_F(WaitingListTest, ADeclinedPaymentOfAGrantedHoldPassesTheCopyOn) {
+  AddBook("dune", 1);
+  auto first = Wait("alice", "dune", "h-1");
+  auto b = Wait("bob", "dune", "h-2");
+  ASSERT_TRUE(first.ok() && b.ok());
+  payment_.set_limit(100);
+  auto declined = service_.RentBook({"alice", "", 3, "", first->rental_id}, ctx_);
+  EXPECT_EQ(declined.status().code(), absl::StatusCode::kFailedPrecondition) << declined.status();
+  EXPECT_EQ(Get(first->rental_id).status, RentalStatus::kRejected);
+  EXPECT_EQ(Get(b->rental_id).status, RentalStatus::kHeld);
+  EXPECT_EQ(Available("dune"), 0);
+}
+
 }  // namespace
 }  // namespace rentmesh::rental

@@ -539,7 +539,11 @@ absl::Status RentalService::CommitPendingOutcome(const std::string& rental_id,
   // Settled meanwhile (a retry, the reconciler): nothing more to write.
   auto settled = [](const Rental& r) { return r.status != RentalStatus::kPendingPayment; };
   auto always = [](const Rental&) { return absl::OkStatus(); };
-  return CommitTransition(rental_id, settled, always, make, ctx).status();
+  absl::StatusOr<Rental> r = CommitTransition(rental_id, settled, always, make, ctx);
+  if (r.ok() && (r->status == RentalStatus::kRejected || r->status == RentalStatus::kAborted)) {
+    (void)GrantWaiting(r->book_id, ctx);  // its copy is free: the reconciler retries a failure
+  }
+  return r.status();
 }
 
 absl::StatusOr<Rental> RentalService::CommitTransition(
