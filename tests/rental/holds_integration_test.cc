@@ -192,7 +192,8 @@ TEST_F(HoldsIntegrationTest, AHoldPlacedOnOneReplicaIsRentedOnTheOtherWithItsOwn
 // answer reflects the write, from local state without asking the stream
 // leader once it is applied; a position this replica cannot reach in time
 // answers UNAVAILABLE, never older state. Without a token the read asks.
-TEST_F(HoldsIntegrationTest, AReadWithAWritesTokenOnAnotherReplicaReflectsItWithoutAskingTheLeader) {
+TEST_F(HoldsIntegrationTest,
+       AReadWithAWritesTokenOnAnotherReplicaReflectsItWithoutAskingTheLeader) {
   auto a = Open("a");
   auto b = Open("b");
   ASSERT_TRUE(a && b);
@@ -203,7 +204,8 @@ TEST_F(HoldsIntegrationTest, AReadWithAWritesTokenOnAnotherReplicaReflectsItWith
 
   CallContext read = Ctx(Actor::Customer("alice"));
   read.read_position = rented->last_position;
-  ASSERT_TRUE(b->follower->WaitApplied(rented->last_position, absl::Now() + absl::Seconds(10)).ok());
+  ASSERT_TRUE(
+      b->follower->WaitApplied(rented->last_position, absl::Now() + absl::Seconds(10)).ok());
   const uint64_t asked = b->follower->end_queries();
   auto book = b->service->GetBook("dune", read);
   ASSERT_TRUE(book.ok()) << book.status();

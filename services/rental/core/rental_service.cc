@@ -647,13 +647,15 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
   }
 
   return ThenGrant(CommitTransition(
-      cmd.rental_id, is_retry, illegal,
-      [&](const Rental& r) -> BookEvent {
-        return domain::BookReturned{
-            r.rental_id,          r.book_id,          r.customer_id, outcome->return_id,
-            outcome->returned_at, outcome->total_fee, cmd.request_id};
-      },
-      ctx), ctx);
+                       cmd.rental_id, is_retry, illegal,
+                       [&](const Rental& r) -> BookEvent {
+                         return domain::BookReturned{r.rental_id,          r.book_id,
+                                                     r.customer_id,        outcome->return_id,
+                                                     outcome->returned_at, outcome->total_fee,
+                                                     cmd.request_id};
+                       },
+                       ctx),
+                   ctx);
 }
 
 absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cmd,
@@ -717,12 +719,14 @@ absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cm
   }
 
   return ThenGrant(CommitTransition(
-      cmd.rental_id, is_retry, illegal,
-      [&](const Rental& r) -> BookEvent {
-        return domain::RentalCancelled{r.rental_id,  r.book_id,    r.customer_id, cmd.reason,
-                                       clock_.Now(), r.payment_id, r.fee,         cmd.request_id};
-      },
-      ctx), ctx);
+                       cmd.rental_id, is_retry, illegal,
+                       [&](const Rental& r) -> BookEvent {
+                         return domain::RentalCancelled{r.rental_id, r.book_id,     r.customer_id,
+                                                        cmd.reason,  clock_.Now(),  r.payment_id,
+                                                        r.fee,       cmd.request_id};
+                       },
+                       ctx),
+                   ctx);
 }
 
 absl::StatusOr<CustomerTierView> RentalService::ReadCustomerTier(const std::string& customer_id) {
@@ -849,8 +853,8 @@ absl::StatusOr<Rental> RentalService::HoldBook(const HoldBookCommand& cmd, const
         // A copy free while others wait is theirs: join the list behind them.
         if (b.copies_available() <= 0 || !b.waiting.empty()) {
           if (cmd.wait_if_unavailable) {
-            d.event = domain::HoldQueued{hold_id, cmd.book_id, cmd.customer_id, cmd.request_id,
-                                         b.title};
+            d.event =
+                domain::HoldQueued{hold_id, cmd.book_id, cmd.customer_id, cmd.request_id, b.title};
             if (!cmd.request_id.empty()) d.event_id = ids_.DerivedId("evt-", {hold_id, "queued"});
             return d;
           }
@@ -983,8 +987,7 @@ absl::StatusOr<int> RentalService::GrantWaiting(const std::string& book_id,
           head.clear();
           absl::StatusOr<std::optional<Book>> book = state_.GetBook(book_id);
           if (!book.ok()) return book.status();
-          if (!book->has_value() || (*book)->waiting.empty() ||
-              (*book)->copies_available() <= 0) {
+          if (!book->has_value() || (*book)->waiting.empty() || (*book)->copies_available() <= 0) {
             return d;  // nothing to grant
           }
           const Book& b = **book;
@@ -1009,8 +1012,7 @@ absl::StatusOr<int> RentalService::GrantWaiting(const std::string& book_id,
   }
 }
 
-absl::StatusOr<Rental> RentalService::ThenGrant(absl::StatusOr<Rental> r,
-                                                const CallContext& ctx) {
+absl::StatusOr<Rental> RentalService::ThenGrant(absl::StatusOr<Rental> r, const CallContext& ctx) {
   if (r.ok()) (void)GrantWaiting(r->book_id, ctx);  // the reconciler retries a failure
   return r;
 }

@@ -148,7 +148,7 @@ constexpr Verdict Check(const BookCounts& book, RentalPhase phase, RentalEventKi
     case RentalEventKind::kHoldReleased:
       if (phase == RentalPhase::kAbsent) return Verdict::kRentalUnknown;
       return phase == RentalPhase::kHeld || phase == RentalPhase::kHoldWaiting ? Verdict::kApplies
-                                                                              : Verdict::kNotHeld;
+                                                                               : Verdict::kNotHeld;
     case RentalEventKind::kHoldExpired:
       if (phase == RentalPhase::kAbsent) return Verdict::kRentalUnknown;
       return phase == RentalPhase::kHeld ? Verdict::kApplies : Verdict::kNotHeld;
