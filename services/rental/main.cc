@@ -352,6 +352,10 @@ int Run() {
         if (expired.ok() && *expired > 0) {
           LogInfo("released lapsed holds", {{"count", absl::StrCat(*expired)}});
         }
+        absl::StatusOr<int> granted = service.GrantWaitingHolds(ctx);
+        if (granted.ok() && *granted > 0) {
+          LogInfo("granted waiting holds", {{"count", absl::StrCat(*granted)}});
+        }
       }
       for (int i = 0; i < config.reconcile_interval_ms / 50 + 1 && !stopping; ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(50));

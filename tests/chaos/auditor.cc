@@ -68,6 +68,8 @@ const char* Name(St s) {
       return "HOLD_RELEASED";
     case St::kHoldExpired:
       return "HOLD_EXPIRED";
+    case St::kHoldWaiting:
+      return "HOLD_WAITING";
   }
   return "?";
 }
@@ -117,6 +119,7 @@ view::v1::RentalState ViewStateOf(St s) {
     case St::kHeld:
     case St::kHoldReleased:
     case St::kHoldExpired:
+    case St::kHoldWaiting:
       break;
   }
   return view::v1::RENTAL_STATE_UNSPECIFIED;

@@ -166,6 +166,16 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
     }
     return out;
   }
+  absl::StatusOr<std::vector<domain::Book>> BooksWithWaiting(int limit) override {
+    absl::MutexLock lock(&mu_);
+    std::vector<domain::Book> out;
+    for (const auto& [id, b] : books_) {
+      if (b.version > 0 && !b.waiting.empty() && static_cast<int>(out.size()) < limit) {
+        out.push_back(b);
+      }
+    }
+    return out;
+  }
   absl::StatusOr<std::vector<domain::Rental>> CustomerHolds(const std::string& customer_id,
                                                             int limit) override {
     absl::MutexLock lock(&mu_);
@@ -181,6 +191,10 @@ class InMemoryRentalStore final : public BookLog, public RentalState {
   size_t event_count() {
     absl::MutexLock lock(&mu_);
     return events_.size();
+  }
+  std::vector<domain::BookEvent> events() {
+    absl::MutexLock lock(&mu_);
+    return events_;
   }
   // Events that were recorded but did not apply.
   size_t ignored_count() {

@@ -1,7 +1,8 @@
 // Holds through the real adapters: HoldPlaced / HoldExpired on RENTAL
 // (a real nats-server) folded into each replica's RocksDB. A lapsed hold is
 // released by the reconciler of whichever replica gets there first, once,
-// also when a replica stops and restarts from its stored state.
+// also when a replica stops and restarts from its stored state. A copy that
+// comes back goes to the oldest waiting hold once, whichever replica grants.
 #include <gtest/gtest.h>
 
 #include <thread>
@@ -232,6 +233,85 @@ TEST_F(HoldsIntegrationTest,
   // No token: the read asks the leader.
   ASSERT_TRUE(b->service->GetBook("dune", Ctx()).ok());
   EXPECT_GT(b->follower->end_queries(), asked);
+}
+
+// A copy returned on one replica while its reconciler and the other
+// replica's grant waiting holds at the same time: exactly one HoldGranted,
+// for the oldest waiting hold, and both replicas fold the same list.
+TEST_F(HoldsIntegrationTest, ACopyReturnedOnOneReplicaGrantsExactlyOneWaitingHoldOnce) {
+  auto a = Open("a");
+  auto b = Open("b");
+  ASSERT_TRUE(a && b);
+  ASSERT_TRUE(a->service->AddBook({"dune", "Dune", 1, {"KRW", 1500}}, Ctx()).ok());
+  auto rented = a->service->RentBook({"xavier", "dune", 3, "r-1"}, Ctx(Actor::Customer("xavier")));
+  ASSERT_TRUE(rented.ok()) << rented.status();
+  auto alice = a->service->HoldBook({"alice", "dune", "h-1", true}, Ctx(Actor::Customer("alice")));
+  ASSERT_TRUE(alice.ok()) << alice.status();
+  EXPECT_EQ(alice->status, RentalStatus::kHoldWaiting);
+  EXPECT_EQ(alice->queue_position, 1);
+  auto bob = b->service->HoldBook({"bob", "dune", "h-1", true}, Ctx(Actor::Customer("bob")));
+  ASSERT_TRUE(bob.ok()) << bob.status();
+  EXPECT_EQ(bob->status, RentalStatus::kHoldWaiting);
+  EXPECT_EQ(bob->queue_position, 2);
+  // A retry on the other replica is the same hold, queued once.
+  auto retry = a->service->HoldBook({"bob", "dune", "h-1", true}, Ctx(Actor::Customer("bob")));
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->rental_id, bob->rental_id);
+  EXPECT_EQ(CountEvents("HoldQueued"), 2);
+
+  std::atomic<bool> returned{false};
+  std::atomic<int> granted_a{0}, granted_b{0};
+  std::thread ta([&] {
+    auto r = a->service->ReturnBook({rented->rental_id, false, "ret-1"}, Ctx());
+    EXPECT_TRUE(r.ok()) << r.status();
+    returned = true;
+    auto n = a->service->GrantWaitingHolds(Ctx());
+    if (n.ok()) granted_a += *n;
+  });
+  std::thread tb([&] {
+    // b's reconciler, round after round, racing the return's own grant.
+    const absl::Time until = absl::Now() + absl::Seconds(5);
+    bool last_round = false;
+    while (absl::Now() < until) {
+      last_round = returned.load();
+      auto n = b->service->GrantWaitingHolds(Ctx());
+      if (n.ok()) granted_b += *n;
+      if (last_round) break;
+    }
+  });
+  ta.join();
+  tb.join();
+  EXPECT_LE(granted_a + granted_b, 1);
+
+  EXPECT_EQ(CountEvents("HoldGranted"), 1) << "one grant for the one copy";
+  for (Replica* r : {a.get(), b.get()}) {
+    auto book = r->service->GetBook("dune", Ctx());
+    ASSERT_TRUE(book.ok()) << book.status();
+    EXPECT_EQ(book->copies_available(), 0);
+    EXPECT_EQ(book->active_rentals, 1);
+    ASSERT_EQ(book->waiting.size(), 1u);
+    EXPECT_EQ(book->waiting.front(), bob->rental_id);
+    auto h = r->service->GetRental(alice->rental_id, Ctx());
+    ASSERT_TRUE(h.ok()) << h.status();
+    EXPECT_EQ(h->status, RentalStatus::kHeld);
+    EXPECT_EQ(h->hold_expires_at, clock_.Now() + absl::Minutes(30));
+    auto listed = r->service->ListHolds("bob", Ctx(Actor::Customer("bob")));
+    ASSERT_TRUE(listed.ok()) << listed.status();
+    ASSERT_EQ(listed->size(), 1u);
+    EXPECT_EQ(listed->front().status, RentalStatus::kHoldWaiting);
+    EXPECT_EQ(listed->front().queue_position, 1);
+    EXPECT_EQ(*r->service->GrantWaitingHolds(Ctx()), 0) << "nothing more to grant";
+  }
+  EXPECT_EQ(CountEvents("HoldGranted"), 1);
+
+  // Replica b restarts from its stored state and keeps the list.
+  b.reset();
+  b = Open("b");
+  ASSERT_TRUE(b);
+  auto book = b->service->GetBook("dune", Ctx());
+  ASSERT_TRUE(book.ok()) << book.status();
+  ASSERT_EQ(book->waiting.size(), 1u);
+  EXPECT_EQ(book->waiting.front(), bob->rental_id);
 }
 
 }  // namespace

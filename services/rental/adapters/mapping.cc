@@ -154,6 +154,21 @@ void SetPayload(const domain::BookEvent& e, events::v1::Envelope& env) {
                    p->set_customer_id(ev.customer_id);
                    *p->mutable_expires_at() = ToProtoTime(ev.expires_at);
                  },
+                 [&](const domain::HoldQueued& ev) {
+                   auto* p = env.mutable_hold_queued();
+                   p->set_hold_id(ev.hold_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   p->set_request_id(ev.request_id);
+                   p->set_book_title(ev.book_title);
+                 },
+                 [&](const domain::HoldGranted& ev) {
+                   auto* p = env.mutable_hold_granted();
+                   p->set_hold_id(ev.hold_id);
+                   p->set_book_id(ev.book_id);
+                   p->set_customer_id(ev.customer_id);
+                   *p->mutable_expires_at() = ToProtoTime(ev.expires_at);
+                 },
              },
              e);
 }
@@ -252,6 +267,17 @@ std::optional<domain::BookEvent> FromEnvelope(const events::v1::Envelope& env) {
       return domain::HoldExpired{p.hold_id(), p.book_id(), p.customer_id(),
                                  TimeOrPast(p.has_expires_at(), p.expires_at())};
     }
+    case P::kHoldQueued: {
+      const auto& p = env.hold_queued();
+      return domain::HoldQueued{p.hold_id(), p.book_id(), p.customer_id(), p.request_id(),
+                                p.book_title()};
+    }
+    case P::kHoldGranted: {
+      const auto& p = env.hold_granted();
+      // As for HoldPlaced: a missing expiry lapses at once.
+      return domain::HoldGranted{p.hold_id(), p.book_id(), p.customer_id(),
+                                 TimeOrPast(p.has_expires_at(), p.expires_at())};
+    }
     default:
       return std::nullopt;
   }
@@ -321,6 +347,9 @@ rental::v1::Rental ToProto(const domain::Rental& r, absl::string_view stream) {
     case domain::RentalStatus::kHoldExpired:
       out.set_status(rental::v1::RENTAL_STATUS_HOLD_EXPIRED);
       break;
+    case domain::RentalStatus::kHoldWaiting:
+      out.set_status(rental::v1::RENTAL_STATUS_HOLD_WAITING);
+      break;
   }
   *out.mutable_fee() = ToProto(r.fee);
   if (!r.base_fee.currency.empty()) {
@@ -384,6 +413,9 @@ domain::Rental FromProto(const rental::v1::Rental& r) {
     case rental::v1::RENTAL_STATUS_HOLD_EXPIRED:
       out.status = domain::RentalStatus::kHoldExpired;
       break;
+    case rental::v1::RENTAL_STATUS_HOLD_WAITING:
+      out.status = domain::RentalStatus::kHoldWaiting;
+      break;
     default:
       out.status = domain::RentalStatus::kPendingPayment;
       break;
@@ -435,6 +467,10 @@ rental::v1::Hold ToHoldProto(const domain::Rental& r, absl::string_view stream) 
       break;
     case domain::RentalStatus::kHoldExpired:
       out.set_status(rental::v1::HOLD_STATUS_EXPIRED);
+      break;
+    case domain::RentalStatus::kHoldWaiting:
+      out.set_status(rental::v1::HOLD_STATUS_WAITING);
+      out.set_queue_position(r.queue_position);
       break;
     default:
       out.set_status(rental::v1::HOLD_STATUS_CONVERTED);

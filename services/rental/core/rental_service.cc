@@ -248,6 +248,7 @@ absl::StatusOr<Book> RentalService::StockBook(const StockBookCommand& cmd, const
       },
       ctx);
   if (!pos.ok()) return pos.status();
+  (void)GrantWaiting(cmd.book_id, ctx);  // the reconciler retries a failure
   return ReadBook(cmd.book_id);
 }
 
@@ -351,6 +352,12 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& in, const 
               return d;
             }
             converting = true;
+          } else if (renting_hold && r.status == RentalStatus::kHoldWaiting) {
+            d.rejection = absl::FailedPreconditionError(absl::StrCat(
+                "hold ", rental_id,
+                " is still on the waiting list and keeps no copy yet; nothing was reserved or "
+                "charged"));
+            return d;
           } else if (renting_hold && (r.status == RentalStatus::kHoldReleased ||
                                       r.status == RentalStatus::kHoldExpired)) {
             d.rejection = absl::FailedPreconditionError(
@@ -377,7 +384,8 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& in, const 
           return d;
         }
         const Book& b = **book;
-        if (!converting && b.copies_available() <= 0) {
+        // A copy free while holds wait is theirs (the next grant takes it).
+        if (!converting && (b.copies_available() <= 0 || !b.waiting.empty())) {
           std::string reason = absl::StrCat("no copy of \"", b.title, "\" is available right now");
           if (cmd.request_id.empty()) {
             // Nobody can retry this request: there is no earlier attempt to
@@ -531,7 +539,11 @@ absl::Status RentalService::CommitPendingOutcome(const std::string& rental_id,
   // Settled meanwhile (a retry, the reconciler): nothing more to write.
   auto settled = [](const Rental& r) { return r.status != RentalStatus::kPendingPayment; };
   auto always = [](const Rental&) { return absl::OkStatus(); };
-  return CommitTransition(rental_id, settled, always, make, ctx).status();
+  absl::StatusOr<Rental> r = CommitTransition(rental_id, settled, always, make, ctx);
+  if (r.ok() && (r->status == RentalStatus::kRejected || r->status == RentalStatus::kAborted)) {
+    (void)GrantWaiting(r->book_id, ctx);  // its copy is free: the reconciler retries a failure
+  }
+  return r.status();
 }
 
 absl::StatusOr<Rental> RentalService::CommitTransition(
@@ -634,14 +646,16 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
     return outcome.status();
   }
 
-  return CommitTransition(
-      cmd.rental_id, is_retry, illegal,
-      [&](const Rental& r) -> BookEvent {
-        return domain::BookReturned{
-            r.rental_id,          r.book_id,          r.customer_id, outcome->return_id,
-            outcome->returned_at, outcome->total_fee, cmd.request_id};
-      },
-      ctx);
+  return ThenGrant(CommitTransition(
+                       cmd.rental_id, is_retry, illegal,
+                       [&](const Rental& r) -> BookEvent {
+                         return domain::BookReturned{r.rental_id,          r.book_id,
+                                                     r.customer_id,        outcome->return_id,
+                                                     outcome->returned_at, outcome->total_fee,
+                                                     cmd.request_id};
+                       },
+                       ctx),
+                   ctx);
 }
 
 absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cmd,
@@ -704,13 +718,15 @@ absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cm
     }
   }
 
-  return CommitTransition(
-      cmd.rental_id, is_retry, illegal,
-      [&](const Rental& r) -> BookEvent {
-        return domain::RentalCancelled{r.rental_id,  r.book_id,    r.customer_id, cmd.reason,
-                                       clock_.Now(), r.payment_id, r.fee,         cmd.request_id};
-      },
-      ctx);
+  return ThenGrant(CommitTransition(
+                       cmd.rental_id, is_retry, illegal,
+                       [&](const Rental& r) -> BookEvent {
+                         return domain::RentalCancelled{r.rental_id, r.book_id,     r.customer_id,
+                                                        cmd.reason,  clock_.Now(),  r.payment_id,
+                                                        r.fee,       cmd.request_id};
+                       },
+                       ctx),
+                   ctx);
 }
 
 absl::StatusOr<CustomerTierView> RentalService::ReadCustomerTier(const std::string& customer_id) {
@@ -834,7 +850,14 @@ absl::StatusOr<Rental> RentalService::HoldBook(const HoldBookCommand& cmd, const
         const Book& b = **book;
         d.expected_position = b.last_position;
         d.took_effect = [this, &hold_id](uint64_t) { return RentalKnown(hold_id); };
-        if (b.copies_available() <= 0) {
+        // A copy free while others wait is theirs: join the list behind them.
+        if (b.copies_available() <= 0 || !b.waiting.empty()) {
+          if (cmd.wait_if_unavailable) {
+            d.event =
+                domain::HoldQueued{hold_id, cmd.book_id, cmd.customer_id, cmd.request_id, b.title};
+            if (!cmd.request_id.empty()) d.event_id = ids_.DerivedId("evt-", {hold_id, "queued"});
+            return d;
+          }
           std::string reason =
               absl::StrCat("no copy of \"", b.title, "\" is free to hold right now");
           if (cmd.request_id.empty()) {
@@ -871,6 +894,13 @@ absl::StatusOr<Rental> RentalService::HoldBook(const HoldBookCommand& cmd, const
         absl::StrCat(hold->failure_reason, " (hold attempt ", hold_id,
                      " was refused; nothing is held. Hold again with a new request_id)"));
   }
+  if (hold->status == RentalStatus::kHoldWaiting) {
+    // Queued behind a grant still to be written (a copy was free but others
+    // waited): write it now rather than at the next reconcile.
+    (void)GrantWaiting(cmd.book_id, ctx);
+    absl::StatusOr<Rental> now = ReadRental(hold_id);
+    if (now.ok()) return WithQueuePosition(*std::move(now));
+  }
   return hold;
 }
 
@@ -879,7 +909,10 @@ absl::StatusOr<std::vector<Rental>> RentalService::ListHolds(const std::string& 
   if (auto s = domain::ValidateId("customer_id", customer_id, true); !s.ok()) return s;
   if (auto s = ctx.actor.MayActFor(customer_id); !s.ok()) return s;
   if (absl::Status s = CatchUp(ctx); !s.ok()) return s;
-  return state_.CustomerHolds(customer_id, 500);
+  absl::StatusOr<std::vector<Rental>> holds = state_.CustomerHolds(customer_id, 500);
+  if (!holds.ok()) return holds;
+  for (Rental& h : *holds) h = WithQueuePosition(std::move(h));
+  return holds;
 }
 
 absl::StatusOr<Rental> RentalService::ReleaseHold(const ReleaseHoldCommand& cmd,
@@ -896,6 +929,7 @@ absl::StatusOr<Rental> RentalService::ReleaseHold(const ReleaseHoldCommand& cmd,
   auto illegal = [&](const Rental& r) -> absl::Status {
     switch (r.status) {
       case RentalStatus::kHeld:
+      case RentalStatus::kHoldWaiting:  // leaves the waiting list
         return absl::OkStatus();
       case RentalStatus::kHoldReleased:
         return absl::FailedPreconditionError(
@@ -910,13 +944,14 @@ absl::StatusOr<Rental> RentalService::ReleaseHold(const ReleaseHoldCommand& cmd,
     }
   };
   if (is_retry(*hold)) return hold;
-  return CommitTransition(
-      cmd.hold_id, is_retry, illegal,
-      [&](const Rental& r) -> BookEvent {
-        return domain::HoldReleased{r.rental_id, r.book_id, r.customer_id, cmd.reason,
-                                    cmd.request_id};
-      },
-      ctx);
+  return ThenGrant(CommitTransition(
+                       cmd.hold_id, is_retry, illegal,
+                       [&](const Rental& r) -> BookEvent {
+                         return domain::HoldReleased{r.rental_id, r.book_id, r.customer_id,
+                                                     cmd.reason, cmd.request_id};
+                       },
+                       ctx),
+                   ctx);
 }
 
 absl::StatusOr<int> RentalService::ExpireHolds(const CallContext& ctx) {
@@ -938,6 +973,67 @@ absl::StatusOr<int> RentalService::ExpireHolds(const CallContext& ctx) {
     if (done.ok() && done->status == RentalStatus::kHoldExpired) ++expired;
   }
   return expired;
+}
+
+absl::StatusOr<int> RentalService::GrantWaiting(const std::string& book_id,
+                                                const CallContext& ctx) {
+  int granted = 0;
+  for (;;) {
+    std::string head;
+    absl::StatusOr<uint64_t> pos = Commit(
+        book_id,
+        [&]() -> absl::StatusOr<Decision> {
+          Decision d;
+          head.clear();
+          absl::StatusOr<std::optional<Book>> book = state_.GetBook(book_id);
+          if (!book.ok()) return book.status();
+          if (!book->has_value() || (*book)->waiting.empty() || (*book)->copies_available() <= 0) {
+            return d;  // nothing to grant
+          }
+          const Book& b = **book;
+          absl::StatusOr<Rental> hold = ReadRental(b.waiting.front());
+          if (!hold.ok()) return hold.status();
+          head = hold->rental_id;
+          d.event = domain::HoldGranted{hold->rental_id, book_id, hold->customer_id,
+                                        clock_.Now() + config_.hold_duration};
+          d.expected_position = b.last_position;
+          // The same id on every replica: the server drops a second copy.
+          d.event_id = ids_.DerivedId("evt-", {hold->rental_id, "granted"});
+          d.took_effect = [this, id = hold->rental_id](uint64_t) {
+            absl::StatusOr<Rental> r = ReadRental(id);
+            return !r.ok() || r->status != RentalStatus::kHoldWaiting;
+          };
+          return d;
+        },
+        ctx);
+    if (!pos.ok()) return pos.status();
+    if (*pos == 0) return granted;  // no copy free, or nobody waiting
+    ++granted;
+  }
+}
+
+absl::StatusOr<Rental> RentalService::ThenGrant(absl::StatusOr<Rental> r, const CallContext& ctx) {
+  if (r.ok()) (void)GrantWaiting(r->book_id, ctx);  // the reconciler retries a failure
+  return r;
+}
+
+Rental RentalService::WithQueuePosition(Rental r) {
+  if (r.status != RentalStatus::kHoldWaiting) return r;
+  absl::StatusOr<std::optional<Book>> book = state_.GetBook(r.book_id);
+  if (book.ok() && book->has_value()) r.queue_position = (*book)->QueuePosition(r.rental_id);
+  return r;
+}
+
+absl::StatusOr<int> RentalService::GrantWaitingHolds(const CallContext& ctx) {
+  absl::StatusOr<std::vector<Book>> books = state_.BooksWithWaiting(100);
+  if (!books.ok()) return books.status();
+  int granted = 0;
+  for (const Book& b : *books) {
+    if (b.copies_available() <= 0) continue;
+    absl::StatusOr<int> n = GrantWaiting(b.book_id, ctx);
+    if (n.ok()) granted += *n;
+  }
+  return granted;
 }
 
 }  // namespace rentmesh::rental

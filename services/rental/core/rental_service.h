@@ -81,6 +81,9 @@ struct HoldBookCommand {
   std::string customer_id;
   std::string book_id;
   std::string request_id;
+  // No copy free: join the book's waiting list (a kHoldWaiting hold) instead
+  // of FAILED_PRECONDITION.
+  bool wait_if_unavailable = false;
 };
 struct ReleaseHoldCommand {
   std::string hold_id;
@@ -178,6 +181,15 @@ class RentalService {
   // still held). Returns how many it found lapsed. Run periodically, next to
   // ReconcilePending.
   absl::StatusOr<int> ExpireHolds(const CallContext& ctx);
+  // Records HoldGranted for the oldest waiting hold of every book that has a
+  // copy free and a waiting list, as often as there are copies free. Like
+  // ExpireHolds it may run on every replica at once: the append expects the
+  // book's last sequence and the fold grants only the head of the list while
+  // a copy is free, so each copy goes to one hold once, in order. It is the
+  // crash-safe path: the use cases that free a copy also try a grant at
+  // once, but if the process dies first, this finds it. Returns how many
+  // holds it granted. Run periodically, after ExpireHolds.
+  absl::StatusOr<int> GrantWaitingHolds(const CallContext& ctx);
 
  private:
   // What a command decided: an event to append at `expected_position`, or
@@ -234,6 +246,15 @@ class RentalService {
   absl::StatusOr<domain::Rental> ReadRental(const std::string& rental_id);
   absl::StatusOr<domain::Book> ReadBook(const std::string& book_id);
   absl::StatusOr<CustomerTierView> ReadCustomerTier(const std::string& customer_id);
+  // Grants waiting holds of one book while it has a copy free (see
+  // GrantWaitingHolds); returns how many.
+  absl::StatusOr<int> GrantWaiting(const std::string& book_id, const CallContext& ctx);
+  // After a use case freed a copy of the rental's book: GrantWaiting, its
+  // failure left to the reconciler. Passes `r` through.
+  absl::StatusOr<domain::Rental> ThenGrant(absl::StatusOr<domain::Rental> r,
+                                           const CallContext& ctx);
+  // A hold as answered: a waiting one with its place on the list.
+  domain::Rental WithQueuePosition(domain::Rental r);
   // Whether the local state knows the rental (in any status).
   bool RentalKnown(const std::string& rental_id);
 

@@ -30,6 +30,8 @@ enum class RentalPhase {
   kHeld,          // keeps a copy; RentalRequested of the same id converts it
   kHoldReleased,  // released by its customer: the copy is free again
   kHoldExpired,   // lapsed: the copy is free again
+  // On the book's waiting list (no copy kept yet); HoldGranted makes it kHeld.
+  kHoldWaiting,
 };
 
 enum class RentalEventKind {
@@ -45,6 +47,8 @@ enum class RentalEventKind {
   kHoldPlaced,
   kHoldReleased,
   kHoldExpired,
+  kHoldQueued,
+  kHoldGranted,
 };
 
 // The book's counters as folded so far.
@@ -53,6 +57,10 @@ struct BookCounts {
   int64_t copies = 0;
   // Rentals and holds keeping a copy (held, pending payment or rented).
   int64_t active = 0;
+  // Holds on the waiting list. While any wait, a free copy is theirs: a new
+  // reservation or hold does not take it (HoldGranted gives it to the
+  // oldest, which only the fold that keeps the list can name).
+  int64_t waiting = 0;
 };
 
 enum class Verdict {
@@ -67,6 +75,7 @@ enum class Verdict {
   kDuplicate,      // an event id or request id this fold applied already
   kOutOfRange,     // BookStocked adding no copies, or beyond the maximum
   kNotHeld,        // a release, expiry or conversion of a hold no longer held
+  kNotWaiting,     // a grant of a hold not waiting, or not the oldest waiting
 };
 
 constexpr std::string_view VerdictName(Verdict v) {
@@ -93,6 +102,8 @@ constexpr std::string_view VerdictName(Verdict v) {
       return "out_of_range";
     case Verdict::kNotHeld:
       return "not_held";
+    case Verdict::kNotWaiting:
+      return "not_waiting";
   }
   return "unknown";
 }
@@ -113,15 +124,31 @@ constexpr Verdict Check(const BookCounts& book, RentalPhase phase, RentalEventKi
     case RentalEventKind::kRentalRequested:
       // Converting a hold: the rental takes the copy the hold kept.
       if (phase == RentalPhase::kHeld) return Verdict::kApplies;
-      if (phase == RentalPhase::kHoldReleased || phase == RentalPhase::kHoldExpired) {
+      if (phase == RentalPhase::kHoldReleased || phase == RentalPhase::kHoldExpired ||
+          phase == RentalPhase::kHoldWaiting) {
         return Verdict::kNotHeld;
       }
       if (phase != RentalPhase::kAbsent) return Verdict::kRentalIdTaken;
-      return book.active < book.copies ? Verdict::kApplies : Verdict::kNoCopyFree;
+      return book.active < book.copies && book.waiting == 0 ? Verdict::kApplies
+                                                            : Verdict::kNoCopyFree;
     case RentalEventKind::kHoldPlaced:
       if (phase != RentalPhase::kAbsent) return Verdict::kRentalIdTaken;
+      return book.active < book.copies && book.waiting == 0 ? Verdict::kApplies
+                                                            : Verdict::kNoCopyFree;
+    case RentalEventKind::kHoldQueued:
+      // Joins the list whether or not a copy is free meanwhile: the next
+      // grant settles it.
+      return phase == RentalPhase::kAbsent ? Verdict::kApplies : Verdict::kRentalIdTaken;
+    case RentalEventKind::kHoldGranted:
+      // Only the oldest waiting hold, and only while a copy is free (the
+      // fold that keeps the list checks "oldest").
+      if (phase == RentalPhase::kAbsent) return Verdict::kRentalUnknown;
+      if (phase != RentalPhase::kHoldWaiting) return Verdict::kNotWaiting;
       return book.active < book.copies ? Verdict::kApplies : Verdict::kNoCopyFree;
     case RentalEventKind::kHoldReleased:
+      if (phase == RentalPhase::kAbsent) return Verdict::kRentalUnknown;
+      return phase == RentalPhase::kHeld || phase == RentalPhase::kHoldWaiting ? Verdict::kApplies
+                                                                               : Verdict::kNotHeld;
     case RentalEventKind::kHoldExpired:
       if (phase == RentalPhase::kAbsent) return Verdict::kRentalUnknown;
       return phase == RentalPhase::kHeld ? Verdict::kApplies : Verdict::kNotHeld;
@@ -167,24 +194,30 @@ constexpr RentalPhase PhaseAfter(RentalPhase phase, RentalEventKind kind) {
       return RentalPhase::kHoldReleased;
     case RentalEventKind::kHoldExpired:
       return RentalPhase::kHoldExpired;
+    case RentalEventKind::kHoldQueued:
+      return RentalPhase::kHoldWaiting;
+    case RentalEventKind::kHoldGranted:
+      return RentalPhase::kHeld;
   }
   return phase;
 }
 
 // How an applicable event changes the book's count of copies taken (by
 // rentals and holds), given the phase it found its rental in: a rental that
-// converts a hold keeps the hold's copy.
+// converts a hold keeps the hold's copy, and a waiting hold keeps none.
 constexpr int ActiveDelta(RentalEventKind kind, RentalPhase before = RentalPhase::kAbsent) {
   switch (kind) {
     case RentalEventKind::kRentalRequested:
       return before == RentalPhase::kHeld ? 0 : 1;
     case RentalEventKind::kHoldPlaced:
+    case RentalEventKind::kHoldGranted:
       return 1;
+    case RentalEventKind::kHoldReleased:
+      return before == RentalPhase::kHoldWaiting ? 0 : -1;
     case RentalEventKind::kRentalRejected:
     case RentalEventKind::kRentalAborted:
     case RentalEventKind::kBookReturned:
     case RentalEventKind::kRentalCancelled:
-    case RentalEventKind::kHoldReleased:
     case RentalEventKind::kHoldExpired:
       return -1;
     default:

@@ -1,5 +1,7 @@
 #include "rental/core/domain/rental_domain.h"
 
+#include <algorithm>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "rental/core/domain/pricing.h"
@@ -29,6 +31,8 @@ absl::string_view RentalStatusName(RentalStatus s) {
       return "HOLD_RELEASED";
     case RentalStatus::kHoldExpired:
       return "HOLD_EXPIRED";
+    case RentalStatus::kHoldWaiting:
+      return "HOLD_WAITING";
   }
   return "UNKNOWN";
 }
@@ -44,7 +48,8 @@ std::string RentalIdOf(const BookEvent& e) {
         if constexpr (std::is_same_v<T, BookAdded> || std::is_same_v<T, BookStocked>) {
           return {};
         } else if constexpr (std::is_same_v<T, HoldPlaced> || std::is_same_v<T, HoldReleased> ||
-                             std::is_same_v<T, HoldExpired>) {
+                             std::is_same_v<T, HoldExpired> || std::is_same_v<T, HoldQueued> ||
+                             std::is_same_v<T, HoldGranted>) {
           return ev.hold_id;
         } else {
           return ev.rental_id;
@@ -71,6 +76,15 @@ void ApplyToBook(Book& book, const BookEvent& e, rules::RentalPhase before, absl
              },
              e);
   book.active_rentals += rules::ActiveDelta(KindOf(e), before);
+  // The waiting list: joined by HoldQueued, left by the grant (the head) or
+  // a release of a waiting hold.
+  const std::string id = RentalIdOf(e);
+  if (std::holds_alternative<HoldQueued>(e)) {
+    book.waiting.push_back(id);
+  } else if (before == rules::RentalPhase::kHoldWaiting) {
+    book.waiting.erase(std::remove(book.waiting.begin(), book.waiting.end(), id),
+                       book.waiting.end());
+  }
   ++book.version;
 }
 
@@ -154,6 +168,20 @@ void ApplyToRental(Rental& r, const BookEvent& e, uint64_t position, absl::Time 
                    r.transition_request_id = ev.request_id;
                  },
                  [&](const HoldExpired&) { r.status = RentalStatus::kHoldExpired; },
+                 [&](const HoldQueued& ev) {
+                   r.rental_id = ev.hold_id;
+                   r.book_id = ev.book_id;
+                   r.customer_id = ev.customer_id;
+                   r.request_id = ev.request_id;
+                   r.book_title = ev.book_title;
+                   r.requested_at = at;
+                   r.held_at = at;  // placed (on the list) then
+                   r.status = RentalStatus::kHoldWaiting;
+                 },
+                 [&](const HoldGranted& ev) {
+                   r.hold_expires_at = ev.expires_at;
+                   r.status = RentalStatus::kHeld;
+                 },
              },
              e);
   ++r.version;
@@ -161,6 +189,13 @@ void ApplyToRental(Rental& r, const BookEvent& e, uint64_t position, absl::Time 
 }
 
 }  // namespace
+
+int32_t Book::QueuePosition(const std::string& hold_id) const {
+  for (size_t i = 0; i < waiting.size(); ++i) {
+    if (waiting[i] == hold_id) return static_cast<int32_t>(i + 1);
+  }
+  return 0;
+}
 
 rules::RentalEventKind KindOf(const BookEvent& e) {
   using K = rules::RentalEventKind;
@@ -177,6 +212,8 @@ rules::RentalEventKind KindOf(const BookEvent& e) {
                         [](const HoldPlaced&) { return K::kHoldPlaced; },
                         [](const HoldReleased&) { return K::kHoldReleased; },
                         [](const HoldExpired&) { return K::kHoldExpired; },
+                        [](const HoldQueued&) { return K::kHoldQueued; },
+                        [](const HoldGranted&) { return K::kHoldGranted; },
                     },
                     e);
 }
@@ -205,6 +242,8 @@ rules::RentalPhase PhaseOf(const Rental& r) {
       return P::kHoldReleased;
     case RentalStatus::kHoldExpired:
       return P::kHoldExpired;
+    case RentalStatus::kHoldWaiting:
+      return P::kHoldWaiting;
   }
   return P::kAbsent;
 }
@@ -215,7 +254,8 @@ rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t pos
   const rules::RentalEventKind kind = KindOf(e);
   const bool rental_event =
       kind != rules::RentalEventKind::kBookAdded && kind != rules::RentalEventKind::kBookStocked;
-  rules::BookCounts counts{book.version > 0, book.copies, book.active_rentals};
+  rules::BookCounts counts{book.version > 0, book.copies, book.active_rentals,
+                           static_cast<int64_t>(book.waiting.size())};
   const rules::RentalPhase before = rental_event ? PhaseOf(rental) : rules::RentalPhase::kAbsent;
   rules::Verdict v = rules::Check(counts, before, kind);
   if (v != rules::Verdict::kApplies) return v;
@@ -229,6 +269,10 @@ rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t pos
       return rules::Verdict::kRentalIdTaken;
     }
     if (at > rental.hold_expires_at) return rules::Verdict::kNotHeld;
+  }
+  if (std::holds_alternative<HoldGranted>(e) &&
+      (book.waiting.empty() || book.waiting.front() != rental.rental_id)) {
+    return rules::Verdict::kNotWaiting;  // first come, first served
   }
   if (const auto* stocked = std::get_if<BookStocked>(&e);
       stocked != nullptr &&

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -40,6 +41,9 @@ enum class RentalStatus {
   kHeld,
   kHoldReleased,
   kHoldExpired,
+  // A hold on the book's waiting list (HoldQueued): it keeps no copy until
+  // HoldGranted makes it kHeld.
+  kHoldWaiting,
 };
 absl::string_view RentalStatusName(RentalStatus s);
 
@@ -56,8 +60,13 @@ struct Book {
   // Stream position of the last event on this book's subject (rentals
   // included): the expected sequence for the next append.
   uint64_t last_position = 0;
+  // The waiting list: ids of holds in status kHoldWaiting, oldest first (the
+  // order of their HoldQueued in the stream).
+  std::vector<std::string> waiting{};
 
   int32_t copies_available() const { return copies - active_rentals; }
+  // 1-based place of a waiting hold on the list, 0 when it is not on it.
+  int32_t QueuePosition(const std::string& hold_id) const;
 };
 
 struct Rental {
@@ -93,6 +102,10 @@ struct Rental {
   // Set when the record began as a hold (HoldPlaced): its id is the hold id.
   absl::Time held_at = absl::InfinitePast();
   absl::Time hold_expires_at = absl::InfinitePast();
+
+  // Not stored: a waiting hold's place on its book's list, filled in by the
+  // use cases that answer with it (0 otherwise).
+  int32_t queue_position = 0;
 
   bool is_hold() const { return held_at != absl::InfinitePast(); }
 };
@@ -207,9 +220,26 @@ struct HoldExpired {
   absl::Time expires_at;
 };
 
+// No copy was free: the hold joins the book's waiting list (keeps no copy).
+struct HoldQueued {
+  std::string hold_id;
+  std::string book_id;
+  std::string customer_id;
+  std::string request_id;
+  std::string book_title;
+};
+// The oldest waiting hold gets the copy that came back, until expires_at
+// (decided by the writer from the grant).
+struct HoldGranted {
+  std::string hold_id;
+  std::string book_id;
+  std::string customer_id;
+  absl::Time expires_at;
+};
+
 using BookEvent = std::variant<BookAdded, BookStocked, RentalRequested, RentalRefused, BookRented,
                                RentalRejected, RentalAborted, BookReturned, RentalCancelled,
-                               HoldPlaced, HoldReleased, HoldExpired>;
+                               HoldPlaced, HoldReleased, HoldExpired, HoldQueued, HoldGranted>;
 
 const std::string& BookIdOf(const BookEvent& e);
 // The rental (or hold: the same id space) an event is about; empty for
@@ -227,7 +257,8 @@ rules::RentalPhase PhaseOf(const Rental& rental);
 // to `position` in every case, since it is the subject's last sequence, the
 // expected sequence of the next append. `at` is when the event occurred.
 // Beyond the shared rules, a RentalRequested converts a hold only when it
-// names the hold (hold_id), its customer, and occurred before the hold lapsed.
+// names the hold (hold_id), its customer, and occurred before the hold lapsed;
+// a HoldGranted applies only to the hold at the head of book.waiting.
 rules::Verdict Fold(Book& book, Rental& rental, const BookEvent& e, uint64_t position,
                     absl::Time at);
 

@@ -39,6 +39,8 @@ class RentalState {
                                                                      int limit) = 0;
   // Holds still HELD whose expiry is before `before`, earliest first.
   virtual absl::StatusOr<std::vector<domain::Rental>> LapsedHolds(absl::Time before, int limit) = 0;
+  // Books whose waiting list is not empty, in id order, at most `limit`.
+  virtual absl::StatusOr<std::vector<domain::Book>> BooksWithWaiting(int limit) = 0;
   // The customer's holds in every status (converted ones with their rental's),
   // at most `limit`.
   virtual absl::StatusOr<std::vector<domain::Rental>> CustomerHolds(const std::string& customer_id,

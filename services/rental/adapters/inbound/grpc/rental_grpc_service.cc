@@ -208,8 +208,8 @@ grpc::ServerUnaryReactor* RentalGrpcService::HoldBook(grpc::CallbackServerContex
                                                       const v1::HoldBookRequest* req,
                                                       v1::Hold* resp) {
   return Dispatch(ctx, [this, req, resp](const CallContext& call) -> absl::Status {
-    absl::StatusOr<domain::Rental> h =
-        service_.HoldBook({req->customer_id(), req->book_id(), req->request_id()}, call);
+    absl::StatusOr<domain::Rental> h = service_.HoldBook(
+        {req->customer_id(), req->book_id(), req->request_id(), req->wait_if_unavailable()}, call);
     if (!h.ok()) return h.status();
     *resp = mapping::ToHoldProto(*h, kStream);
     return absl::OkStatus();

@@ -7,6 +7,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "rental/adapters/mapping.h"
 #include "rentmesh/common/log.h"
 #include "rentmesh/events/envelope.h"
@@ -39,6 +41,9 @@ int64_t SortableMicros(absl::Time t) { return std::max<int64_t>(0, absl::ToUnixM
 std::string HoldExpiryKey(const domain::Rental& r) {
   return absl::StrFormat("holdexp/%020d/%s", SortableMicros(r.hold_expires_at), r.rental_id);
 }
+// A book's waiting list: hold ids, oldest first, one a line (ids hold no
+// spaces). Absent when nobody waits.
+std::string WaitingKey(absl::string_view book_id) { return absl::StrCat("waitq/", book_id); }
 std::string CustomerHoldsPrefix(absl::string_view customer_id) {
   return absl::StrCat("holds/", mapping::CustomerToken(customer_id), "/");
 }
@@ -168,6 +173,11 @@ absl::Status RocksDbRentalState::Apply(const std::vector<nats::StreamMessage>& b
 
   for (const auto& [id, book] : books) {
     wb.Put(BookKey(id), mapping::ToProto(book, kStream).SerializeAsString());
+    if (book.waiting.empty()) {
+      wb.Delete(WaitingKey(id));
+    } else {
+      wb.Put(WaitingKey(id), absl::StrJoin(book.waiting, "\n"));
+    }
   }
   for (const auto& [id, rental] : rentals) {
     if (rental.version == 0) continue;  // only ever named by events that did not apply
@@ -270,7 +280,33 @@ absl::StatusOr<domain::Book> RocksDbRentalState::LoadBookRecord(const std::strin
   if (!v->has_value()) return domain::Book{};
   rental::v1::Book proto;
   if (absl::Status s = ParseInto(**v, proto, key); !s.ok()) return s;
-  return mapping::FromProto(proto);
+  domain::Book book = mapping::FromProto(proto);
+  if (absl::Status s = LoadWaiting(book); !s.ok()) return s;
+  return book;
+}
+
+absl::Status RocksDbRentalState::LoadWaiting(domain::Book& book) {
+  absl::StatusOr<std::optional<std::string>> w = store_.Get(WaitingKey(book.book_id));
+  if (!w.ok()) return w.status();
+  book.waiting.clear();
+  if (w->has_value() && !(*w)->empty()) book.waiting = absl::StrSplit(**w, '\n');
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::vector<domain::Book>> RocksDbRentalState::BooksWithWaiting(int limit) {
+  std::vector<std::string> ids;
+  absl::Status s = store_.Scan("waitq/", "", [&](absl::string_view key, absl::string_view) {
+    ids.emplace_back(key.substr(sizeof("waitq/") - 1));
+    return static_cast<int>(ids.size()) < limit;
+  });
+  if (!s.ok()) return s;
+  std::vector<domain::Book> out;
+  for (const std::string& id : ids) {
+    absl::StatusOr<domain::Book> b = LoadBookRecord(id);
+    if (!b.ok()) return b.status();
+    if (b->version > 0 && !b->waiting.empty()) out.push_back(*std::move(b));
+  }
+  return out;
 }
 
 absl::StatusOr<uint64_t> RocksDbRentalState::SubjectPosition(const std::string& book_id) {
@@ -316,6 +352,8 @@ absl::StatusOr<std::vector<domain::Book>> RocksDbRentalState::ListBooks(
                                  parse_error = ParseInto(value, proto, key);
                                  if (!parse_error.ok()) return false;
                                  domain::Book book = mapping::FromProto(proto);
+                                 parse_error = LoadWaiting(book);
+                                 if (!parse_error.ok()) return false;
                                  if (book.version > 0) out.push_back(std::move(book));
                                  return static_cast<int>(out.size()) < limit;
                                });

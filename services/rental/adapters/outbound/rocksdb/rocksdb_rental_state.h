@@ -59,12 +59,15 @@ class RocksDbRentalState final : public RentalState {
                                                       int limit) override;
   absl::StatusOr<std::vector<domain::Rental>> PendingRentals(absl::Time before, int limit) override;
   absl::StatusOr<std::vector<domain::Rental>> LapsedHolds(absl::Time before, int limit) override;
+  absl::StatusOr<std::vector<domain::Book>> BooksWithWaiting(int limit) override;
   absl::StatusOr<std::vector<domain::Rental>> CustomerHolds(const std::string& customer_id,
                                                             int limit) override;
 
  private:
   // The stored record of the book's subject: a Book, or one of version 0.
   absl::StatusOr<domain::Book> LoadBookRecord(const std::string& book_id);
+  // Fills book.waiting from its stored list.
+  absl::Status LoadWaiting(domain::Book& book);
   // The stored record of a customer subject (by its token).
   absl::StatusOr<domain::CustomerTier> LoadCustomerRecord(absl::string_view token);
   // Folds one message of a customer's subject.
