@@ -48,8 +48,9 @@ class ViewIntegrationTest : public ::testing::Test {
     return v.ok() ? std::move(*v) : nullptr;
   }
 
-  // Three rentals of cust-1 (rented+paid, cancelled+refunded, returned with a
-  // late fee) and one of cust-2, over the three streams.
+  // Three rentals of cust-1 (rented+paid and delivered, cancelled+refunded with
+  // its delivery, returned with a late fee) and one of cust-2, over the four
+  // streams.
   void PublishStory() {
     ASSERT_TRUE(writer_->BookAdded("book-1", "Dune", 3, 1000).ok());
     ASSERT_TRUE(writer_->BookAdded("book-2", "Emma", 1, 500).ok());
@@ -66,6 +67,18 @@ class ViewIntegrationTest : public ::testing::Test {
         writer_->LateFeeCharged("r-3", "cust-1", 700, kT0 + absl::Hours(100) + absl::Seconds(1))
             .ok());
     Rent("r-4", "book-1", "cust-2", kT0 + absl::Hours(4));
+    // r-1 delivered, r-2's delivery cancelled with the rental.
+    for (const char* step :
+         {"DeliveryRequested", "DeliveryAssigned", "DeliveryPickedUp", "DeliveryDelivered"}) {
+      ASSERT_TRUE(
+          writer_->DeliveryStep(step, "r-1", "OUTBOUND", "kim", kT0 + absl::Minutes(30)).ok());
+    }
+    ASSERT_TRUE(
+        writer_->DeliveryStep("DeliveryRequested", "r-2", "OUTBOUND", "", kT0 + absl::Hours(1))
+            .ok());
+    ASSERT_TRUE(
+        writer_->DeliveryStep("DeliveryCancelled", "r-2", "OUTBOUND", "", kT0 + absl::Hours(2))
+            .ok());
   }
 
   void Rent(const std::string& rental, const std::string& book, const std::string& customer,
@@ -104,7 +117,7 @@ class ViewIntegrationTest : public ::testing::Test {
 
   std::string AllTokens() {
     std::string token;
-    for (const char* s : {"RENTAL", "PAYMENT", "RETURNS"}) {
+    for (const char* s : {"RENTAL", "PAYMENT", "RETURNS", "DELIVERY"}) {
       absl::StrAppend(&token, token.empty() ? "" : ",", s, ":", *js_->LastSequence(s));
     }
     return token;
@@ -145,6 +158,12 @@ TEST_F(ViewIntegrationTest, GetMyPageListsTheCustomersRentalsNewestFirstWithThei
   EXPECT_EQ(rented.due_at().seconds(),
             absl::ToUnixSeconds(kT0 + absl::Seconds(2) + absl::Hours(72)));
   EXPECT_EQ(rented.days(), 3);
+  // Where each rental's delivery stands.
+  EXPECT_EQ(rented.delivery_status(), v1::DELIVERY_STATUS_DELIVERED);
+  EXPECT_EQ(rented.courier_id(), "kim");
+  EXPECT_EQ(cancelled.delivery_status(), v1::DELIVERY_STATUS_CANCELLED);
+  EXPECT_TRUE(cancelled.courier_id().empty());
+  EXPECT_EQ(returned.delivery_status(), v1::DELIVERY_STATUS_UNSPECIFIED);
 
   // Two per page, then the rest.
   req.set_page_size(2);
@@ -306,7 +325,7 @@ TEST_F(ViewIntegrationTest, ARebuildFromAnEmptyStoreEqualsTheIncrementalProjecti
     Rent(absl::StrCat("extra-", i), "book-2", "cust-2", kT0 + absl::Minutes(i));
   const std::string token = AllTokens();
   const std::string expected = Snapshot(*incremental, token);
-  auto rebuilt = StartView("rebuilt");  // empty store: replays all three streams
+  auto rebuilt = StartView("rebuilt");  // empty store: replays all four streams
   EXPECT_EQ(Snapshot(*rebuilt, ""), expected);
   EXPECT_EQ(rebuilt->service().positions().Applied("RENTAL"), *js_->LastSequence("RENTAL"));
 }
@@ -549,6 +568,8 @@ TEST_F(ViewIntegrationTest, ViewServerThatWasDownCatchesUpOnEverythingItMissed) 
     Rent(absl::StrCat("r-", i), "book-1", "cust-1", kT0 + absl::Minutes(i));
   ASSERT_TRUE(writer_->ReturnCompleted("r-0", "book-1", "cust-1", 0, kT0 + absl::Hours(1)).ok());
   ASSERT_TRUE(writer_->BookReturned("r-0", "book-1", "cust-1", 0, kT0 + absl::Hours(1)).ok());
+  ASSERT_TRUE(
+      writer_->DeliveryStep("DeliveryRequested", "r-5", "OUTBOUND", "", kT0 + absl::Hours(1)).ok());
   server = std::make_unique<testing::Subprocess>(argv, dir_.Sub("view.log"));
   ASSERT_TRUE(testing::WaitForServing(address, absl::Seconds(20)).ok());
   // Serving means caught up: no token needed.
@@ -559,6 +580,7 @@ TEST_F(ViewIntegrationTest, ViewServerThatWasDownCatchesUpOnEverythingItMissed) 
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(resp.rentals_size(), 6);
   EXPECT_EQ(resp.rentals(0).rental_id(), "r-5");
+  EXPECT_EQ(resp.rentals(0).delivery_status(), v1::DELIVERY_STATUS_REQUESTED);
   EXPECT_EQ(resp.rentals(5).status(), v1::RENTAL_STATE_RETURNED);
   v1::ListCatalogRequest cat;
   v1::ListCatalogResponse books;
