@@ -32,7 +32,7 @@
 #            follows PAYMENT and RENTAL, durable consumers on RENTAL and
 #            RETURNS, deletes replayed dead letters
 #   returns  publishes returns.>; owns and follows RETURNS
-#   view     publishes nothing; follows RENTAL, PAYMENT, RETURNS
+#   view     publishes nothing; follows RENTAL, PAYMENT, RETURNS, DELIVERY
 #   notification  publishes notification.> and its own dead letters; owns and
 #            follows NOTIFICATION, follows RENTAL (due dates), durable
 #            consumers on RENTAL, PAYMENT and NOTIFICATION (reminders)
@@ -109,7 +109,9 @@ publish_allow() {
       subjects "\$JS.API.STREAM.MSG.DELETE.DEADLETTER" \
         "\$JS.API.CONSUMER.DELETE.RETURNS.payment-returns" ;;
     returns) subjects 'returns.>'; owns RETURNS; follows RETURNS ;;
-    view) reads RENTAL; reads PAYMENT; reads RETURNS; follows RENTAL; follows PAYMENT; follows RETURNS ;;
+    view)
+      reads RENTAL; reads PAYMENT; reads RETURNS; reads DELIVERY
+      follows RENTAL; follows PAYMENT; follows RETURNS; follows DELIVERY ;;
     notification)
       subjects 'notification.>'
       local entry s d

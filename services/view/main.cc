@@ -107,7 +107,8 @@ int Run(const Config& config) {
           {{"ms", absl::StrCat(absl::ToInt64Milliseconds(absl::Now() - catch_up_start))},
            {"rental", absl::StrCat((*service)->positions().Applied("RENTAL"))},
            {"payment", absl::StrCat((*service)->positions().Applied("PAYMENT"))},
-           {"returns", absl::StrCat((*service)->positions().Applied("RETURNS"))}});
+           {"returns", absl::StrCat((*service)->positions().Applied("RETURNS"))},
+           {"delivery", absl::StrCat((*service)->positions().Applied("DELIVERY"))}});
 
   WorkPool pool(config.work_threads, 1024);
   // Who may call (JWTs, or the mesh), TLS and limits of the gRPC server.

@@ -4,13 +4,17 @@
 #include <gtest/gtest.h>
 #include <nats/nats.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <fstream>
+#include <memory>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "rentmesh/nats/jetstream.h"
+#include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/testing/nats_server.h"
 
 namespace rentmesh::nats {
@@ -131,6 +135,46 @@ TEST_F(NatsAuthTest, EachServicePublishesOnlyItsOwnSubjects) {
   }
   EXPECT_EQ(Last("RENTAL"), 1u);
   EXPECT_EQ(Last("RETURNS"), 1u);
+}
+
+// The view's user may create (when missing), read and follow every stream it
+// projects, DELIVERY included, and its followers ask nothing it may not ask.
+TEST_F(NatsAuthTest, TheViewFollowsEveryStreamItProjects) {
+  std::unique_ptr<JetStream> view = As("view");
+  ASSERT_NE(view, nullptr);
+  struct Case {
+    std::string stream, writer, subject;
+  };
+  const Case cases[] = {{"RENTAL", "rental", "rental.book.b1"},
+                        {"PAYMENT", "payment", "payment.rental.r1"},
+                        {"RETURNS", "returns", "returns.rental.r1"},
+                        {"DELIVERY", "delivery", "delivery.rental.r1.outbound"}};
+  std::vector<std::unique_ptr<StreamFollower>> followers;
+  std::vector<std::unique_ptr<std::atomic<int>>> seen;
+  for (const Case& c : cases) {
+    const std::string all = absl::StrCat(c.subject.substr(0, c.subject.find('.')), ".>");
+    ASSERT_TRUE(view->EnsureStream({c.stream, {all}, 1, absl::Minutes(2)}).ok()) << c.stream;
+    std::unique_ptr<JetStream> writer = As(c.writer);
+    ASSERT_NE(writer, nullptr);
+    auto ack = writer->Publish(Forged(c.subject));
+    ASSERT_TRUE(ack.ok()) << c.writer << ": " << ack.status();
+    seen.push_back(std::make_unique<std::atomic<int>>(0));
+    std::atomic<int>* count = seen.back().get();
+    StreamFollower::Options o;
+    o.stream = c.stream;
+    o.subject = all;
+    auto f = StreamFollower::Start(*view, o, [count](const std::vector<StreamMessage>& batch) {
+      *count += static_cast<int>(batch.size());
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(f.ok()) << c.stream << ": " << f.status();
+    ASSERT_TRUE((*f)->CatchUp(absl::Now() + absl::Seconds(5)).ok()) << c.stream;
+    EXPECT_EQ(count->load(), 1) << c.stream;
+    followers.push_back(std::move(*f));
+  }
+  followers.clear();
+  EXPECT_FALSE(absl::StrContains(server_->PermissionViolations(), "\"view\""))
+      << server_->PermissionViolations();
 }
 
 TEST_F(NatsAuthTest, AServiceCannotListenToOthersTraffic) {

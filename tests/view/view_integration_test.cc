@@ -3,6 +3,7 @@
 // wait and the watch stream.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <csignal>
 #include <thread>
 
@@ -47,8 +48,9 @@ class ViewIntegrationTest : public ::testing::Test {
     return v.ok() ? std::move(*v) : nullptr;
   }
 
-  // Three rentals of cust-1 (rented+paid, cancelled+refunded, returned with a
-  // late fee) and one of cust-2, over the three streams.
+  // Three rentals of cust-1 (rented+paid and delivered, cancelled+refunded with
+  // its delivery, returned with a late fee) and one of cust-2, over the four
+  // streams.
   void PublishStory() {
     ASSERT_TRUE(writer_->BookAdded("book-1", "Dune", 3, 1000).ok());
     ASSERT_TRUE(writer_->BookAdded("book-2", "Emma", 1, 500).ok());
@@ -65,6 +67,18 @@ class ViewIntegrationTest : public ::testing::Test {
         writer_->LateFeeCharged("r-3", "cust-1", 700, kT0 + absl::Hours(100) + absl::Seconds(1))
             .ok());
     Rent("r-4", "book-1", "cust-2", kT0 + absl::Hours(4));
+    // r-1 delivered, r-2's delivery cancelled with the rental.
+    for (const char* step :
+         {"DeliveryRequested", "DeliveryAssigned", "DeliveryPickedUp", "DeliveryDelivered"}) {
+      ASSERT_TRUE(
+          writer_->DeliveryStep(step, "r-1", "OUTBOUND", "kim", kT0 + absl::Minutes(30)).ok());
+    }
+    ASSERT_TRUE(
+        writer_->DeliveryStep("DeliveryRequested", "r-2", "OUTBOUND", "", kT0 + absl::Hours(1))
+            .ok());
+    ASSERT_TRUE(
+        writer_->DeliveryStep("DeliveryCancelled", "r-2", "OUTBOUND", "", kT0 + absl::Hours(2))
+            .ok());
   }
 
   void Rent(const std::string& rental, const std::string& book, const std::string& customer,
@@ -103,7 +117,7 @@ class ViewIntegrationTest : public ::testing::Test {
 
   std::string AllTokens() {
     std::string token;
-    for (const char* s : {"RENTAL", "PAYMENT", "RETURNS"}) {
+    for (const char* s : {"RENTAL", "PAYMENT", "RETURNS", "DELIVERY"}) {
       absl::StrAppend(&token, token.empty() ? "" : ",", s, ":", *js_->LastSequence(s));
     }
     return token;
@@ -144,6 +158,12 @@ TEST_F(ViewIntegrationTest, GetMyPageListsTheCustomersRentalsNewestFirstWithThei
   EXPECT_EQ(rented.due_at().seconds(),
             absl::ToUnixSeconds(kT0 + absl::Seconds(2) + absl::Hours(72)));
   EXPECT_EQ(rented.days(), 3);
+  // Where each rental's delivery stands.
+  EXPECT_EQ(rented.delivery_status(), v1::DELIVERY_STATUS_DELIVERED);
+  EXPECT_EQ(rented.courier_id(), "kim");
+  EXPECT_EQ(cancelled.delivery_status(), v1::DELIVERY_STATUS_CANCELLED);
+  EXPECT_TRUE(cancelled.courier_id().empty());
+  EXPECT_EQ(returned.delivery_status(), v1::DELIVERY_STATUS_UNSPECIFIED);
 
   // Two per page, then the rest.
   req.set_page_size(2);
@@ -305,7 +325,7 @@ TEST_F(ViewIntegrationTest, ARebuildFromAnEmptyStoreEqualsTheIncrementalProjecti
     Rent(absl::StrCat("extra-", i), "book-2", "cust-2", kT0 + absl::Minutes(i));
   const std::string token = AllTokens();
   const std::string expected = Snapshot(*incremental, token);
-  auto rebuilt = StartView("rebuilt");  // empty store: replays all three streams
+  auto rebuilt = StartView("rebuilt");  // empty store: replays all four streams
   EXPECT_EQ(Snapshot(*rebuilt, ""), expected);
   EXPECT_EQ(rebuilt->service().positions().Applied("RENTAL"), *js_->LastSequence("RENTAL"));
 }
@@ -351,6 +371,139 @@ TEST_F(ViewIntegrationTest, AnUnreachableTokenFailsWithDeadlineExceededWithinThe
   req.set_consistency_token("RENTAL:x");
   EXPECT_EQ(view->stub().GetRentalStatus(Ctx().get(), req, &resp).error_code(),
             grpc::StatusCode::INVALID_ARGUMENT);
+}
+
+// A rental's outbound delivery through every step, then a return pickup, as
+// the delivery service appends them (CourierAdded in between, which no rental
+// shows); read with a two-stream token.
+TEST_F(ViewIntegrationTest, DeliveryStepsShowOnMyPageAndInTheTimeline) {
+  auto view = StartView("a");
+  ASSERT_TRUE(writer_->BookAdded("book-1", "Dune", 2, 1000).ok());
+  Rent("r-1", "book-1", "cust-1", kT0);
+  const std::string rental_token = writer_->last_token();
+  const absl::Time t = kT0 + absl::Minutes(1);
+  ASSERT_TRUE(writer_->DeliveryStep("DeliveryRequested", "r-1", "OUTBOUND", "", t).ok());
+  ASSERT_TRUE(writer_->CourierAdded("kim", t + absl::Seconds(1)).ok());
+  ASSERT_TRUE(
+      writer_->DeliveryStep("DeliveryAssigned", "r-1", "OUTBOUND", "kim", t + absl::Seconds(1))
+          .ok());
+
+  v1::GetMyPageRequest page;
+  page.set_customer_id("cust-1");
+  page.set_consistency_token(absl::StrCat(rental_token, ",", writer_->last_token()));
+  v1::GetMyPageResponse page_resp;
+  ASSERT_TRUE(view->stub().GetMyPage(Ctx().get(), page, &page_resp).ok());
+  ASSERT_EQ(page_resp.rentals_size(), 1);
+  EXPECT_EQ(page_resp.rentals(0).delivery_status(), v1::DELIVERY_STATUS_ASSIGNED);
+  EXPECT_EQ(page_resp.rentals(0).courier_id(), "kim");
+  EXPECT_EQ(page_resp.rentals(0).status(), v1::RENTAL_STATE_RENTED);
+  EXPECT_FALSE(page_resp.rentals(0).has_delivered_at());
+
+  ASSERT_TRUE(
+      writer_->DeliveryStep("DeliveryPickedUp", "r-1", "OUTBOUND", "kim", t + absl::Minutes(10))
+          .ok());
+  ASSERT_TRUE(
+      writer_->DeliveryStep("DeliveryDelivered", "r-1", "OUTBOUND", "kim", t + absl::Minutes(40))
+          .ok());
+  ASSERT_TRUE(
+      writer_->DeliveryStep("DeliveryRequested", "r-1", "RETURN", "", kT0 + absl::Hours(70)).ok());
+  v1::GetRentalStatusRequest req;
+  req.set_rental_id("r-1");
+  req.set_consistency_token(writer_->last_token());
+  v1::RentalStatusView resp;
+  grpc::Status s = view->stub().GetRentalStatus(Ctx().get(), req, &resp);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  const v1::RentalSummary& r = resp.rental();
+  EXPECT_EQ(r.delivery_status(), v1::DELIVERY_STATUS_DELIVERED);
+  EXPECT_EQ(r.courier_id(), "kim");
+  EXPECT_EQ(r.delivery_id(), DerivedId("dlv-", {"r-1", "OUTBOUND"}));
+  EXPECT_EQ(r.delivered_at().seconds(), absl::ToUnixSeconds(t + absl::Minutes(40)));
+  EXPECT_EQ(r.return_pickup_status(), v1::DELIVERY_STATUS_REQUESTED);
+  std::vector<std::string> types;
+  for (const auto& e : resp.timeline()) types.push_back(e.event_type());
+  EXPECT_EQ(types,
+            (std::vector<std::string>{"RentalRequested", "PaymentApproved", "BookRented",
+                                      "DeliveryRequested", "DeliveryAssigned", "DeliveryPickedUp",
+                                      "DeliveryDelivered", "DeliveryRequested"}));
+  EXPECT_EQ(resp.timeline(6).description(), "delivered by courier kim");
+  EXPECT_EQ(resp.timeline(7).description(), "return pickup requested in seoul");
+  // A rental no delivery event touched shows none.
+  Rent("r-2", "book-1", "cust-2", kT0 + absl::Hours(80));
+  req.set_rental_id("r-2");
+  req.set_consistency_token(writer_->last_token());
+  ASSERT_TRUE(view->stub().GetRentalStatus(Ctx().get(), req, &resp).ok());
+  EXPECT_EQ(resp.rental().delivery_status(), v1::DELIVERY_STATUS_UNSPECIFIED);
+  EXPECT_TRUE(resp.rental().courier_id().empty());
+}
+
+TEST_F(ViewIntegrationTest, AQueryWithADeliveryTokenAheadOfTheProjectionWaitsThenAnswers) {
+  auto view = StartView("a");
+  ASSERT_TRUE(writer_->BookAdded("book-1", "Dune", 1, 1000).ok());
+  Rent("r-1", "book-1", "cust-1", kT0);
+  ASSERT_TRUE(writer_->DeliveryStep("DeliveryRequested", "r-1", "OUTBOUND", "", kT0).ok());
+  const uint64_t next = *js_->LastSequence("DELIVERY") + 1;
+  v1::GetRentalStatusRequest req;
+  req.set_rental_id("r-1");
+  req.set_consistency_token(absl::StrCat(writer_->last_token(), ",DELIVERY:", next));
+  v1::RentalStatusView resp;
+  grpc::Status status;
+  absl::Duration took;
+  std::thread query([&] {
+    const absl::Time start = absl::Now();
+    status = view->stub().GetRentalStatus(Ctx().get(), req, &resp);
+    took = absl::Now() - start;
+  });
+  absl::SleepFor(absl::Milliseconds(300));
+  ASSERT_TRUE(writer_->DeliveryStep("DeliveryAssigned", "r-1", "OUTBOUND", "kim", kT0).ok());
+  query.join();
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GE(took, absl::Milliseconds(250));
+  EXPECT_EQ(resp.rental().delivery_status(), v1::DELIVERY_STATUS_ASSIGNED);
+
+  req.set_consistency_token("DELIVERY:1000000");
+  EXPECT_EQ(
+      view->stub().GetRentalStatus(Ctx(absl::Milliseconds(400)).get(), req, &resp).error_code(),
+      grpc::StatusCode::DEADLINE_EXCEEDED);
+}
+
+// A delivery event counts only from producer "delivery": one claiming another
+// producer on DELIVERY, or carried on another service's stream, is set aside.
+TEST_F(ViewIntegrationTest, DeliveryEventsFromAnotherProducerAreSetAside) {
+  auto view = StartView("a");
+  std::atomic<int> foreign{0};
+  view->service().SetIgnoredObserver(
+      [&foreign](absl::string_view, absl::string_view, absl::string_view reason) {
+        if (reason == "foreign_producer") ++foreign;
+      });
+  ASSERT_TRUE(writer_->BookAdded("book-1", "Dune", 1, 1000).ok());
+  Rent("r-1", "book-1", "cust-1", kT0);
+  ASSERT_TRUE(writer_->DeliveryStep("DeliveryRequested", "r-1", "OUTBOUND", "", kT0).ok());
+  events::v1::Envelope forged;
+  auto* p = forged.mutable_delivery_assigned();
+  p->set_delivery_id(DerivedId("dlv-", {"r-1", "OUTBOUND"}));
+  p->set_rental_id("r-1");
+  p->set_kind("OUTBOUND");
+  p->set_courier_id("mallory");
+  events::EnvelopeHeader h;
+  h.aggregate_type = "delivery";
+  h.aggregate_id = p->delivery_id();
+  h.correlation_id = "r-1";
+  h.occurred_at = kT0 + absl::Minutes(1);
+  h.producer = "payment";
+  events::Seal(h, forged);
+  ASSERT_TRUE(writer_->Republish(forged, "delivery.rental.r-1.outbound", "forged-1").ok());
+  const std::string on_delivery = writer_->last_token();
+  ASSERT_TRUE(writer_->Republish(forged, "payment.rental.r-1", "forged-2").ok());
+
+  v1::GetRentalStatusRequest req;
+  req.set_rental_id("r-1");
+  req.set_consistency_token(absl::StrCat(on_delivery, ",", writer_->last_token()));
+  v1::RentalStatusView resp;
+  ASSERT_TRUE(view->stub().GetRentalStatus(Ctx().get(), req, &resp).ok());
+  EXPECT_EQ(resp.rental().delivery_status(), v1::DELIVERY_STATUS_REQUESTED);
+  EXPECT_TRUE(resp.rental().courier_id().empty());
+  for (const auto& e : resp.timeline()) EXPECT_NE(e.event_type(), "DeliveryAssigned");
+  EXPECT_EQ(foreign.load(), 2);
 }
 
 TEST_F(ViewIntegrationTest, WatchMyPageReceivesAChangeAsItIsApplied) {
@@ -415,6 +568,8 @@ TEST_F(ViewIntegrationTest, ViewServerThatWasDownCatchesUpOnEverythingItMissed) 
     Rent(absl::StrCat("r-", i), "book-1", "cust-1", kT0 + absl::Minutes(i));
   ASSERT_TRUE(writer_->ReturnCompleted("r-0", "book-1", "cust-1", 0, kT0 + absl::Hours(1)).ok());
   ASSERT_TRUE(writer_->BookReturned("r-0", "book-1", "cust-1", 0, kT0 + absl::Hours(1)).ok());
+  ASSERT_TRUE(
+      writer_->DeliveryStep("DeliveryRequested", "r-5", "OUTBOUND", "", kT0 + absl::Hours(1)).ok());
   server = std::make_unique<testing::Subprocess>(argv, dir_.Sub("view.log"));
   ASSERT_TRUE(testing::WaitForServing(address, absl::Seconds(20)).ok());
   // Serving means caught up: no token needed.
@@ -425,6 +580,7 @@ TEST_F(ViewIntegrationTest, ViewServerThatWasDownCatchesUpOnEverythingItMissed) 
   ASSERT_TRUE(s.ok()) << s.error_message();
   ASSERT_EQ(resp.rentals_size(), 6);
   EXPECT_EQ(resp.rentals(0).rental_id(), "r-5");
+  EXPECT_EQ(resp.rentals(0).delivery_status(), v1::DELIVERY_STATUS_REQUESTED);
   EXPECT_EQ(resp.rentals(5).status(), v1::RENTAL_STATE_RETURNED);
   v1::ListCatalogRequest cat;
   v1::ListCatalogResponse books;

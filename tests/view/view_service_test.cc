@@ -98,7 +98,7 @@ ViewEvent Returned(uint64_t seq, std::string rental, absl::Duration at, int64_t 
 class ViewServiceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    auto s = ViewService::Create(store_, {"RENTAL", "PAYMENT", "RETURNS"});
+    auto s = ViewService::Create(store_, {"RENTAL", "PAYMENT", "RETURNS", "DELIVERY"});
     ASSERT_TRUE(s.ok()) << s.status();
     service_ = std::move(*s);
   }
@@ -511,6 +511,164 @@ TEST_F(ViewServiceTest, ACustomerTierChangeChangesNoRentalAndIsNotSetAside) {
   Apply({tier});
   EXPECT_EQ(ignored, 0);
   EXPECT_EQ(Status("r1").timeline.size(), 1u);
+}
+
+// A delivery step as the delivery service emits it (customer and book only on
+// DeliveryRequested; kind "OUTBOUND" or "RETURN").
+ViewEvent Delivery(EventKind kind, uint64_t seq, std::string rental, absl::Duration at,
+                   std::string courier = "", std::string delivery_kind = "OUTBOUND") {
+  static const std::map<EventKind, std::string> kTypes = {
+      {EventKind::kDeliveryRequested, "DeliveryRequested"},
+      {EventKind::kDeliveryAssigned, "DeliveryAssigned"},
+      {EventKind::kDeliveryPickedUp, "DeliveryPickedUp"},
+      {EventKind::kDeliveryDelivered, "DeliveryDelivered"},
+      {EventKind::kDeliveryCancelled, "DeliveryCancelled"}};
+  ViewEvent e = Event(kind, kTypes.at(kind), "DELIVERY", seq, at, rental,
+                      kind == EventKind::kDeliveryRequested ? "cust-1" : "");
+  e.event_id = absl::StrCat("evt-", e.event_type, "-", rental, "-", delivery_kind);
+  e.delivery_id = absl::StrCat("dlv-", rental, "-", delivery_kind);
+  e.delivery_kind = std::move(delivery_kind);
+  e.courier_id = std::move(courier);
+  if (kind == EventKind::kDeliveryRequested) {
+    e.book_id = "book-1";
+    e.region = "seoul";
+  }
+  e.at = kT0 + at;
+  return e;
+}
+
+std::vector<ViewEvent> OutboundDelivered(const std::string& rental) {
+  return {Delivery(EventKind::kDeliveryRequested, 1, rental, absl::Seconds(3)),
+          Delivery(EventKind::kDeliveryAssigned, 2, rental, absl::Seconds(4), "kim"),
+          Delivery(EventKind::kDeliveryPickedUp, 3, rental, absl::Seconds(5), "kim"),
+          Delivery(EventKind::kDeliveryDelivered, 4, rental, absl::Seconds(6), "kim")};
+}
+
+TEST_F(ViewServiceTest, EachDeliveryStepMovesTheRentalsDeliveryAndJoinsItsTimeline) {
+  AddTheBook();
+  Apply({Requested(2, "r1", absl::Seconds(1)), Rented(3, "r1", absl::Seconds(2))});
+  EXPECT_EQ(Status("r1").delivery.State(), DeliveryState::kNone);
+  const std::vector<ViewEvent> steps = OutboundDelivered("r1");
+  const DeliveryState want[] = {DeliveryState::kRequested, DeliveryState::kAssigned,
+                                DeliveryState::kPickedUp, DeliveryState::kDelivered};
+  for (size_t i = 0; i < steps.size(); ++i) {
+    Apply({steps[i]});
+    RentalView r = Status("r1");
+    EXPECT_EQ(r.delivery.State(), want[i]) << i;
+    EXPECT_EQ(r.delivery.courier_id, i == 0 ? "" : "kim") << i;
+    EXPECT_EQ(r.timeline.size(), 3 + i) << i;
+    EXPECT_EQ(r.timeline.back().event_type, steps[i].event_type);
+    EXPECT_EQ(r.timeline.back().stream, "DELIVERY");
+  }
+  RentalView r = Status("r1");
+  EXPECT_EQ(r.delivery.delivery_id, "dlv-r1-OUTBOUND");
+  EXPECT_EQ(r.delivery.delivered_at, kT0 + absl::Seconds(6));
+  EXPECT_EQ(r.timeline[2].description, "delivery requested in seoul");
+  EXPECT_EQ(r.timeline[3].description, "delivery assigned to courier kim");
+  EXPECT_EQ(r.timeline[5].description, "delivered by courier kim");
+  // The rental itself is as it was: delivery facts never change its state.
+  EXPECT_EQ(r.State(), RentalState::kRented);
+  EXPECT_EQ(r.return_pickup.State(), DeliveryState::kNone);
+}
+
+TEST_F(ViewServiceTest, DeliveryStepsInAnyOrderAndAnyInterleavingGiveTheSameRental) {
+  std::vector<ViewEvent> events = OutboundDelivered("r1");
+  events.push_back(Requested(1, "r1", absl::Seconds(1)));
+  events.push_back(Rented(2, "r1", absl::Seconds(2)));
+  events.push_back(Paid(1, "r1", absl::Seconds(2)));
+  std::mt19937 rng(11);
+  std::optional<RentalView> first;
+  for (int round = 0; round < 30; ++round) {
+    // Fully shuffled, DELIVERY steps included: the fold must not rely on
+    // their order (RENTAL keeps its own, as the stream's rules need it).
+    std::shuffle(events.begin(), events.end(), rng);
+    std::vector<ViewEvent> order = events;
+    std::vector<size_t> rental_slots;
+    std::vector<ViewEvent> rental_events;
+    for (size_t i = 0; i < order.size(); ++i) {
+      if (order[i].stream == "RENTAL") {
+        rental_slots.push_back(i);
+        rental_events.push_back(order[i]);
+      }
+    }
+    std::sort(rental_events.begin(), rental_events.end(),
+              [](const ViewEvent& a, const ViewEvent& b) { return a.sequence < b.sequence; });
+    for (size_t k = 0; k < rental_slots.size(); ++k) order[rental_slots[k]] = rental_events[k];
+
+    InMemoryViewStore store;
+    auto service = *ViewService::Create(store, {"RENTAL", "PAYMENT", "RETURNS", "DELIVERY"});
+    ASSERT_TRUE(service->ApplyBatch("RENTAL", {BookAdded(0, "book-1", 2)}, 0).ok());
+    for (const ViewEvent& e : order)
+      ASSERT_TRUE(service->ApplyBatch(e.stream, {e}, e.sequence).ok());
+    RentalView r = *service->GetRentalStatus("r1");
+    EXPECT_EQ(r.delivery.State(), DeliveryState::kDelivered);
+    EXPECT_EQ(r.delivery.courier_id, "kim");
+    EXPECT_EQ(r.State(), RentalState::kRented);
+    EXPECT_EQ(r.customer_id, "cust-1");
+    if (!first) {
+      first = r;
+      continue;
+    }
+    ASSERT_EQ(r.timeline.size(), first->timeline.size());
+    for (size_t i = 0; i < r.timeline.size(); ++i) {
+      EXPECT_EQ(r.timeline[i].event_id, first->timeline[i].event_id);
+    }
+    EXPECT_EQ(r.SortTime(), first->SortTime());
+  }
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->timeline.size(), 7u);
+}
+
+TEST_F(ViewServiceTest, ADeliveryStepDeliveredTwiceIsAppliedOnce) {
+  AddTheBook();
+  Apply({Requested(2, "r1", absl::Seconds(1)), Rented(3, "r1", absl::Seconds(2))});
+  std::vector<ViewEvent> steps = OutboundDelivered("r1");
+  steps.resize(2);
+  Apply(steps);
+  // The same events again under new stream positions (a republish).
+  std::vector<ViewEvent> again = steps;
+  for (ViewEvent& e : again) e.sequence += 10;
+  Apply(again);
+  Apply({steps[1]});
+  RentalView r = Status("r1");
+  EXPECT_EQ(r.delivery.State(), DeliveryState::kAssigned);
+  EXPECT_EQ(r.timeline.size(), 4u);
+  EXPECT_EQ(service_->positions().Applied("DELIVERY"), 12u);
+}
+
+TEST_F(ViewServiceTest, ACancelledDeliveryAndAReturnPickupAreShownApart) {
+  AddTheBook();
+  Apply({Requested(2, "r1", absl::Seconds(1)), Rented(3, "r1", absl::Seconds(2))});
+  ViewEvent cancelled = Delivery(EventKind::kDeliveryCancelled, 3, "r1", absl::Seconds(4));
+  cancelled.reason = "rental cancelled";
+  Apply({Delivery(EventKind::kDeliveryRequested, 1, "r1", absl::Seconds(3)),
+         Delivery(EventKind::kDeliveryAssigned, 2, "r1", absl::Seconds(3), "kim"), cancelled});
+  Apply({Delivery(EventKind::kDeliveryRequested, 4, "r1", absl::Hours(50), "", "RETURN"),
+         Delivery(EventKind::kDeliveryAssigned, 5, "r1", absl::Hours(51), "lee", "RETURN")});
+  RentalView r = Status("r1");
+  EXPECT_EQ(r.delivery.State(), DeliveryState::kCancelled);
+  EXPECT_EQ(r.delivery.courier_id, "kim");
+  EXPECT_EQ(r.return_pickup.State(), DeliveryState::kAssigned);
+  EXPECT_EQ(r.return_pickup.courier_id, "lee");
+  EXPECT_EQ(r.return_pickup.delivery_id, "dlv-r1-RETURN");
+  ASSERT_EQ(r.timeline.size(), 7u);
+  EXPECT_EQ(r.timeline[4].description, "delivery cancelled: rental cancelled");
+  EXPECT_EQ(r.timeline[5].description, "return pickup requested in seoul");
+  EXPECT_EQ(r.timeline[6].description, "return pickup assigned to courier lee");
+}
+
+TEST_F(ViewServiceTest, ADeliveryFirstRentalIsListedOnItsCustomersPage) {
+  // DeliveryRequested carries the customer: the rental is on the page even
+  // before its RENTAL events are applied; a courier event changes no rental.
+  Apply({Delivery(EventKind::kDeliveryRequested, 1, "r9", absl::Seconds(3)),
+         Event(EventKind::kCourierAdded, "CourierAdded", "DELIVERY", 2, absl::Seconds(3), "", "")});
+  auto page = service_->GetMyPage("cust-1", 10, "");
+  ASSERT_TRUE(page.ok()) << page.status();
+  ASSERT_EQ(page->rentals.size(), 1u);
+  EXPECT_EQ(page->rentals[0].rental_id, "r9");
+  EXPECT_EQ(page->rentals[0].delivery.State(), DeliveryState::kRequested);
+  EXPECT_EQ(page->rentals[0].State(), RentalState::kPending);
+  EXPECT_EQ(service_->positions().Applied("DELIVERY"), 2u);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -19,6 +20,7 @@
 #include "core/view_service.h"
 #include "rentmesh/common/consistency_token.h"
 #include "rentmesh/common/grpc_server.h"
+#include "rentmesh/common/ids.h"
 #include "rentmesh/common/work_pool.h"
 #include "rentmesh/events/envelope.h"
 #include "rentmesh/nats/jetstream.h"
@@ -104,9 +106,11 @@ inline common::v1::Money Krw(int64_t minor) {
   return m;
 }
 
-// Publishes envelopes as the rental, payment and returns services do:
+// Publishes envelopes as the rental, payment, returns and delivery services do:
 // RENTAL on rental.book.<book_id>, PAYMENT on payment.rental.<rental_id>,
-// RETURNS on returns.rental.<rental_id>.
+// RETURNS on returns.rental.<rental_id>, DELIVERY on
+// delivery.rental.<rental_id>.<outbound|return> (expected subject sequence,
+// derived event ids) and delivery.courier.<courier_id>.
 class EventWriter {
  public:
   explicit EventWriter(nats::JetStream& js) : js_(js) {}
@@ -250,6 +254,86 @@ class EventWriter {
                 absl::StrCat("returns.rental.", rental), at);
   }
 
+  // One step of a rental's delivery, kind "OUTBOUND" or "RETURN", as the
+  // delivery service appends it: DeliveryRequested (customer, book, region
+  // seoul), DeliveryAssigned / DeliveryPickedUp / DeliveryDelivered (courier),
+  // DeliveryCancelled (reason). `producer` other than "delivery" forges it.
+  absl::StatusOr<uint64_t> DeliveryStep(const std::string& type, const std::string& rental,
+                                        const std::string& kind, const std::string& courier,
+                                        absl::Time at, const std::string& customer = "cust-1",
+                                        const std::string& book = "book-1") {
+    events::v1::Envelope env;
+    const std::string delivery = DerivedId("dlv-", {rental, kind});
+    auto time = events::ToProtoTime(at);
+    if (type == "DeliveryRequested") {
+      auto* p = env.mutable_delivery_requested();
+      p->set_delivery_id(delivery);
+      p->set_rental_id(rental);
+      p->set_kind(kind);
+      p->set_customer_id(customer);
+      p->set_book_id(book);
+      p->set_region("seoul");
+      *p->mutable_requested_at() = time;
+    } else if (type == "DeliveryAssigned") {
+      auto* p = env.mutable_delivery_assigned();
+      p->set_delivery_id(delivery);
+      p->set_rental_id(rental);
+      p->set_kind(kind);
+      p->set_courier_id(courier);
+      *p->mutable_assigned_at() = time;
+    } else if (type == "DeliveryPickedUp") {
+      auto* p = env.mutable_delivery_picked_up();
+      p->set_delivery_id(delivery);
+      p->set_rental_id(rental);
+      p->set_kind(kind);
+      p->set_courier_id(courier);
+      *p->mutable_picked_up_at() = time;
+    } else if (type == "DeliveryDelivered") {
+      auto* p = env.mutable_delivery_delivered();
+      p->set_delivery_id(delivery);
+      p->set_rental_id(rental);
+      p->set_kind(kind);
+      p->set_courier_id(courier);
+      *p->mutable_delivered_at() = time;
+    } else if (type == "DeliveryCancelled") {
+      auto* p = env.mutable_delivery_cancelled();
+      p->set_delivery_id(delivery);
+      p->set_rental_id(rental);
+      p->set_kind(kind);
+      p->set_reason("rental cancelled");
+      *p->mutable_cancelled_at() = time;
+    } else {
+      return absl::InvalidArgumentError(absl::StrCat("no delivery event ", type));
+    }
+    const std::string subject =
+        absl::StrCat("delivery.rental.", rental, ".", kind == "RETURN" ? "return" : "outbound");
+    events::EnvelopeHeader h;
+    h.aggregate_type = "delivery";
+    h.aggregate_id = delivery;
+    h.aggregate_version = ++delivery_versions_[delivery];
+    h.correlation_id = rental;
+    h.occurred_at = at;
+    h.producer = "delivery";
+    h.event_id = DerivedId("evt-", {delivery, type});
+    events::Seal(h, env);
+    last_ = env;
+    // The delivery's previous event here is its subject's last (this writer
+    // is the subject's only one).
+    absl::StatusOr<uint64_t> seq =
+        Send(events::ToPublishRequest(env, subject, subject_sequences_[subject]), subject);
+    if (seq.ok()) subject_sequences_[subject] = *seq;
+    return seq;
+  }
+  absl::StatusOr<uint64_t> CourierAdded(const std::string& courier, absl::Time at) {
+    events::v1::Envelope env;
+    auto* p = env.mutable_courier_added();
+    p->set_courier_id(courier);
+    p->set_region("seoul");
+    p->set_name(courier);
+    *p->mutable_added_at() = events::ToProtoTime(at);
+    return Emit(env, "courier", courier, "", absl::StrCat("delivery.courier.", courier), at);
+  }
+
  private:
   absl::StatusOr<uint64_t> Emit(events::v1::Envelope& env, const std::string& aggregate_type,
                                 const std::string& aggregate_id, const std::string& rental,
@@ -275,6 +359,8 @@ class EventWriter {
 
   nats::JetStream& js_;
   uint64_t versions_ = 0;
+  std::map<std::string, uint64_t> delivery_versions_;
+  std::map<std::string, uint64_t> subject_sequences_;
   events::v1::Envelope last_;
   std::string last_token_;
   std::string last_subject_;

@@ -27,7 +27,7 @@ namespace rentmesh::view {
 // The view's use cases: apply batches of events from the followed streams to
 // the projections, and answer the queries from them.
 //
-// Applying is serialized (the followers of the three streams call ApplyBatch
+// Applying is serialized (the followers of the four streams call ApplyBatch
 // from their own threads; each read-modify-write of a rental must see the
 // previous one). Queries read the store directly and never wait for applying.
 class ViewService {

@@ -17,8 +17,29 @@ absl::Time FactTime(const ViewEvent& e) {
   return e.at == absl::InfinitePast() ? e.occurred_at : e.at;
 }
 
+bool IsReturnPickup(const ViewEvent& e) { return e.delivery_kind == "RETURN"; }
+
+std::string Courier(const ViewEvent& e) {
+  return e.courier_id.empty() ? "a courier" : absl::StrCat("courier ", e.courier_id);
+}
+
 std::string Describe(const ViewEvent& e) {
+  const absl::string_view delivery = IsReturnPickup(e) ? "return pickup" : "delivery";
   switch (e.kind) {
+    case EventKind::kDeliveryRequested:
+      return e.region.empty() ? absl::StrCat(delivery, " requested")
+                              : absl::StrCat(delivery, " requested in ", e.region);
+    case EventKind::kDeliveryAssigned:
+      return absl::StrCat(delivery, " assigned to ", Courier(e));
+    case EventKind::kDeliveryPickedUp:
+      return IsReturnPickup(e) ? absl::StrCat("copy picked up for return by ", Courier(e))
+                               : absl::StrCat("copy picked up for delivery by ", Courier(e));
+    case EventKind::kDeliveryDelivered:
+      return IsReturnPickup(e) ? absl::StrCat("returned copy brought back by ", Courier(e))
+                               : absl::StrCat("delivered by ", Courier(e));
+    case EventKind::kDeliveryCancelled:
+      return e.reason.empty() ? absl::StrCat(delivery, " cancelled")
+                              : absl::StrCat(delivery, " cancelled: ", e.reason);
     case EventKind::kRentalRequested:
       if (e.discount.minor > 0) {
         return absl::StrCat("copy reserved for ", e.days, " days, fee ", FormatMoney(e.amount),
@@ -70,12 +91,55 @@ void AddTo(Money& total, const Money& m) {
   total.minor += m.minor;
 }
 
+// Applies one delivery step to the facts of its delivery.
+void ApplyDelivery(const ViewEvent& e, DeliveryFacts& d) {
+  if (!e.delivery_id.empty()) d.delivery_id = e.delivery_id;
+  int32_t step = 0;
+  switch (e.kind) {
+    case EventKind::kDeliveryRequested:
+      d.requested = true;
+      if (!e.region.empty()) d.region = e.region;
+      break;
+    case EventKind::kDeliveryAssigned:
+      d.assigned = true;
+      step = 1;
+      break;
+    case EventKind::kDeliveryPickedUp:
+      d.picked_up = true;
+      step = 2;
+      break;
+    case EventKind::kDeliveryDelivered:
+      d.delivered = true;
+      d.delivered_at = FactTime(e);
+      step = 3;
+      break;
+    case EventKind::kDeliveryCancelled:
+      d.cancelled = true;
+      break;
+    default:
+      break;
+  }
+  if (step > d.courier_step && !e.courier_id.empty()) {
+    d.courier_id = e.courier_id;
+    d.courier_step = step;
+  }
+}
+
 bool TimelineLess(const TimelineEntry& a, const TimelineEntry& b) {
   return std::tie(a.at, a.sequence, a.stream, a.event_id) <
          std::tie(b.at, b.sequence, b.stream, b.event_id);
 }
 
 }  // namespace
+
+DeliveryState DeliveryFacts::State() const {
+  if (delivered) return DeliveryState::kDelivered;
+  if (picked_up) return DeliveryState::kPickedUp;
+  if (cancelled) return DeliveryState::kCancelled;
+  if (assigned) return DeliveryState::kAssigned;
+  if (requested) return DeliveryState::kRequested;
+  return DeliveryState::kNone;
+}
 
 RentalState RentalView::State() const {
   if (cancelled) return RentalState::kCancelled;
@@ -127,6 +191,7 @@ bool IsRentalEvent(EventKind kind) {
     case EventKind::kBookAdded:
     case EventKind::kBookStocked:
     case EventKind::kCustomerTierSet:
+    case EventKind::kCourierAdded:
       return false;
     default:
       return true;
@@ -201,6 +266,13 @@ bool ApplyToRental(const ViewEvent& e, RentalView& r) {
       r.return_completed = true;
       r.return_completed_at = FactTime(e);
       r.return_total_fee = e.amount;
+      break;
+    case EventKind::kDeliveryRequested:
+    case EventKind::kDeliveryAssigned:
+    case EventKind::kDeliveryPickedUp:
+    case EventKind::kDeliveryDelivered:
+    case EventKind::kDeliveryCancelled:
+      ApplyDelivery(e, IsReturnPickup(e) ? r.return_pickup : r.delivery);
       break;
     default:
       break;

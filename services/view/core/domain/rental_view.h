@@ -12,6 +12,33 @@ namespace rentmesh::view {
 
 enum class RentalState { kPending, kRented, kReturned, kCancelled, kFailed };
 
+// Where a delivery stands, as the delivery service names its states. kNone:
+// no event of that delivery seen yet.
+enum class DeliveryState { kNone, kRequested, kAssigned, kPickedUp, kDelivered, kCancelled };
+
+// What the DELIVERY stream told of one delivery of a rental (the outbound one,
+// or the return pickup). Facts, not a state, so that the result does not
+// depend on the order they are applied in.
+struct DeliveryFacts {
+  std::string delivery_id;
+  bool requested = false;
+  bool assigned = false;
+  bool picked_up = false;
+  bool delivered = false;
+  bool cancelled = false;
+  absl::Time delivered_at = absl::InfinitePast();
+  std::string region;
+  // The courier named by the furthest step seen (assigned < picked up <
+  // delivered); courier_step is that step (0: none).
+  std::string courier_id;
+  int32_t courier_step = 0;
+
+  // Precedence DELIVERED > PICKED_UP > CANCELLED > ASSIGNED > REQUESTED
+  // (a delivery can be cancelled only before its pickup).
+  DeliveryState State() const;
+  bool Known() const { return requested || assigned || picked_up || delivered || cancelled; }
+};
+
 // One line of a rental's history. `stream` and `sequence` break ties between
 // events with the same time, so every replica shows the same order.
 struct TimelineEntry {
@@ -25,7 +52,7 @@ struct TimelineEntry {
 
 // The projection of one rental: the facts learned from each event, kept
 // separately so that the result does not depend on the order in which the
-// three streams deliver them (a PaymentApproved may be applied before the
+// four streams deliver them (a PaymentApproved may be applied before the
 // BookRented it belongs to). Everything a customer sees is derived from the
 // facts by the accessors below.
 struct RentalView {
@@ -71,6 +98,10 @@ struct RentalView {
   bool return_completed = false;
   absl::Time return_completed_at = absl::InfinitePast();
   Money return_total_fee;
+
+  // DELIVERY stream facts: kind OUTBOUND (anything but "RETURN") and RETURN.
+  DeliveryFacts delivery;
+  DeliveryFacts return_pickup;
 
   // The earliest occurred_at of any applied event: the sort time of a rental
   // known only from payment events so far.

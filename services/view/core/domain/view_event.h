@@ -39,6 +39,14 @@ enum class EventKind {
   kLateFeeCharged,
   // RETURNS stream.
   kReturnCompleted,
+  // DELIVERY stream (delivery.rental.<rental_id>.<outbound|return>).
+  kDeliveryRequested,
+  kDeliveryAssigned,
+  kDeliveryPickedUp,
+  kDeliveryDelivered,
+  kDeliveryCancelled,
+  // A courier joined (delivery.courier.<id>): no rental's view changes.
+  kCourierAdded,
 };
 
 // One domain event as the projection sees it: the envelope's identity plus the
@@ -58,6 +66,12 @@ struct ViewEvent {
   std::string book_title;
   std::string reason;
   int32_t days = 0;
+  // Delivery events: the delivery, its kind ("OUTBOUND" or "RETURN"), the
+  // courier (assigned, picked up, delivered) and region (requested).
+  std::string delivery_id;
+  std::string delivery_kind;
+  std::string courier_id;
+  std::string region;
   // The event's main amount: fee (RentalRequested, BookRented, RentalCancelled),
   // amount (payment events; amount_reversed for PaymentVoided), late fee
   // (BookReturned), total fee (ReturnCompleted), daily fee (BookAdded).
@@ -71,7 +85,8 @@ struct ViewEvent {
   // BookAdded copies; BookStocked copies_total (or copies_added when no total).
   int32_t copies = 0;
   int32_t copies_added = 0;
-  // rented_at, returned_at or cancelled_at, as the kind says.
+  // rented_at, returned_at, cancelled_at, or the delivery step's own time
+  // (requested_at, assigned_at, picked_up_at, delivered_at), as the kind says.
   absl::Time at = absl::InfinitePast();
   absl::Time due_at = absl::InfinitePast();
 };

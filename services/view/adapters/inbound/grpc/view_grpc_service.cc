@@ -37,6 +37,24 @@ v1::RentalState ToProto(RentalState s) {
   return v1::RENTAL_STATE_UNSPECIFIED;
 }
 
+v1::DeliveryStatus ToProto(DeliveryState s) {
+  switch (s) {
+    case DeliveryState::kNone:
+      return v1::DELIVERY_STATUS_UNSPECIFIED;
+    case DeliveryState::kRequested:
+      return v1::DELIVERY_STATUS_REQUESTED;
+    case DeliveryState::kAssigned:
+      return v1::DELIVERY_STATUS_ASSIGNED;
+    case DeliveryState::kPickedUp:
+      return v1::DELIVERY_STATUS_PICKED_UP;
+    case DeliveryState::kDelivered:
+      return v1::DELIVERY_STATUS_DELIVERED;
+    case DeliveryState::kCancelled:
+      return v1::DELIVERY_STATUS_CANCELLED;
+  }
+  return v1::DELIVERY_STATUS_UNSPECIFIED;
+}
+
 void ToProto(const Money& m, common::v1::Money* out) {
   out->set_currency(m.currency);
   out->set_amount_minor(m.minor);
@@ -218,6 +236,12 @@ void ToProto(const RentalView& r, v1::RentalSummary* out) {
     out->set_tier(r.tier);
     out->set_discount_percent(r.discount_percent);
   }
+  out->set_delivery_status(ToProto(r.delivery.State()));
+  out->set_delivery_id(r.delivery.delivery_id);
+  out->set_courier_id(r.delivery.courier_id);
+  SetTime(r.delivery.delivered ? r.delivery.delivered_at : absl::InfinitePast(),
+          &v1::RentalSummary::mutable_delivered_at, out);
+  out->set_return_pickup_status(ToProto(r.return_pickup.State()));
 }
 
 absl::Time ViewGrpcService::WaitDeadline(const grpc::CallbackServerContext& ctx,

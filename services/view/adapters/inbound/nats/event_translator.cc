@@ -16,6 +16,20 @@ absl::Time TimeOrPast(bool present, const google::protobuf::Timestamp& t) {
   return present ? FromProtoTime(t) : absl::InfinitePast();
 }
 
+bool IsDeliveryKind(EventKind kind) {
+  switch (kind) {
+    case EventKind::kDeliveryRequested:
+    case EventKind::kDeliveryAssigned:
+    case EventKind::kDeliveryPickedUp:
+    case EventKind::kDeliveryDelivered:
+    case EventKind::kDeliveryCancelled:
+    case EventKind::kCourierAdded:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace
 
 ViewEvent TranslateEnvelope(const Envelope& env, absl::string_view stream, uint64_t sequence) {
@@ -174,6 +188,62 @@ ViewEvent TranslateEnvelope(const Envelope& env, absl::string_view stream, uint6
       e.amount = ToMoney(p.total_fee());
       break;
     }
+    case Envelope::kDeliveryRequested: {
+      const auto& p = env.delivery_requested();
+      e.kind = EventKind::kDeliveryRequested;
+      ids(p.rental_id(), p.customer_id());
+      e.book_id = p.book_id();
+      e.delivery_id = p.delivery_id();
+      e.delivery_kind = p.kind();
+      e.region = p.region();
+      e.at = TimeOrPast(p.has_requested_at(), p.requested_at());
+      break;
+    }
+    case Envelope::kDeliveryAssigned: {
+      const auto& p = env.delivery_assigned();
+      e.kind = EventKind::kDeliveryAssigned;
+      ids(p.rental_id(), "");
+      e.delivery_id = p.delivery_id();
+      e.delivery_kind = p.kind();
+      e.courier_id = p.courier_id();
+      e.at = TimeOrPast(p.has_assigned_at(), p.assigned_at());
+      break;
+    }
+    case Envelope::kDeliveryPickedUp: {
+      const auto& p = env.delivery_picked_up();
+      e.kind = EventKind::kDeliveryPickedUp;
+      ids(p.rental_id(), "");
+      e.delivery_id = p.delivery_id();
+      e.delivery_kind = p.kind();
+      e.courier_id = p.courier_id();
+      e.at = TimeOrPast(p.has_picked_up_at(), p.picked_up_at());
+      break;
+    }
+    case Envelope::kDeliveryDelivered: {
+      const auto& p = env.delivery_delivered();
+      e.kind = EventKind::kDeliveryDelivered;
+      ids(p.rental_id(), "");
+      e.delivery_id = p.delivery_id();
+      e.delivery_kind = p.kind();
+      e.courier_id = p.courier_id();
+      e.at = TimeOrPast(p.has_delivered_at(), p.delivered_at());
+      break;
+    }
+    case Envelope::kDeliveryCancelled: {
+      const auto& p = env.delivery_cancelled();
+      e.kind = EventKind::kDeliveryCancelled;
+      ids(p.rental_id(), "");
+      e.delivery_id = p.delivery_id();
+      e.delivery_kind = p.kind();
+      e.reason = p.reason();
+      e.at = TimeOrPast(p.has_cancelled_at(), p.cancelled_at());
+      break;
+    }
+    case Envelope::kCourierAdded: {
+      e.kind = EventKind::kCourierAdded;
+      e.rental_id.clear();
+      break;
+    }
     case Envelope::kCustomerTierSet: {
       e.kind = EventKind::kCustomerTierSet;
       e.rental_id.clear();
@@ -203,6 +273,13 @@ absl::StatusOr<ViewEvent> TranslateMessage(const nats::StreamMessage& message,
                      scratch.producer(), "\", which does not own that stream"));
   }
   ViewEvent e = TranslateEnvelope(scratch, stream, message.sequence);
+  // Delivery facts only from the delivery service's own stream (whatever
+  // producer another stream's message names).
+  if (IsDeliveryKind(e.kind) && scratch.producer() != "delivery") {
+    return absl::PermissionDeniedError(
+        absl::StrCat("message ", message.sequence, " on ", message.subject, " carries ",
+                     e.event_type, " from producer \"", scratch.producer(), "\", not delivery"));
+  }
   constexpr absl::string_view kBookSubject = "rental.book.";
   if (absl::StartsWith(message.subject, kBookSubject) && !e.book_id.empty() &&
       absl::string_view(message.subject).substr(kBookSubject.size()) != e.book_id) {

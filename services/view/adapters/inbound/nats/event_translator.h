@@ -15,7 +15,10 @@ namespace rentmesh::view {
 ViewEvent TranslateEnvelope(const events::v1::Envelope& envelope, absl::string_view stream,
                             uint64_t sequence);
 
-// Parses a stream message's body. INVALID_ARGUMENT when it is not an Envelope.
+// Parses a stream message's body. INVALID_ARGUMENT when it is not an Envelope;
+// PERMISSION_DENIED when its producer does not own the subject's stream, or a
+// delivery event (DeliveryRequested ... CourierAdded) names any producer but
+// "delivery".
 // `scratch` is reused across calls (parsing into it keeps its allocations).
 absl::StatusOr<ViewEvent> TranslateMessage(const nats::StreamMessage& message,
                                            absl::string_view stream, events::v1::Envelope& scratch);

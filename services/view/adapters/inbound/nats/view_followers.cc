@@ -7,7 +7,10 @@
 namespace rentmesh::view {
 
 std::vector<FollowedStream> DefaultFollowedStreams() {
-  return {{"RENTAL", "rental.>"}, {"PAYMENT", "payment.>"}, {"RETURNS", "returns.>"}};
+  return {{"RENTAL", "rental.>"},
+          {"PAYMENT", "payment.>"},
+          {"RETURNS", "returns.>"},
+          {"DELIVERY", "delivery.>"}};
 }
 
 nats::StreamFollower::BatchHandler ProjectionHandler(ViewService& service, std::string stream) {

@@ -14,7 +14,8 @@
 
 namespace rentmesh::view {
 
-// The streams the view follows: RENTAL rental.>, PAYMENT payment.>, RETURNS returns.>.
+// The streams the view follows: RENTAL rental.>, PAYMENT payment.>, RETURNS returns.>,
+// DELIVERY delivery.>.
 struct FollowedStream {
   std::string name;
   std::string subjects;

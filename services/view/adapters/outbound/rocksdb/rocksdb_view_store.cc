@@ -34,6 +34,34 @@ void ToRecord(const Money& m, state::Money* out) {
 
 Money FromRecord(const state::Money& m) { return Money{m.currency(), m.minor()}; }
 
+void ToRecord(const DeliveryFacts& d, state::DeliveryRecord* out) {
+  out->set_delivery_id(d.delivery_id);
+  out->set_requested(d.requested);
+  out->set_assigned(d.assigned);
+  out->set_picked_up(d.picked_up);
+  out->set_delivered(d.delivered);
+  out->set_cancelled(d.cancelled);
+  out->set_delivered_at(ToNanos(d.delivered_at));
+  out->set_region(d.region);
+  out->set_courier_id(d.courier_id);
+  out->set_courier_step(d.courier_step);
+}
+
+DeliveryFacts FromRecord(const state::DeliveryRecord& r) {
+  DeliveryFacts d;
+  d.delivery_id = r.delivery_id();
+  d.requested = r.requested();
+  d.assigned = r.assigned();
+  d.picked_up = r.picked_up();
+  d.delivered = r.delivered();
+  d.cancelled = r.cancelled();
+  d.delivered_at = FromNanos(r.delivered_at());
+  d.region = r.region();
+  d.courier_id = r.courier_id();
+  d.courier_step = r.courier_step();
+  return d;
+}
+
 void ToRecord(const RentalView& r, bool with_timeline, state::RentalRecord* out) {
   out->set_rental_id(r.rental_id);
   out->set_customer_id(r.customer_id);
@@ -70,6 +98,8 @@ void ToRecord(const RentalView& r, bool with_timeline, state::RentalRecord* out)
   out->set_return_completed_at(ToNanos(r.return_completed_at));
   ToRecord(r.return_total_fee, out->mutable_return_total_fee());
   out->set_first_seen_at(ToNanos(r.first_seen_at));
+  if (r.delivery.Known()) ToRecord(r.delivery, out->mutable_delivery());
+  if (r.return_pickup.Known()) ToRecord(r.return_pickup, out->mutable_return_pickup());
   if (!with_timeline) return;
   for (const TimelineEntry& t : r.timeline) {
     state::TimelineRecord* rec = out->add_timeline();
@@ -119,6 +149,8 @@ RentalView FromRecord(const state::RentalRecord& r) {
   v.return_completed_at = FromNanos(r.return_completed_at());
   v.return_total_fee = FromRecord(r.return_total_fee());
   v.first_seen_at = FromNanos(r.first_seen_at());
+  if (r.has_delivery()) v.delivery = FromRecord(r.delivery());
+  if (r.has_return_pickup()) v.return_pickup = FromRecord(r.return_pickup());
   v.timeline.reserve(r.timeline_size());
   for (const state::TimelineRecord& t : r.timeline()) {
     v.timeline.push_back({t.event_id(), t.event_type(), FromNanos(t.at()), t.description(),
