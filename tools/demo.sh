@@ -82,6 +82,9 @@ hold=$(call $R/HoldBook "{\"customerId\":\"carol\",\"bookId\":\"$solaris\",\"req
 jq -c '{holdId, status, expiresAt}' <<<"$hold"
 hold_id=$(jq -r .holdId <<<"$hold")
 call $R/HoldBook "{\"customerId\":\"dave\",\"bookId\":\"$solaris\",\"requestId\":\"demo-$run_id-h2\"}" || true
+step "dave joins the waiting list instead; he gets the copy when it comes back"
+call $R/HoldBook "{\"customerId\":\"dave\",\"bookId\":\"$solaris\",\"requestId\":\"demo-$run_id-h3\",\"waitIfUnavailable\":true}" |
+  jq -c '{holdId, status, queuePosition}'
 call $R/RentBook "{\"customerId\":\"carol\",\"bookId\":\"$solaris\",\"days\":2,\"holdId\":\"$hold_id\",\"requestId\":\"demo-$run_id-hr\"}" |
   jq -c '{rentalId, status, fee}'
 call $R/ListHolds '{"customerId":"carol"}' | jq -c '[.holds[] | {holdId, status}]'
@@ -111,7 +114,7 @@ call $P/ListRentalPayments "{\"rentalId\":\"demo-$run_id-overdue\"}" | jq -c '.p
 if rentctl_as --deadline_ms=1000 call $V/ListCatalog '{}' >/dev/null 2>&1; then
   step "alice's page: the CQRS view built from the events (reading her own write with its token $token)"
   call $V/GetMyPage "{\"customerId\":\"alice\",\"pageSize\":5,\"consistencyToken\":\"$token\"}" |
-    jq -c '.rentals[] | {rentalId, bookTitle, status, amountPaid, lateFee, refund}'
+    jq -c '.rentals[] | {rentalId, bookTitle, status, amountPaid, lateFee, refund, deliveryStatus, courierId}'
   step "bob's cancelled rental, with its timeline (the refund arrives from the payment service)"
   call $V/GetRentalStatus "{\"rentalId\":\"$bob_rental\"}" | jq -c '{status: .rental.status, refund: .rental.refund, timeline: [.timeline[].eventType]}'
 fi
