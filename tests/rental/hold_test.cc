@@ -4,18 +4,16 @@
 
 #include "fakes.h"
 #include "rental/core/rental_service.h"
+#include "rental_core_test.h"
 
 namespace rentmesh::rental {
 namespace {
 
 using domain::RentalStatus;
 
-class HoldTest : public ::testing::Test {
+class HoldTest : public testing::RentalCoreTest {
  protected:
-  HoldTest()
-      : clock_(absl::FromUnixSeconds(1767225600)),  // 2026-01-01
-        returns_(clock_),
-        service_(Config(), store_, store_, payment_, returns_, ids_, clock_, failpoints_) {}
+  HoldTest() : RentalCoreTest(Config()) {}
 
   static RentalServiceConfig Config() {
     RentalServiceConfig c;
@@ -23,10 +21,6 @@ class HoldTest : public ::testing::Test {
     return c;
   }
 
-  void AddBook(const std::string& id, int copies, int64_t fee = 1000) {
-    auto b = service_.AddBook({id, "Title " + id, copies, {"KRW", fee}}, ctx_);
-    ASSERT_TRUE(b.ok()) << b.status();
-  }
   absl::StatusOr<domain::Rental> Hold(const std::string& customer, const std::string& book,
                                       const std::string& request_id = "") {
     return service_.HoldBook({customer, book, request_id}, ctx_);
@@ -35,18 +29,6 @@ class HoldTest : public ::testing::Test {
                                           int days = 3, const std::string& request_id = "") {
     return service_.RentBook({customer, "", days, request_id, hold_id}, ctx_);
   }
-  int Available(const std::string& book) {
-    return service_.GetBook(book, ctx_)->copies_available();
-  }
-
-  ManualClock clock_;
-  testing::InMemoryRentalStore store_;
-  testing::FakePaymentGateway payment_;
-  testing::FakeReturnsGateway returns_;
-  testing::CountingIdGenerator ids_;
-  Failpoints failpoints_;
-  RentalService service_;
-  CallContext ctx_;
 };
 
 TEST_F(HoldTest, AHoldTakesACopyUntilItsExpiryAndARetryReturnsTheSameHold) {

@@ -3,18 +3,16 @@
 #include <gtest/gtest.h>
 
 #include "fakes.h"
+#include "rental_core_test.h"
 
 namespace rentmesh::rental {
 namespace {
 
 using domain::RentalStatus;
 
-class RentalServiceTest : public ::testing::Test {
+class RentalServiceTest : public testing::RentalCoreTest {
  protected:
-  RentalServiceTest()
-      : clock_(absl::FromUnixSeconds(1767225600)),  // 2026-01-01
-        returns_(clock_),
-        service_(Config(), store_, store_, payment_, returns_, ids_, clock_, failpoints_) {}
+  RentalServiceTest() : RentalCoreTest(Config()) {}
 
   static RentalServiceConfig Config() {
     RentalServiceConfig c;
@@ -23,28 +21,10 @@ class RentalServiceTest : public ::testing::Test {
     return c;
   }
 
-  void AddBook(const std::string& id, int copies, int64_t fee = 1000) {
-    auto b = service_.AddBook({id, "Title " + id, copies, {"KRW", fee}}, ctx_);
-    ASSERT_TRUE(b.ok()) << b.status();
-  }
-
   absl::StatusOr<domain::Rental> Rent(const std::string& customer, const std::string& book,
                                       int days = 3, const std::string& request_id = "") {
     return service_.RentBook({customer, book, days, request_id}, ctx_);
   }
-
-  int Available(const std::string& book) {
-    return service_.GetBook(book, ctx_)->copies_available();
-  }
-
-  ManualClock clock_;
-  testing::InMemoryRentalStore store_;
-  testing::FakePaymentGateway payment_;
-  testing::FakeReturnsGateway returns_;
-  testing::CountingIdGenerator ids_;
-  Failpoints failpoints_;
-  RentalService service_;
-  CallContext ctx_;
 };
 
 TEST_F(RentalServiceTest, AddBookIsIdempotentAndRejectsTheSameIdWithOtherDetails) {

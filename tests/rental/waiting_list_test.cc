@@ -4,18 +4,16 @@
 
 #include "fakes.h"
 #include "rental/core/rental_service.h"
+#include "rental_core_test.h"
 
 namespace rentmesh::rental {
 namespace {
 
 using domain::RentalStatus;
 
-class WaitingListTest : public ::testing::Test {
+class WaitingListTest : public testing::RentalCoreTest {
  protected:
-  WaitingListTest()
-      : clock_(absl::FromUnixSeconds(1767225600)),  // 2026-01-01
-        returns_(clock_),
-        service_(Config(), store_, store_, payment_, returns_, ids_, clock_, failpoints_) {}
+  WaitingListTest() : RentalCoreTest(Config()) {}
 
   static RentalServiceConfig Config() {
     RentalServiceConfig c;
@@ -23,10 +21,6 @@ class WaitingListTest : public ::testing::Test {
     return c;
   }
 
-  void AddBook(const std::string& id, int copies) {
-    auto b = service_.AddBook({id, "Title " + id, copies, {"KRW", 1000}}, ctx_);
-    ASSERT_TRUE(b.ok()) << b.status();
-  }
   absl::StatusOr<domain::Rental> Wait(const std::string& customer, const std::string& book,
                                       const std::string& request_id) {
     return service_.HoldBook({customer, book, request_id, /*wait_if_unavailable=*/true}, ctx_);
@@ -48,9 +42,6 @@ class WaitingListTest : public ::testing::Test {
     ADD_FAILURE() << id << " not listed for " << customer;
     return {};
   }
-  int Available(const std::string& book) {
-    return service_.GetBook(book, ctx_)->copies_available();
-  }
   size_t CountEvents(const std::function<bool(const domain::BookEvent&)>& pred) {
     size_t n = 0;
     for (const auto& e : store_.events()) n += pred(e) ? 1 : 0;
@@ -60,15 +51,6 @@ class WaitingListTest : public ::testing::Test {
     return CountEvents(
         [](const domain::BookEvent& e) { return std::holds_alternative<domain::HoldGranted>(e); });
   }
-
-  ManualClock clock_;
-  testing::InMemoryRentalStore store_;
-  testing::FakePaymentGateway payment_;
-  testing::FakeReturnsGateway returns_;
-  testing::CountingIdGenerator ids_;
-  Failpoints failpoints_;
-  RentalService service_;
-  CallContext ctx_;
 };
 
 TEST_F(WaitingListTest, WithoutTheOptInNoFreeCopyIsStillFailedPrecondition) {
