@@ -81,8 +81,7 @@ call $R/AddBook "{\"bookId\":\"$solaris\",\"title\":\"Solaris\",\"copies\":1,\"d
 hold=$(call $R/HoldBook "{\"customerId\":\"carol\",\"bookId\":\"$solaris\",\"requestId\":\"demo-$run_id-h\"}")
 jq -c '{holdId, status, expiresAt}' <<<"$hold"
 hold_id=$(jq -r .holdId <<<"$hold")
-call $R/HoldBook "{\"customerId\":\"dave\",\"bookId\":\"$solaris\",\"requestId\":\"demo-$run_id-h2\"}" || true
-step "dave joins the waiting list instead; he gets the copy when it comes back"
+step "dave finds no free copy and joins the waiting list; he gets the copy when it comes back"
 call $R/HoldBook "{\"customerId\":\"dave\",\"bookId\":\"$solaris\",\"requestId\":\"demo-$run_id-h3\",\"waitIfUnavailable\":true}" |
   jq -c '{holdId, status, queuePosition}'
 call $R/RentBook "{\"customerId\":\"carol\",\"bookId\":\"$solaris\",\"days\":2,\"holdId\":\"$hold_id\",\"requestId\":\"demo-$run_id-hr\"}" |
