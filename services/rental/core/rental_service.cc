@@ -15,6 +15,22 @@ using domain::RentalStatus;
 
 namespace {
 
+// What the request of a transition (return, cancel, release) must hold: an
+// optional request_id and a reason of at most 1024 bytes.
+absl::Status ValidateTransitionRequest(const std::string& request_id, const std::string& reason) {
+  if (auto s = domain::ValidateId("request_id", request_id, false); !s.ok()) return s;
+  if (reason.size() > 1024) return absl::InvalidArgumentError("reason is longer than 1024 bytes");
+  return absl::OkStatus();
+}
+
+// A transition's retry: the rental is already in `status`, reached by this
+// request_id (an empty request_id never matches).
+std::function<bool(const Rental&)> RetryOf(RentalStatus status, const std::string& request_id) {
+  return [status, &request_id](const Rental& r) {
+    return r.status == status && !request_id.empty() && r.transition_request_id == request_id;
+  };
+}
+
 bool OutcomeUnknown(const absl::Status& s) {
   switch (s.code()) {
     case absl::StatusCode::kUnavailable:
@@ -623,10 +639,7 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
             "rental ", r.rental_id, " is ", domain::RentalStatusName(r.status), ", not RENTED"));
     }
   };
-  auto is_retry = [&](const Rental& r) {
-    return r.status == RentalStatus::kReturned && !cmd.request_id.empty() &&
-           r.transition_request_id == cmd.request_id;
-  };
+  const auto is_retry = RetryOf(RentalStatus::kReturned, cmd.request_id);
   if (is_retry(*rental)) return rental;
   if (auto s = illegal(*rental); !s.ok()) return s;
 
@@ -660,15 +673,10 @@ absl::StatusOr<Rental> RentalService::ReturnBook(const ReturnBookCommand& cmd,
 
 absl::StatusOr<Rental> RentalService::CancelRental(const CancelRentalCommand& cmd,
                                                    const CallContext& ctx) {
-  if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
-  if (cmd.reason.size() > 1024)
-    return absl::InvalidArgumentError("reason is longer than 1024 bytes");
+  if (auto s = ValidateTransitionRequest(cmd.request_id, cmd.reason); !s.ok()) return s;
   absl::StatusOr<Rental> rental = LoadRental(cmd.rental_id, ctx);
   if (!rental.ok()) return rental.status();
-  auto is_retry = [&](const Rental& r) {
-    return r.status == RentalStatus::kCancelled && !cmd.request_id.empty() &&
-           r.transition_request_id == cmd.request_id;
-  };
+  const auto is_retry = RetryOf(RentalStatus::kCancelled, cmd.request_id);
   auto illegal = [&](const Rental& r) -> absl::Status {
     switch (r.status) {
       case RentalStatus::kRented:
@@ -917,15 +925,10 @@ absl::StatusOr<std::vector<Rental>> RentalService::ListHolds(const std::string& 
 
 absl::StatusOr<Rental> RentalService::ReleaseHold(const ReleaseHoldCommand& cmd,
                                                   const CallContext& ctx) {
-  if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
-  if (cmd.reason.size() > 1024)
-    return absl::InvalidArgumentError("reason is longer than 1024 bytes");
+  if (auto s = ValidateTransitionRequest(cmd.request_id, cmd.reason); !s.ok()) return s;
   absl::StatusOr<Rental> hold = LoadHold(cmd.hold_id, ctx);
   if (!hold.ok()) return hold.status();
-  auto is_retry = [&](const Rental& r) {
-    return r.status == RentalStatus::kHoldReleased && !cmd.request_id.empty() &&
-           r.transition_request_id == cmd.request_id;
-  };
+  const auto is_retry = RetryOf(RentalStatus::kHoldReleased, cmd.request_id);
   auto illegal = [&](const Rental& r) -> absl::Status {
     switch (r.status) {
       case RentalStatus::kHeld:
