@@ -7,74 +7,22 @@
 
 #include <thread>
 
-#include "fakes.h"
-#include "rental/adapters/outbound/nats/jetstream_book_log.h"
-#include "rental/adapters/outbound/rocksdb/rocksdb_rental_state.h"
-#include "rental/core/rental_service.h"
+#include "rental_replicas_test.h"
 #include "rentmesh/events/envelope.h"
-#include "rentmesh/testing/nats_server.h"
 
 namespace rentmesh::rental {
 namespace {
 
 using domain::RentalStatus;
 
-// One rental replica: its own RocksDB and follower, its own service.
-struct Replica {
-  std::unique_ptr<rocksdb_store::StateStore> store;
-  std::unique_ptr<RocksDbRentalState> state;
-  std::unique_ptr<nats::StreamFollower> follower;
-  std::unique_ptr<JetStreamBookLog> log;
-  std::unique_ptr<RentalService> service;
-  std::atomic<int> ignored{0};
+using testing::Replica;
 
-  static std::unique_ptr<Replica> Open(nats::JetStream& js, const std::string& dir,
-                                       testing::FakePaymentGateway& payment,
-                                       testing::FakeReturnsGateway& returns, IdGenerator& ids,
-                                       const Clock& clock, const Failpoints& failpoints) {
-    auto r = std::make_unique<Replica>();
-    auto store = rocksdb_store::StateStore::Open(dir);
-    if (!store.ok()) return nullptr;
-    r->store = std::move(*store);
-    Replica* self = r.get();
-    r->state = std::make_unique<RocksDbRentalState>(
-        *r->store, [self](absl::string_view, absl::string_view) { ++self->ignored; });
-    auto* state = r->state.get();
-    auto applied = r->state->AppliedPosition();
-    if (!applied.ok()) return nullptr;
-    auto follower = nats::StreamFollower::Start(
-        js, {"RENTAL", "rental.>", *applied, 64},
-        [state](const std::vector<nats::StreamMessage>& b) { return state->Apply(b); });
-    if (!follower.ok()) return nullptr;
-    r->follower = std::move(*follower);
-    r->log = std::make_unique<JetStreamBookLog>(js, *r->follower);
+class HoldsIntegrationTest : public testing::RentalReplicasTest {
+ protected:
+  std::unique_ptr<Replica> Open(const std::string& name) {
     RentalServiceConfig config;
     config.hold_duration = absl::Minutes(30);
-    r->service = std::make_unique<RentalService>(config, *r->log, *r->state, payment, returns, ids,
-                                                 clock, failpoints);
-    return r;
-  }
-};
-
-class HoldsIntegrationTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    auto server = ::rentmesh::testing::NatsServer::Start();
-    ASSERT_TRUE(server.ok()) << server.status();
-    server_ = std::move(*server);
-    auto js = nats::JetStream::Connect(server_->url(), "test", absl::Seconds(5));
-    ASSERT_TRUE(js.ok()) << js.status();
-    js_ = std::move(*js);
-    ASSERT_TRUE(js_->EnsureStream({"RENTAL", {"rental.>"}, 1, absl::Minutes(2)}).ok());
-  }
-  std::unique_ptr<Replica> Open(const std::string& name) {
-    return Replica::Open(*js_, dir_.Sub(name), payment_, returns_, ids_, clock_, failpoints_);
-  }
-  CallContext Ctx(Actor actor = Actor::Internal()) {
-    CallContext c;
-    c.deadline = absl::Now() + absl::Seconds(10);
-    c.actor = std::move(actor);
-    return c;
+    return OpenReplica(name, config);
   }
   // Messages on RENTAL whose event type is `type`.
   int CountEvents(absl::string_view type) {
@@ -87,15 +35,6 @@ class HoldsIntegrationTest : public ::testing::Test {
     }
     return n;
   }
-
-  ::rentmesh::testing::TempDir dir_;
-  std::unique_ptr<::rentmesh::testing::NatsServer> server_;
-  std::unique_ptr<nats::JetStream> js_;
-  ManualClock clock_{absl::FromUnixSeconds(1767225600)};
-  testing::FakePaymentGateway payment_;
-  testing::FakeReturnsGateway returns_{clock_};
-  testing::CountingIdGenerator ids_;
-  Failpoints failpoints_;
 };
 
 TEST_F(HoldsIntegrationTest, ALapsedHoldIsReleasedOnceAcrossTwoReplicasOneOfThemRestarted) {

@@ -3,73 +3,21 @@
 // lives in its own events, whatever the policy of the replica reading it.
 #include <gtest/gtest.h>
 
-#include "fakes.h"
-#include "rental/adapters/outbound/nats/jetstream_book_log.h"
-#include "rental/adapters/outbound/rocksdb/rocksdb_rental_state.h"
-#include "rental/core/rental_service.h"
-#include "rentmesh/testing/nats_server.h"
+#include "rental_replicas_test.h"
 
 namespace rentmesh::rental {
 namespace {
 
-// One rental replica: its own RocksDB and follower, a service with `policy`.
-struct PricedReplica {
-  std::unique_ptr<rocksdb_store::StateStore> store;
-  std::unique_ptr<RocksDbRentalState> state;
-  std::unique_ptr<nats::StreamFollower> follower;
-  std::unique_ptr<JetStreamBookLog> log;
-  std::unique_ptr<RentalService> service;
-  std::atomic<int> ignored{0};
+using testing::Replica;
 
-  static std::unique_ptr<PricedReplica> Open(nats::JetStream& js, const std::string& dir,
-                                             absl::string_view policy,
-                                             testing::FakePaymentGateway& payment,
-                                             testing::FakeReturnsGateway& returns, IdGenerator& ids,
-                                             const Clock& clock, const Failpoints& failpoints) {
-    auto r = std::make_unique<PricedReplica>();
-    r->store = std::move(*rocksdb_store::StateStore::Open(dir));
-    PricedReplica* self = r.get();
-    r->state = std::make_unique<RocksDbRentalState>(
-        *r->store, [self](absl::string_view, absl::string_view) { ++self->ignored; });
-    auto* state = r->state.get();
-    r->follower = std::move(*nats::StreamFollower::Start(
-        js, {"RENTAL", "rental.>", *r->state->AppliedPosition(), 64},
-        [state](const std::vector<nats::StreamMessage>& b) { return state->Apply(b); }));
-    r->log = std::make_unique<JetStreamBookLog>(js, *r->follower);
+class PricingIntegrationTest : public testing::RentalReplicasTest {
+ protected:
+  // A replica whose service prices with `policy`.
+  std::unique_ptr<Replica> Open(const std::string& name, absl::string_view policy) {
     RentalServiceConfig config;
     config.tiers = *domain::TierPolicy::Parse(policy);
-    r->service = std::make_unique<RentalService>(config, *r->log, *r->state, payment, returns, ids,
-                                                 clock, failpoints);
-    return r;
+    return OpenReplica(name, config);
   }
-};
-
-class PricingIntegrationTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    server_ = std::move(*::rentmesh::testing::NatsServer::Start());
-    js_ = std::move(*nats::JetStream::Connect(server_->url(), "test", absl::Seconds(5)));
-    ASSERT_TRUE(js_->EnsureStream({"RENTAL", {"rental.>"}, 1, absl::Minutes(2)}).ok());
-  }
-  std::unique_ptr<PricedReplica> Open(const std::string& name, absl::string_view policy) {
-    return PricedReplica::Open(*js_, dir_.Sub(name), policy, payment_, returns_, ids_, clock_,
-                               failpoints_);
-  }
-  CallContext Ctx(Actor actor) {
-    CallContext c;
-    c.deadline = absl::Now() + absl::Seconds(10);
-    c.actor = std::move(actor);
-    return c;
-  }
-
-  ::rentmesh::testing::TempDir dir_;
-  std::unique_ptr<::rentmesh::testing::NatsServer> server_;
-  std::unique_ptr<nats::JetStream> js_;
-  ManualClock clock_{absl::FromUnixSeconds(1767225600)};
-  testing::FakePaymentGateway payment_;
-  testing::FakeReturnsGateway returns_{clock_};
-  testing::CountingIdGenerator ids_;
-  Failpoints failpoints_;
 };
 
 TEST_F(PricingIntegrationTest, ATierSetOnOneReplicaPricesTheNextRentalOnAnother) {
