@@ -31,6 +31,21 @@ class HoldTest : public testing::RentalCoreTest {
   }
 };
 
+TEST_F(HoldTest, WithoutARequestIdTheCallsXRequestIdMakesAProxyRetryKeepOneCopy) {
+  AddBook("dune", 2);
+  ctx_.trace["x-request-id"] = "hold-attempt-7";
+  auto first = Hold("alice", "dune");
+  auto retry = Hold("alice", "dune");
+  ASSERT_TRUE(first.ok() && retry.ok()) << first.status() << " " << retry.status();
+  EXPECT_EQ(first->rental_id, retry->rental_id);
+  EXPECT_EQ(Available("dune"), 1);
+  ctx_.trace["x-request-id"] = "hold-attempt-8";
+  auto other = Hold("alice", "dune");
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_NE(other->rental_id, first->rental_id);
+  EXPECT_EQ(Available("dune"), 0);
+}
+
 TEST_F(HoldTest, AHoldTakesACopyUntilItsExpiryAndARetryReturnsTheSameHold) {
   AddBook("dune", 2);
   auto h = Hold("alice", "dune", "h-1");

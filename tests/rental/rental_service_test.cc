@@ -349,6 +349,36 @@ TEST_F(RentalServiceTest, ANoCopyAnswerIsRecordedSoALateReservationOfTheSameRequ
   EXPECT_EQ(payment_.charged().count(bob_rental), 0u);
 }
 
+TEST_F(RentalServiceTest, WithoutARequestIdTheCallsXRequestIdMakesAProxyRetrySafe) {
+  AddBook("dune", 3);
+  // A mesh proxy retries with the x-request-id of the first attempt.
+  ctx_.trace["x-request-id"] = "0f8e2c4a-proxy-attempt";
+  auto first = Rent("alice", "dune", 2);
+  auto retry = Rent("alice", "dune", 2);
+  ASSERT_TRUE(first.ok() && retry.ok()) << first.status() << " " << retry.status();
+  EXPECT_EQ(first->rental_id, retry->rental_id);
+  EXPECT_EQ(first->request_id, "0f8e2c4a-proxy-attempt");
+  EXPECT_EQ(payment_.charged().size(), 1u);
+  EXPECT_EQ(Available("dune"), 2);
+  // Another call (another x-request-id) is another rental; an explicit
+  // request_id wins over the header.
+  ctx_.trace["x-request-id"] = "another-call";
+  auto second = Rent("alice", "dune", 2);
+  auto explicit_id = Rent("alice", "dune", 2, "req-explicit");
+  ASSERT_TRUE(second.ok() && explicit_id.ok());
+  EXPECT_NE(second->rental_id, first->rental_id);
+  EXPECT_EQ(explicit_id->request_id, "req-explicit");
+  EXPECT_EQ(payment_.charged().size(), 3u);
+  EXPECT_EQ(Available("dune"), 0);
+  // A header that is no usable id is ignored: each call stays a new rental.
+  AddBook("emma", 2);
+  ctx_.trace["x-request-id"] = "has spaces";
+  auto a = Rent("bob", "emma", 1);
+  auto b = Rent("bob", "emma", 1);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_NE(a->rental_id, b->rental_id);
+}
+
 TEST_F(RentalServiceTest, WithoutARequestIdAPaymentOutageFreesTheCopyAtOnce) {
   AddBook("dune", 1);
   payment_.Fail(absl::UnavailableError("payment down"));

@@ -31,6 +31,19 @@ std::function<bool(const Rental&)> RetryOf(RentalStatus status, const std::strin
   };
 }
 
+// The idempotency key of a RentBook or HoldBook: its request_id or, when that
+// is empty, the call's x-request-id. A mesh proxy keeps that header on the
+// retries it makes itself, so a call without a request_id is still safe to
+// retry inside the mesh; empty when neither is usable.
+std::string IdempotencyKey(const std::string& request_id, const CallContext& ctx) {
+  if (!request_id.empty()) return request_id;
+  auto it = ctx.trace.find("x-request-id");
+  if (it == ctx.trace.end() || !domain::ValidateId("x-request-id", it->second, true).ok()) {
+    return "";
+  }
+  return it->second;
+}
+
 bool OutcomeUnknown(const absl::Status& s) {
   switch (s.code()) {
     case absl::StatusCode::kUnavailable:
@@ -323,6 +336,7 @@ absl::StatusOr<Rental> RentalService::RentBook(const RentBookCommand& in, const 
   if (auto s = domain::ValidateDays(cmd.days); !s.ok()) return s;
   if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
   if (auto s = ctx.actor.MayActFor(cmd.customer_id); !s.ok()) return s;
+  cmd.request_id = IdempotencyKey(cmd.request_id, ctx);
 
   const bool renting_hold = !cmd.hold_id.empty();
   const std::string rental_id = renting_hold ? cmd.hold_id
@@ -825,11 +839,13 @@ absl::StatusOr<Rental> RentalService::LoadHold(const std::string& hold_id, const
   return r;
 }
 
-absl::StatusOr<Rental> RentalService::HoldBook(const HoldBookCommand& cmd, const CallContext& ctx) {
+absl::StatusOr<Rental> RentalService::HoldBook(const HoldBookCommand& in, const CallContext& ctx) {
+  HoldBookCommand cmd = in;
   if (auto s = domain::ValidateId("customer_id", cmd.customer_id, true); !s.ok()) return s;
   if (auto s = domain::ValidateBookId(cmd.book_id); !s.ok()) return s;
   if (auto s = domain::ValidateId("request_id", cmd.request_id, false); !s.ok()) return s;
   if (auto s = ctx.actor.MayActFor(cmd.customer_id); !s.ok()) return s;
+  cmd.request_id = IdempotencyKey(cmd.request_id, ctx);
 
   const std::string hold_id = cmd.request_id.empty()
                                   ? ids_.NewId("hold-")
