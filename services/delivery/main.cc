@@ -1,9 +1,12 @@
 // The delivery server: composition root only. Flags -> DeliveryConfig ->
 // adapters -> core -> gRPC, and shutdown in reverse.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
+#include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -28,6 +31,8 @@
 #include "rentmesh/rocksdb/state_store.h"
 #include "rentmesh/telemetry/durable_catch_up.h"
 #include "rentmesh/telemetry/liveness_watch.h"
+#include "rentmesh/telemetry/metric_names.h"
+#include "rentmesh/telemetry/metrics.h"
 #include "rentmesh/telemetry/service_telemetry.h"
 #include "rentmesh/telemetry/stream_owner_start.h"
 
@@ -64,6 +69,38 @@ ABSL_FLAG(std::string, default_region, "central", "the region of customers not l
 
 namespace rentmesh::delivery {
 namespace {
+
+// The deliveries waiting for a courier, per region, refreshed at scrape time.
+// Every region the service knows (the default, the customers' and the
+// couriers') shows 0 rather than nothing while none waits.
+void WatchBacklog(telemetry::MetricsRegistry& registry, const DeliveryService& service,
+                  const Clock& clock, const std::vector<std::string>& known_regions) {
+  telemetry::GaugeFamily& waiting =
+      registry.AddGauge(telemetry::kDeliveryAwaitingCourier,
+                        "Deliveries waiting for a courier (REQUESTED) in the region.", {"region"});
+  telemetry::GaugeFamily& oldest = registry.AddGauge(
+      telemetry::kDeliveryAwaitingCourierOldestSeconds,
+      "Seconds the oldest delivery waiting for a courier in the region has waited (0: none).",
+      {"region"});
+  for (const std::string& region : known_regions) {
+    waiting.WithLabels({region}).Set(0);
+    oldest.WithLabels({region}).Set(0);
+  }
+  registry.OnCollect([&waiting, &oldest, &service, &clock, known_regions] {
+    absl::StatusOr<std::map<std::string, DeliveryService::Backlog>> backlog =
+        service.AwaitingCourier(10000);
+    if (!backlog.ok()) return;
+    const absl::Time now = clock.Now();
+    for (const std::string& region : known_regions) {
+      if (backlog->count(region) == 0) (*backlog)[region] = {};
+    }
+    for (const auto& [region, b] : *backlog) {
+      waiting.WithLabels({region}).Set(static_cast<double>(b.waiting));
+      oldest.WithLabels({region}).Set(
+          b.waiting == 0 ? 0 : absl::ToDoubleSeconds(now - b.oldest_requested_at));
+    }
+  });
+}
 
 DeliveryConfig ConfigFromFlags() {
   DeliveryConfig c;
@@ -185,6 +222,12 @@ int Run(const DeliveryConfig& config) {
   telemetry.WatchFollower(js, **follower, events::kDeliveryStream);
   telemetry.WatchConsumer(**consumer, RentalEventConsumer::kDurable);
   telemetry.WatchWorkPool(pool);
+  std::vector<std::string> regions = {config.default_region};
+  for (const auto& [customer, region] : service_options.customer_regions) regions.push_back(region);
+  for (const Courier& c : configured) regions.push_back(c.region);
+  std::sort(regions.begin(), regions.end());
+  regions.erase(std::unique(regions.begin(), regions.end()), regions.end());
+  WatchBacklog(telemetry.registry(), service, clock, regions);
   telemetry.SetRebuildProgress(1.0);
   const std::string host = config.grpc_address.substr(0, config.grpc_address.rfind(':'));
   LogInfo("listening", {{"addr", absl::StrCat(host, ":", (*server)->port())},

@@ -141,13 +141,17 @@ struct Config {
 // rentmesh_rental_pending_reservations and rentmesh_rental_stale_reservations
 // (pending longer than `reconcile_after`). Counted up to 10000.
 void WatchPaymentAndReservations(telemetry::MetricsRegistry& registry, GrpcPaymentGateway& payment,
-                                 RentalState& state, const Clock& clock,
-                                 absl::Duration reconcile_after) {
-  telemetry::Gauge& circuit =
-      registry
-          .AddGauge(telemetry::kCircuitOpen,
-                    "1 while no circuit breaker towards the target is closed.", {"target"})
-          .WithLabels({"payment"});
+                                 GrpcDeliveryGateway* delivery, RentalState& state,
+                                 const Clock& clock, absl::Duration reconcile_after) {
+  telemetry::GaugeFamily& circuits =
+      registry.AddGauge(telemetry::kCircuitOpen,
+                        "1 while no circuit breaker towards the target is closed.", {"target"});
+  telemetry::Gauge& circuit = circuits.WithLabels({"payment"});
+  if (delivery != nullptr) {
+    telemetry::Gauge& delivery_circuit = circuits.WithLabels({"delivery"});
+    registry.OnCollect(
+        [&delivery_circuit, delivery] { delivery_circuit.Set(delivery->CircuitOpen() ? 1 : 0); });
+  }
   telemetry::Gauge& pending =
       registry
           .AddGauge(telemetry::kRentalPendingReservations,
@@ -289,7 +293,7 @@ int Run() {
 
   (*telemetry)->WatchStateStore(**store);
   (*telemetry)->WatchFollower(**js, **follower, JetStreamBookLog::kStream);
-  WatchPaymentAndReservations((*telemetry)->registry(), payment, state, clock,
+  WatchPaymentAndReservations((*telemetry)->registry(), payment, delivery.get(), state, clock,
                               absl::Milliseconds(config.reconcile_after_ms));
 
   // Catch up before serving, so the first answers are not stale; the progress

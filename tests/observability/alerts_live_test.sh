@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The alert rules against a real Prometheus scraping the real services, with
 # faults injected on loopback:
-#   1. starts its own nats-server -js, payment, returns and two rental replicas
+#   1. starts its own nats-server -js, payment, returns, two rental replicas and delivery
 #      on free loopback ports (state in a temp dir), and Debian's prometheus
 #      scraping them every 1 s and evaluating a TEST COPY of
 #      helm/rentmesh/alerts/rentmesh-rules.yaml every 1 s. The copy is made
@@ -26,6 +26,9 @@
 #                   -> RentmeshDeadLetterStoreFailing, RentmeshConsumerLagHigh
 #        storefull  RENTAL's max_msgs set to what it holds, then AddBook
 #                   -> RentmeshStreamStoreFull
+#        delivery   delivery runs without couriers, so bob's rental (made
+#                   before the first phase) waits for one
+#                   -> RentmeshDeliveriesAwaitingCourier
 #        nats       nats-server killed -> RentmeshJetStreamUnreachable
 #   3. prints a table alert -> fired yes/no (any poll that saw it firing) and
 #      fails if an injected alert did not fire. RentmeshAckFailures,
@@ -45,12 +48,12 @@ stopped_pid=""
 before_cleanup() { [[ -n "$stopped_pid" ]] && kill -CONT "$stopped_pid" 2>/dev/null; }
 . "$(dirname "$0")/live_env.sh"
 
-read -r -a ports < <(free_ports 11)
-((${#ports[@]} == 11)) || die "cannot find free ports"
+read -r -a ports < <(free_ports 13)
+((${#ports[@]} == 13)) || die "cannot find free ports"
 NATS_PORT=${ports[0]}
 PROM_PORT=${ports[1]}
-declare -A GRPC=([rental]=${ports[2]} [payment]=${ports[3]} [returns]=${ports[4]} [rental2]=${ports[5]})
-declare -A ADMIN=([rental]=${ports[6]} [payment]=${ports[7]} [returns]=${ports[8]} [rental2]=${ports[9]})
+declare -A GRPC=([rental]=${ports[2]} [payment]=${ports[3]} [returns]=${ports[4]} [rental2]=${ports[5]} [delivery]=${ports[11]})
+declare -A ADMIN=([rental]=${ports[6]} [payment]=${ports[7]} [returns]=${ports[8]} [rental2]=${ports[9]} [delivery]=${ports[12]})
 addr() { echo "127.0.0.1:$1"; }
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
@@ -104,7 +107,8 @@ start returns
 deps=(--payment_address="$(addr "${GRPC[payment]}")" --returns_address="$(addr "${GRPC[returns]}")")
 start rental "${deps[@]}" --reconcile_after_ms=600000
 start rental2 "${deps[@]}" --breaker_failures=1000000
-services=(payment returns rental rental2)
+start delivery  # no courier anywhere: every paid rental's delivery waits (REQUESTED)
+services=(payment returns rental rental2 delivery)
 wait_addrs=()
 for s in "${services[@]}"; do wait_addrs+=("$(addr "${GRPC[$s]}")"); done
 timeout 60 "$rentctl" wait "${wait_addrs[@]}" >/dev/null || die "a service did not become ready"
@@ -202,6 +206,10 @@ rid=$(rc_ rental $R/RentBook "{\"customerId\":\"alice\",\"bookId\":\"$cancelled_
 [[ -n "$rid" ]] || die "RentBook failed"
 rc_ rental $R/CancelRental "{\"rentalId\":\"$rid\",\"reason\":\"alerts test\",\"requestId\":\"$run-cc\"}" >/dev/null ||
   die "CancelRental failed"
+# bob's rental stays: its delivery waits for a courier from here on
+rc_ rental $R/RentBook "{\"customerId\":\"bob\",\"bookId\":\"$book\",\"days\":2,\"requestId\":\"$run-b\"}" >/dev/null ||
+  die "RentBook failed"
+delivery_waits_since=$(date +%s)
 for i in $(seq 20); do
   rc_ rental $R/GetBook "{\"bookId\":\"$book\"}" >/dev/null
   rc_ rental2 $R/GetRental "{\"rentalId\":\"$rid\"}" >/dev/null
@@ -253,6 +261,14 @@ for i in $(seq 3); do
     log "AddBook accepted although RENTAL is full?"
 done
 wait_for storefull RentmeshStreamStoreFull || phase_failures=$((phase_failures + 1))
+
+# --- phase delivery: nobody delivers bob's copy ------------------------------------------
+# The rule needs the oldest waiting delivery older than 60 s (a threshold, not
+# shortened) for its shortened `for:` (20 s): the phase waits that long at most.
+phase_start=$(date +%s)
+delivery_timeout=$((90 - (phase_start - delivery_waits_since)))
+PHASE_TIMEOUT=$((delivery_timeout > PHASE_TIMEOUT ? delivery_timeout : PHASE_TIMEOUT)) \
+  wait_for delivery RentmeshDeliveriesAwaitingCourier || phase_failures=$((phase_failures + 1))
 
 # --- phase nats: nats-server killed ----------------------------------------------------
 phase_start=$(date +%s)

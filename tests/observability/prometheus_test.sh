@@ -23,15 +23,15 @@ TEST_NAME=prometheus_test
 LOAD_SECONDS=${LOAD_SECONDS:-15}
 . "$(dirname "$0")/live_env.sh"
 
-read -r -a ports < <(free_ports 15)
-((${#ports[@]} == 15)) || die "cannot find free ports"
+read -r -a ports < <(free_ports 17)
+((${#ports[@]} == 17)) || die "cannot find free ports"
 NATS_PORT=${ports[0]}
 PROM_PORT=${ports[1]}
 HTTP_PORT=${ports[2]}
 declare -A GRPC=([rental]=${ports[3]} [payment]=${ports[4]} [returns]=${ports[5]} [view]=${ports[6]}
-                 [rental1]=${ports[12]})
+                 [rental1]=${ports[12]} [delivery]=${ports[15]})
 declare -A ADMIN=([rental]=${ports[7]} [payment]=${ports[8]} [returns]=${ports[9]} [view]=${ports[10]}
-                  [gateway]=${ports[11]} [rental1]=${ports[13]})
+                  [gateway]=${ports[11]} [rental1]=${ports[13]} [delivery]=${ports[16]})
 DEAD_PORT=${ports[14]}  # nobody listens here: the payment address of rental1
 addr() { echo "127.0.0.1:$1"; }
 
@@ -62,6 +62,11 @@ services=(payment returns rental rental1)
 if [[ -x "$bin/view/view_server" ]]; then
   start view
   services+=(view)
+fi
+if [[ -x "$bin/delivery/delivery_server" ]]; then
+  # seoul has a courier, the default region (central) none: both backlogs show
+  start delivery --couriers=kim@seoul --customer_regions=alice=seoul
+  services+=(delivery)
 fi
 wait_addrs=()
 for s in "${services[@]}"; do wait_addrs+=("$(addr "${GRPC[$s]}")"); done

@@ -67,6 +67,14 @@ overview = dashboard("rentmesh-overview", "rentmesh / service overview (RED)", [
     panel(8, "RocksDB size", "Live SST bytes and memtable bytes per pod: the local state store.",
           [('sum by (pod) (rentmesh_rocksdb_live_sst_bytes)', "sst {{pod}}"),
            ('sum by (pod) (rentmesh_rocksdb_memtable_bytes)', "memtable {{pod}}")], 0, 32, w=24, unit="bytes"),
+    panel(9, "Deliveries awaiting a courier",
+          "Paid rentals whose delivery has no courier yet (REQUESTED), per region. A region with "
+          "couriers stays near 0; one without grows (alert RentmeshDeliveriesAwaitingCourier).",
+          [('max by (region) (rentmesh_delivery_awaiting_courier)', "{{region}}")], 0, 40),
+    panel(10, "Oldest delivery awaiting a courier",
+          "How long the oldest REQUESTED delivery of each region has waited for a courier.",
+          [('max by (region) (rentmesh_delivery_awaiting_courier_oldest_seconds)', "{{region}}")],
+          12, 40, unit="s"),
 ], [("service", "label_values(rentmesh_grpc_server_handled_total, service)"),
     ("method", 'label_values(rentmesh_grpc_server_handled_total{service=~"$service"}, method)')])
 

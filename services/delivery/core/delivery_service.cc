@@ -1,5 +1,7 @@
 #include "core/delivery_service.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 
 namespace rentmesh::delivery {
@@ -367,6 +369,26 @@ absl::StatusOr<int> DeliveryService::AssignPending(absl::string_view region,
     if (after->status == DeliveryStatus::kAssigned) ++assigned;
   }
   return assigned;
+}
+
+absl::StatusOr<std::map<std::string, DeliveryService::Backlog>> DeliveryService::AwaitingCourier(
+    size_t limit) const {
+  absl::StatusOr<std::vector<std::string>> waiting = repository_.RequestedDeliveries("", limit);
+  if (!waiting.ok()) return waiting.status();
+  std::map<std::string, Backlog> out;
+  for (const std::string& id : *waiting) {
+    absl::StatusOr<std::optional<Delivery>> d = repository_.FindDelivery(id);
+    if (!d.ok()) return d.status();
+    if (!d->has_value() || (*d)->status != DeliveryStatus::kRequested) continue;
+    Backlog& b = out[(*d)->region];
+    ++b.waiting;
+    for (const DeliveryStep& step : (*d)->steps) {
+      if (step.status != DeliveryStatus::kRequested) continue;
+      b.oldest_requested_at = std::min(b.oldest_requested_at, step.at);
+      break;
+    }
+  }
+  return out;
 }
 
 absl::StatusOr<Delivery> DeliveryService::Find(absl::string_view delivery_id, absl::Time deadline) {

@@ -100,6 +100,16 @@ class DeliveryService final {
   absl::StatusOr<int> AssignPending(absl::string_view region, const EventTrace& trace,
                                     absl::Time deadline);
 
+  // The deliveries waiting for a courier (REQUESTED) in one region: how many,
+  // and when the oldest of them was requested.
+  struct Backlog {
+    int64_t waiting = 0;
+    absl::Time oldest_requested_at = absl::InfiniteFuture();
+  };
+  // The backlog of each region with a delivery waiting, from the local state
+  // as it is (no catch-up: for metrics), looking at `limit` deliveries at most.
+  absl::StatusOr<std::map<std::string, Backlog>> AwaitingCourier(size_t limit) const;
+
   // Reads: the customer, the assigned courier or staff. NOT_FOUND only after
   // catching up.
   absl::StatusOr<Delivery> Get(absl::string_view delivery_id, const Caller& caller,

@@ -75,6 +75,27 @@ TEST_F(DeliveryServiceTest, ADeliveryWithNoCourierInItsRegionWaitsUntilOneIsAdde
   EXPECT_EQ(after->courier_id, "park");
 }
 
+TEST_F(DeliveryServiceTest, TheBacklogCountsDeliveriesWaitingForACourierPerRegionWithTheOldest) {
+  ASSERT_TRUE(AddCourier("kim", "seoul").ok());
+  auto empty = service_.AwaitingCourier(100);
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  EXPECT_TRUE(empty->empty());
+  const absl::Time first = clock_.Now();
+  ASSERT_TRUE(Rent("r1", "bob", "evt-1").ok());  // central: no courier
+  clock_.Advance(absl::Minutes(3));
+  ASSERT_TRUE(Rent("r2", "carol", "evt-2").ok());  // central
+  ASSERT_TRUE(Rent("r3", "alice", "evt-3").ok());  // seoul: assigned at once
+  auto backlog = service_.AwaitingCourier(100);
+  ASSERT_TRUE(backlog.ok()) << backlog.status();
+  ASSERT_EQ(backlog->size(), 1u);
+  EXPECT_EQ(backlog->at("central").waiting, 2);
+  EXPECT_EQ(backlog->at("central").oldest_requested_at, first);
+  ASSERT_TRUE(AddCourier("park", "central").ok());
+  auto after = service_.AwaitingCourier(100);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_TRUE(after->empty());
+}
+
 TEST_F(DeliveryServiceTest, OnlyTheAssignedCourierMovesTheDeliveryAndRetriesAreIdempotent) {
   ASSERT_TRUE(AddCourier("kim", "seoul").ok());
   absl::StatusOr<Delivery> d = Rent("r1");

@@ -44,6 +44,11 @@ inline constexpr std::string_view kRentalPendingReservations =
 // rental: of those, the ones older than --reconcile_after_ms (the request that
 // made them gave up; the reconciler should have settled them).
 inline constexpr std::string_view kRentalStaleReservations = "rentmesh_rental_stale_reservations";
+// delivery {region}: deliveries waiting for a courier (REQUESTED), and how
+// long the oldest of them has waited. A region without a courier shows it.
+inline constexpr std::string_view kDeliveryAwaitingCourier = "rentmesh_delivery_awaiting_courier";
+inline constexpr std::string_view kDeliveryAwaitingCourierOldestSeconds =
+    "rentmesh_delivery_awaiting_courier_oldest_seconds";
 
 // RocksDB state store (refreshed at scrape time via MetricsRegistry::OnCollect).
 inline constexpr std::string_view kRocksDbEstimatedKeys = "rentmesh_rocksdb_estimated_keys";
