@@ -12,6 +12,7 @@
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -42,7 +43,15 @@ ABSL_FLAG(int64_t, default_timeout_ms, 10000, "deadline of a call without a Grpc
 ABSL_FLAG(int64_t, max_timeout_ms, 300000, "upper bound on a client's Grpc-Timeout");
 ABSL_FLAG(int64_t, stream_timeout_ms, 3600000, "deadline of a streaming call without Grpc-Timeout");
 ABSL_FLAG(int64_t, max_body_bytes, 1 << 20, "larger request bodies answer 413");
-ABSL_FLAG(int, http_threads, 64, "HTTP worker threads (each open keep-alive connection holds one)");
+ABSL_FLAG(std::string, http_engine, "event",
+          "HTTP server: event (epoll loops own the connections; unary calls block no thread) "
+          "or threaded (cpp-httplib, a thread per open keep-alive connection)");
+ABSL_FLAG(int, http_threads, 64,
+          "event: threads for /healthz and open watch streams; threaded: HTTP worker threads "
+          "(each open keep-alive connection holds one)");
+ABSL_FLAG(int, http_loops, 0, "event: event-loop threads (0: one per core, at most 4)");
+ABSL_FLAG(int, http_max_connections, 20000,
+          "event: connections open at once; more are closed as they are accepted");
 ABSL_FLAG(int64_t, max_header_bytes, 16 << 10,
           "larger request headers (names + values) answer 431; one line is at most 8 KiB");
 ABSL_FLAG(int, http_read_timeout_s, 10, "a request whose bytes stop arriving this long is dropped");
@@ -76,6 +85,7 @@ struct Config {
   std::string admin_address;
   GatewayOptions gateway;
   bool auth_disabled = false;
+  bool http_engine_ok = true;
   std::string jwt_public_key_file;
   std::string jwt_jwks_file;
   JwtVerifierConfig jwt;
@@ -88,6 +98,11 @@ struct Config {
     if (colon == std::string::npos || !absl::SimpleAtoi(http.substr(colon + 1), &c.http.port))
       c.http.port = -1;
     c.http.threads = absl::GetFlag(FLAGS_http_threads);
+    const std::string engine = absl::GetFlag(FLAGS_http_engine);
+    c.http.engine = engine == "threaded" ? HttpEngine::kThreaded : HttpEngine::kEvent;
+    c.http_engine_ok = engine == "event" || engine == "threaded";
+    c.http.loops = absl::GetFlag(FLAGS_http_loops);
+    c.http.max_connections = absl::GetFlag(FLAGS_http_max_connections);
     c.http.max_body_bytes = static_cast<size_t>(absl::GetFlag(FLAGS_max_body_bytes));
     c.http.read_timeout_seconds = absl::GetFlag(FLAGS_http_read_timeout_s);
     c.http.write_timeout_seconds = absl::GetFlag(FLAGS_http_write_timeout_s);
@@ -119,6 +134,13 @@ struct Config {
     if (http.port < 0 || http.port > 65535)
       return absl::InvalidArgumentError("--http_address must be host:port");
     if (http.threads < 1) return absl::InvalidArgumentError("--http_threads must be >= 1");
+    if (!http_engine_ok) return absl::InvalidArgumentError("--http_engine must be event or threaded");
+    if (http.loops < 0 || http.loops > 64) {
+      return absl::InvalidArgumentError("--http_loops must be 0..64");
+    }
+    if (http.max_connections < 1) {
+      return absl::InvalidArgumentError("--http_max_connections must be >= 1");
+    }
     if (http.max_body_bytes < 1) return absl::InvalidArgumentError("--max_body_bytes must be >= 1");
     if (http.read_timeout_seconds < 1 || http.write_timeout_seconds < 1 ||
         http.keep_alive_timeout_seconds < 1) {
@@ -252,5 +274,8 @@ int Run() {
 
 int main(int argc, char** argv) {
   absl::ParseCommandLine(argc, argv);
+  // absl's lock-order graph (on in Debian's build) costs every Mutex lock
+  // and destruction on the hot path; the tests keep it on.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   return rentmesh::gateway::Run();
 }

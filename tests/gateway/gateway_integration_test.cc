@@ -24,7 +24,8 @@ namespace {
 
 using nlohmann::json;
 
-class GatewayIntegrationTest : public ::testing::Test {
+// Every test runs on both HTTP engines: the same behaviour at the edge.
+class GatewayIntegrationTest : public ::testing::TestWithParam<HttpEngine> {
  protected:
   void SetUp() override {
     if (keys_ == nullptr) keys_ = new testing::KeyPair(testing::GenerateRsaKeyPair());
@@ -59,6 +60,7 @@ class GatewayIntegrationTest : public ::testing::Test {
         std::make_unique<GatewayHandler>(options, *routes_, *caller_, *JwtVerifier::Create(jwt));
     HttpServerOptions http;
     http.port = 0;
+    http.engine = GetParam();
     http.threads = 8;
     http.max_body_bytes = options.max_body_bytes;
     auto server = HttpGatewayServer::Start(http, *handler_);
@@ -120,7 +122,7 @@ class GatewayIntegrationTest : public ::testing::Test {
 };
 testing::KeyPair* GatewayIntegrationTest::keys_ = nullptr;
 
-TEST_F(GatewayIntegrationTest, EveryRouteOfEveryServiceWorksEndToEnd) {
+TEST_P(GatewayIntegrationTest, EveryRouteOfEveryServiceWorksEndToEnd) {
   const auto lib = As(Token("lib-1", R"(["librarian"])"));
   const auto alice = As(Token("alice"));
 
@@ -187,7 +189,7 @@ TEST_F(GatewayIntegrationTest, EveryRouteOfEveryServiceWorksEndToEnd) {
   EXPECT_EQ(cancel.body["cancelReason"], "changed my mind");
 }
 
-TEST_F(GatewayIntegrationTest, CustomersReachOnlyTheirOwnRentals) {
+TEST_P(GatewayIntegrationTest, CustomersReachOnlyTheirOwnRentals) {
   const auto lib = As(Token("lib-1", R"(["librarian"])"));
   const auto alice = As(Token("alice"));
   const auto bob = As(Token("bob"));
@@ -217,7 +219,7 @@ TEST_F(GatewayIntegrationTest, CustomersReachOnlyTheirOwnRentals) {
   EXPECT_EQ(Do("GET", "/v1/rentals/" + rental, spoof).status, 403);
 }
 
-TEST_F(GatewayIntegrationTest, JwtIsRequiredAndChecked) {
+TEST_P(GatewayIntegrationTest, JwtIsRequiredAndChecked) {
   Reply none = Do("GET", "/v1/books/b1", {});
   EXPECT_EQ(none.status, 401);
   EXPECT_EQ(none.body["code"], 16);
@@ -235,7 +237,7 @@ TEST_F(GatewayIntegrationTest, JwtIsRequiredAndChecked) {
       << "valid token reaches the service";
 }
 
-TEST_F(GatewayIntegrationTest, GrpcErrorsMapToGrpcGatewaysHttpTable) {
+TEST_P(GatewayIntegrationTest, GrpcErrorsMapToGrpcGatewaysHttpTable) {
   const auto alice = As(Token("alice"));
   const std::map<int, int> expected = {
       {1, 499}, {2, 500},  {3, 400},  {4, 504},  {5, 404},  {6, 409},  {7, 403},  {8, 429},
@@ -248,7 +250,7 @@ TEST_F(GatewayIntegrationTest, GrpcErrorsMapToGrpcGatewaysHttpTable) {
   }
 }
 
-TEST_F(GatewayIntegrationTest, GrpcTimeoutHeaderBoundsTheCall) {
+TEST_P(GatewayIntegrationTest, GrpcTimeoutHeaderBoundsTheCall) {
   const auto alice = As(Token("alice"));
   httplib::Headers h = alice;
   h.emplace("Grpc-Timeout", "100m");
@@ -257,7 +259,7 @@ TEST_F(GatewayIntegrationTest, GrpcTimeoutHeaderBoundsTheCall) {
   EXPECT_EQ(Do("GET", "/v1/books/sleep-10", alice).status, 200);
 }
 
-TEST_F(GatewayIntegrationTest, ForwardsAuthorizationTraceAndRequestIdHeaders) {
+TEST_P(GatewayIntegrationTest, ForwardsAuthorizationTraceAndRequestIdHeaders) {
   const std::string token = Token("alice");
   httplib::Headers h = As(token);
   h.emplace("traceparent", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
@@ -286,7 +288,7 @@ TEST_F(GatewayIntegrationTest, ForwardsAuthorizationTraceAndRequestIdHeaders) {
   EXPECT_EQ(md.Last("x-request-id"), id);
 }
 
-TEST_F(GatewayIntegrationTest, BadInputNeverReachesABackend) {
+TEST_P(GatewayIntegrationTest, BadInputNeverReachesABackend) {
   const auto alice = As(Token("alice"));
   const auto lib = As(Token("lib", R"(["librarian"])"));
   EXPECT_EQ(Do("GET", "/v1/nope", alice).status, 404);
@@ -309,7 +311,7 @@ TEST_F(GatewayIntegrationTest, BadInputNeverReachesABackend) {
   EXPECT_EQ(Do("GET", "/v1/books", alice).status, 200) << "the server is still up";
 }
 
-TEST_F(GatewayIntegrationTest, ServesOpenApiAndHealth) {
+TEST_P(GatewayIntegrationTest, ServesOpenApiAndHealth) {
   Reply doc = Do("GET", "/openapi.json", {});
   EXPECT_EQ(doc.status, 200);
   // 21 routes on 20 templates, plus /healthz; the 3 internal RPCs are listed apart.
@@ -331,12 +333,12 @@ TEST_F(GatewayIntegrationTest, ServesOpenApiAndHealth) {
   EXPECT_EQ(Do("GET", "/v1/payments/p1", As(Token("alice"))).status, 503);
 }
 
-TEST_F(GatewayIntegrationTest, KeepAliveServesManyRequestsOnOneConnection) {
+TEST_P(GatewayIntegrationTest, KeepAliveServesManyRequestsOnOneConnection) {
   const auto alice = As(Token("alice"));
   for (int i = 0; i < 200; ++i) ASSERT_EQ(Do("GET", "/v1/books", alice).status, 200) << i;
 }
 
-TEST_F(GatewayIntegrationTest, AClientOverItsRateLimitGets429WithRetryAfter) {
+TEST_P(GatewayIntegrationTest, AClientOverItsRateLimitGets429WithRetryAfter) {
   GatewayOptions options;
   options.rate_limit.per_second = 1;
   options.rate_limit.burst = 5;
@@ -352,7 +354,7 @@ TEST_F(GatewayIntegrationTest, AClientOverItsRateLimitGets429WithRetryAfter) {
   EXPECT_EQ(Do("GET", "/healthz", {}).status, 200) << "probes are not limited";
 }
 
-TEST_F(GatewayIntegrationTest, OpenWatchStreamsAreCappedSoTheRestApiStaysUp) {
+TEST_P(GatewayIntegrationTest, OpenWatchStreamsAreCappedSoTheRestApiStaysUp) {
   GatewayOptions options;
   options.rate_limit.per_second = 0;
   options.max_open_streams = 2;
@@ -395,12 +397,18 @@ TEST_F(GatewayIntegrationTest, OpenWatchStreamsAreCappedSoTheRestApiStaysUp) {
   for (auto& t : threads) t.join();
 }
 
-TEST_F(GatewayIntegrationTest, OversizedHeadersAnswer431) {
+TEST_P(GatewayIntegrationTest, OversizedHeadersAnswer431) {
   auto headers = As(Token("alice"));
   for (int i = 0; i < 4; ++i) headers.emplace(absl::StrCat("x-pad-", i), std::string(5000, 'a'));
   Reply big = Do("GET", "/v1/books", headers);
   EXPECT_EQ(big.status, 431) << big.raw;
 }
+
+INSTANTIATE_TEST_SUITE_P(Engines, GatewayIntegrationTest,
+                         ::testing::Values(HttpEngine::kEvent, HttpEngine::kThreaded),
+                         [](const ::testing::TestParamInfo<HttpEngine>& info) {
+                           return info.param == HttpEngine::kEvent ? "Event" : "Threaded";
+                         });
 
 }  // namespace
 }  // namespace rentmesh::gateway

@@ -173,6 +173,35 @@ absl::StatusOr<std::string> GrpcBackendCaller::Unary(const BackendCall& call) {
   return FromByteBuffer(response);
 }
 
+void GrpcBackendCaller::UnaryAsync(const BackendCall& call,
+                                   std::function<void(absl::StatusOr<std::string>)> done) {
+  const Backend* backend = Find(call.backend);
+  if (backend == nullptr) {
+    done(NoBackend(call.backend));
+    return;
+  }
+  // Lives until the callback, which gRPC runs exactly once.
+  struct Pending {
+    grpc::ClientContext ctx;
+    grpc::ByteBuffer request;
+    grpc::ByteBuffer response;
+    std::function<void(absl::StatusOr<std::string>)> done;
+  };
+  auto* pending = new Pending;
+  Prepare(call, pending->ctx);
+  pending->request = ToByteBuffer(call.request);
+  pending->done = std::move(done);
+  backend->stub->UnaryCall(&pending->ctx, call.method_path, grpc::StubOptions(), &pending->request,
+                           &pending->response, [pending](grpc::Status status) {
+                             std::unique_ptr<Pending> owned(pending);
+                             if (!status.ok()) {
+                               owned->done(FromGrpcStatus(status));
+                             } else {
+                               owned->done(FromByteBuffer(owned->response));
+                             }
+                           });
+}
+
 std::unique_ptr<MessageStream> GrpcBackendCaller::ServerStream(const BackendCall& call) {
   const Backend* backend = Find(call.backend);
   if (backend == nullptr) return std::make_unique<FailedStream>(NoBackend(call.backend));

@@ -26,6 +26,9 @@ class GrpcBackendCaller final : public BackendCaller {
 
   // BackendCaller
   absl::StatusOr<std::string> Unary(const BackendCall& call) override;
+  // gRPC's callback API: `done` runs on a gRPC thread.
+  void UnaryAsync(const BackendCall& call,
+                  std::function<void(absl::StatusOr<std::string>)> done) override;
   std::unique_ptr<MessageStream> ServerStream(const BackendCall& call) override;
 
  private:

@@ -7,6 +7,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "gateway/adapters/event_http_server.h"
 #include "gateway/core/error_mapping.h"
 
 namespace rentmesh::gateway {
@@ -56,9 +57,29 @@ void WriteResponse(HttpResponse r, httplib::Response& res) {
 
 HttpGatewayServer::HttpGatewayServer(std::unique_ptr<httplib::Server> server, int port)
     : server_(std::move(server)), port_(port) {}
+HttpGatewayServer::HttpGatewayServer(std::unique_ptr<EventHttpServer> server, int port)
+    : event_(std::move(server)), port_(port) {}
 
 absl::StatusOr<std::unique_ptr<HttpGatewayServer>> HttpGatewayServer::Start(
     const HttpServerOptions& options, GatewayHandler& handler) {
+  if (options.engine == HttpEngine::kEvent) {
+    EventHttpServer::Options o;
+    o.host = options.host;
+    o.port = options.port;
+    o.loops = options.loops;
+    o.blocking_threads = options.threads;
+    o.max_connections = options.max_connections;
+    o.max_head_bytes = options.max_head_bytes;
+    o.max_body_bytes = options.max_body_bytes;
+    o.keep_alive_max_requests = options.keep_alive_max_requests;
+    o.idle_timeout = absl::Seconds(options.keep_alive_timeout_seconds);
+    o.read_timeout = absl::Seconds(options.read_timeout_seconds);
+    o.write_timeout = absl::Seconds(options.write_timeout_seconds);
+    absl::StatusOr<std::unique_ptr<EventHttpServer>> server = EventHttpServer::Start(o, handler);
+    if (!server.ok()) return server.status();
+    const int port = (*server)->port();
+    return std::unique_ptr<HttpGatewayServer>(new HttpGatewayServer(*std::move(server), port));
+  }
   auto server = std::make_unique<httplib::Server>();
   const int threads = options.threads;
   server->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
@@ -118,6 +139,7 @@ absl::StatusOr<std::unique_ptr<HttpGatewayServer>> HttpGatewayServer::Start(
 }
 
 void HttpGatewayServer::Stop() {
+  if (event_) event_->Stop();
   if (server_) server_->stop();
   if (thread_.joinable()) thread_.join();
 }

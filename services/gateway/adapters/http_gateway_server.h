@@ -13,11 +13,29 @@ class Server;
 
 namespace rentmesh::gateway {
 
+class EventHttpServer;
+
+// Which HTTP server carries the gateway.
+enum class HttpEngine {
+  // EventHttpServer: event loops own the connections; unary calls do not
+  // block a thread.
+  kEvent,
+  // cpp-httplib: a thread per open keep-alive connection.
+  kThreaded,
+};
+
 struct HttpServerOptions {
   std::string host = "127.0.0.1";
   int port = 8080;  // 0 picks a free port
-  // Worker threads; each keep-alive connection holds one while it is open.
+  HttpEngine engine = HttpEngine::kEvent;
+  // kThreaded: worker threads, each keep-alive connection holds one while it
+  // is open. kEvent: threads for /healthz and open watch streams.
   int threads = 64;
+  // kEvent: event-loop threads (0: one per core, at most 4) and the most
+  // connections open at once.
+  int loops = 0;
+  int max_connections = 20000;
+  size_t max_head_bytes = 32 << 10;
   size_t max_body_bytes = 1 << 20;
   int keep_alive_max_requests = 100000;
   // Slow clients: an idle keep-alive connection is closed after this long...
@@ -28,8 +46,9 @@ struct HttpServerOptions {
   int write_timeout_seconds = 10;
 };
 
-// The HTTP/1.1 (keep-alive) front door, on cpp-httplib: every request goes to
-// the GatewayHandler. Server-streaming responses are sent chunked.
+// The HTTP/1.1 (keep-alive) front door: every request goes to the
+// GatewayHandler, on the engine the options name. Server-streaming responses
+// are sent chunked.
 class HttpGatewayServer final {
  public:
   // Binds and starts serving on a thread of its own. `handler` must outlive
@@ -44,8 +63,10 @@ class HttpGatewayServer final {
 
  private:
   HttpGatewayServer(std::unique_ptr<httplib::Server> server, int port);
+  HttpGatewayServer(std::unique_ptr<EventHttpServer> server, int port);
 
   std::unique_ptr<httplib::Server> server_;
+  std::unique_ptr<EventHttpServer> event_;
   int port_;
   std::thread thread_;
 };

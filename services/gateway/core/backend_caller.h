@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -40,6 +41,12 @@ class BackendCaller {
   // The serialized response, or the backend's status (UNAVAILABLE when
   // `call.backend` has no address, DEADLINE_EXCEEDED at the deadline).
   virtual absl::StatusOr<std::string> Unary(const BackendCall& call) = 0;
+  // The same call without blocking: `done` runs once with what Unary would
+  // return, on a backend thread or (default: a blocking Unary) this one.
+  virtual void UnaryAsync(const BackendCall& call,
+                          std::function<void(absl::StatusOr<std::string>)> done) {
+    done(Unary(call));
+  }
   // Starts a server-streaming call; errors surface through Next().
   virtual std::unique_ptr<MessageStream> ServerStream(const BackendCall& call) = 0;
 };

@@ -258,7 +258,7 @@ std::string GatewayHandler::NewRequestId() {
   return buf;
 }
 
-HttpResponse GatewayHandler::Handle(const HttpRequest& request, absl::string_view client) {
+GatewayHandler::Started GatewayHandler::Start(const HttpRequest& request, absl::string_view client) {
   std::string request_id;
   if (const std::string* given = request.Header("x-request-id");
       given != nullptr && !given->empty() && given->size() <= 128 && IsPrintableAscii(*given)) {
@@ -272,7 +272,7 @@ HttpResponse GatewayHandler::Handle(const HttpRequest& request, absl::string_vie
   const absl::string_view raw_query =
       q == absl::string_view::npos ? absl::string_view() : target.substr(q + 1);
 
-  HttpResponse response;
+  Prepared response;
   const bool read_method = request.method == "GET" || request.method == "HEAD";
   size_t header_bytes = 0;
   for (const auto& [k, v] : request.headers) header_bytes += k.size() + v.size();
@@ -285,22 +285,65 @@ HttpResponse GatewayHandler::Handle(const HttpRequest& request, absl::string_vie
     response = TooManyRequests("too many requests from this client; slow down", wait);
   } else if (raw_path == "/healthz" || raw_path == "/openapi.json") {
     if (!read_method) {
-      response = ErrorResponse(405, absl::UnimplementedError("method not allowed"));
-      response.headers.emplace_back("Allow", "GET");
+      HttpResponse r = ErrorResponse(405, absl::UnimplementedError("method not allowed"));
+      r.headers.emplace_back("Allow", "GET");
+      response = std::move(r);
     } else if (raw_path == "/healthz") {
       response = Healthz();
     } else {
-      response.body = openapi_json_;
+      HttpResponse r;
+      r.body = openapi_json_;
+      response = std::move(r);
     }
   } else {
     response = HandleApi(request, raw_path, raw_query, request_id);
   }
-  response.headers.emplace_back("X-Request-Id", request_id);
-  return response;
+  return Started{std::move(request_id), std::move(response)};
 }
 
-HttpResponse GatewayHandler::HandleApi(const HttpRequest& request, absl::string_view raw_path,
-                                       absl::string_view raw_query, const std::string& request_id) {
+HttpResponse GatewayHandler::Handle(const HttpRequest& request, absl::string_view client) {
+  Started s = Start(request, client);
+  HttpResponse r = s.prepared.answer.has_value() ? *std::move(s.prepared.answer)
+                   : s.prepared.route->server_streaming
+                       ? Stream(*s.prepared.route, *std::move(s.prepared.call))
+                       : FinishUnary(*s.prepared.route, backends_.Unary(*s.prepared.call));
+  r.headers.emplace_back("X-Request-Id", std::move(s.request_id));
+  return r;
+}
+
+void GatewayHandler::HandleAsync(const HttpRequest& request, absl::string_view client,
+                                 std::function<void(HttpResponse)> done) {
+  Started s = Start(request, client);
+  if (s.prepared.answer.has_value() || s.prepared.route->server_streaming) {
+    HttpResponse r = s.prepared.answer.has_value()
+                         ? *std::move(s.prepared.answer)
+                         : Stream(*s.prepared.route, *std::move(s.prepared.call));
+    r.headers.emplace_back("X-Request-Id", std::move(s.request_id));
+    done(std::move(r));
+    return;
+  }
+  const Route* route = s.prepared.route;
+  backends_.UnaryAsync(*s.prepared.call, [this, route, id = std::move(s.request_id),
+                                          done = std::move(done)](
+                                             absl::StatusOr<std::string> reply) mutable {
+    HttpResponse r = FinishUnary(*route, reply);
+    r.headers.emplace_back("X-Request-Id", std::move(id));
+    done(std::move(r));
+  });
+}
+
+bool GatewayHandler::NeedsBlocking(const HttpRequest& request) const {
+  const absl::string_view target(request.target);
+  const absl::string_view path = target.substr(0, target.find('?'));
+  if (path == "/healthz") return true;
+  RouteTable::Lookup lookup = routes_.Find(request.method, path);
+  return lookup.match.has_value() && lookup.match->route->server_streaming;
+}
+
+GatewayHandler::Prepared GatewayHandler::HandleApi(const HttpRequest& request,
+                                                   absl::string_view raw_path,
+                                                   absl::string_view raw_query,
+                                                   const std::string& request_id) {
   if (raw_path.empty() || raw_path[0] != '/') {
     return ErrorResponse(absl::InvalidArgumentError("the request target must be an absolute path"));
   }
@@ -348,29 +391,36 @@ HttpResponse GatewayHandler::HandleApi(const HttpRequest& request, absl::string_
       ForwardedMetadata(request.headers, request_id, identity ? &*identity : nullptr);
   if (!metadata.ok()) return ErrorResponse(metadata.status());
 
-  BackendCall call{route.backend, route.grpc_path, *std::move(message), *std::move(metadata),
-                   clock_() + timeout};
-  if (route.server_streaming) {
-    StreamSlot slot(open_streams_);
-    if (open_streams_.fetch_add(1) >= options_.max_open_streams) {
-      return TooManyRequests("too many open streams on this gateway; retry shortly",
-                             absl::Seconds(5));
-    }
-    std::unique_ptr<MessageStream> stream = backends_.ServerStream(call);
-    // The first message decides the HTTP status: an immediate failure
-    // (PERMISSION_DENIED, NOT_FOUND) gets its own status, not a 200 stream.
-    absl::StatusOr<std::optional<std::string>> first = stream->Next();
-    if (!first.ok()) return ErrorResponse(first.status());
-    auto source =
-        std::make_unique<NdjsonChunkSource>(std::move(stream), transcoder_, route, std::move(slot));
-    HttpResponse r;
-    r.content_type = "application/x-ndjson";
-    if (first->has_value()) r.body = source->Line(**first);
-    r.stream = std::move(source);
-    if (!first->has_value()) r.stream.reset();
-    return r;
+  Prepared out;
+  out.route = &route;
+  out.call = BackendCall{route.backend, route.grpc_path, *std::move(message),
+                         *std::move(metadata), clock_() + timeout};
+  return out;
+}
+
+HttpResponse GatewayHandler::Stream(const Route& route, BackendCall call) {
+  StreamSlot slot(open_streams_);
+  if (open_streams_.fetch_add(1) >= options_.max_open_streams) {
+    return TooManyRequests("too many open streams on this gateway; retry shortly",
+                           absl::Seconds(5));
   }
-  absl::StatusOr<std::string> reply = backends_.Unary(call);
+  std::unique_ptr<MessageStream> stream = backends_.ServerStream(call);
+  // The first message decides the HTTP status: an immediate failure
+  // (PERMISSION_DENIED, NOT_FOUND) gets its own status, not a 200 stream.
+  absl::StatusOr<std::optional<std::string>> first = stream->Next();
+  if (!first.ok()) return ErrorResponse(first.status());
+  auto source =
+      std::make_unique<NdjsonChunkSource>(std::move(stream), transcoder_, route, std::move(slot));
+  HttpResponse r;
+  r.content_type = "application/x-ndjson";
+  if (first->has_value()) r.body = source->Line(**first);
+  r.stream = std::move(source);
+  if (!first->has_value()) r.stream.reset();
+  return r;
+}
+
+HttpResponse GatewayHandler::FinishUnary(const Route& route,
+                                         const absl::StatusOr<std::string>& reply) const {
   if (!reply.ok()) return ErrorResponse(reply.status());
   absl::StatusOr<std::string> json = transcoder_.EncodeResponseJson(route, *reply);
   if (!json.ok()) return ErrorResponse(json.status());

@@ -96,10 +96,35 @@ class GatewayHandler final {
 
   // `client` is the peer's address: the per-client rate limit's key.
   HttpResponse Handle(const HttpRequest& request, absl::string_view client = "");
+  // Handle without blocking on a unary backend call: `done` runs once with
+  // the same response, on this thread (an answer that needs no backend call)
+  // or on a backend thread. What NeedsBlocking names still blocks here: give
+  // those to Handle on a thread that may block.
+  void HandleAsync(const HttpRequest& request, absl::string_view client,
+                   std::function<void(HttpResponse)> done);
+  // /healthz (it probes every backend) and server-streaming routes (the
+  // response is pulled chunk by chunk).
+  bool NeedsBlocking(const HttpRequest& request) const;
 
  private:
-  HttpResponse HandleApi(const HttpRequest& request, absl::string_view raw_path,
-                         absl::string_view raw_query, const std::string& request_id);
+  // A request up to its backend call: the answer already (errors, /healthz,
+  // /openapi.json), or the unary or server-streaming call to make.
+  struct Prepared {
+    Prepared() = default;
+    Prepared(HttpResponse r) : answer(std::move(r)) {}  // NOLINT: implicit on purpose
+    std::optional<HttpResponse> answer;
+    const Route* route = nullptr;
+    std::optional<BackendCall> call;
+  };
+  struct Started {
+    std::string request_id;
+    Prepared prepared;
+  };
+  Started Start(const HttpRequest& request, absl::string_view client);
+  Prepared HandleApi(const HttpRequest& request, absl::string_view raw_path,
+                     absl::string_view raw_query, const std::string& request_id);
+  HttpResponse Stream(const Route& route, BackendCall call);
+  HttpResponse FinishUnary(const Route& route, const absl::StatusOr<std::string>& reply) const;
   HttpResponse Healthz();
   std::string NewRequestId();
   // 429 with Retry-After (whole seconds, at least 1).
