@@ -23,6 +23,7 @@ P=rentmesh.payment.v1.PaymentService
 T=rentmesh.returns.v1.ReturnService
 V=rentmesh.view.v1.ViewService
 D=rentmesh.delivery.v1.DeliveryService
+N=rentmesh.notification.v1.NotificationService
 
 step "A librarian adds a book (2 copies, 1500 KRW a day); adding it again changes nothing"
 call $R/AddBook '{"bookId":"dune","title":"Dune","copies":2,"dailyFee":{"currency":"KRW","amountMinor":1500}}'
@@ -71,6 +72,17 @@ if rentctl_as --deadline_ms=1000 call $D/ListCouriers '{}' >/dev/null 2>&1; then
   AS=$as_courier call $D/PickUpDelivery "{\"deliveryId\":\"$delivery_id\",\"requestId\":\"demo-$run_id-p\"}" | jq -c '{status, courierId}'
   AS=$as_courier call $D/CompleteDelivery "{\"deliveryId\":\"$delivery_id\",\"requestId\":\"demo-$run_id-d\"}" |
     jq -c '{status, steps: [.steps[].status]}'
+  if rentctl_as --deadline_ms=1000 call $N/ListNotifications '{"customerId":"alice","pageSize":1}' >/dev/null 2>&1; then
+    step "alice is told of each step (the notification service follows DELIVERY too; her log channel, oldest first)"
+    mine="[(.notifications // [])[] | select(.rentalId == \"$alice_rental\" and .channel == \"log\")]"
+    for _ in $(seq 100); do
+      n=$(rentctl_as call $N/ListNotifications '{"customerId":"alice","pageSize":50}' |
+        jq "$mine | map(select(.kind == \"NOTIFICATION_KIND_DELIVERED\")) | length")
+      [[ "$n" == "1" ]] && break
+      sleep 0.1
+    done
+    call $N/ListNotifications '{"customerId":"alice","pageSize":50}' | jq -c "$mine | reverse | .[] | {kind, message}"
+  fi
   step "bob's cancelled rental: rental cancelled its delivery first, synchronously"
   call $D/GetRentalDelivery "{\"rentalId\":\"$bob_rental\",\"kind\":\"DELIVERY_KIND_OUTBOUND\"}" | jq -c '{status, steps: [.steps[].status]}'
 fi

@@ -34,8 +34,9 @@
 #   returns  publishes returns.>; owns and follows RETURNS
 #   view     publishes nothing; follows RENTAL, PAYMENT, RETURNS, DELIVERY
 #   notification  publishes notification.> and its own dead letters; owns and
-#            follows NOTIFICATION, follows RENTAL (due dates), durable
-#            consumers on RENTAL, PAYMENT and NOTIFICATION (reminders)
+#            follows NOTIFICATION, follows RENTAL (due dates, titles) and
+#            DELIVERY (whose delivery, couriers' names), durable consumers on
+#            RENTAL, PAYMENT, DELIVERY and NOTIFICATION (reminders)
 #   delivery publishes delivery.> and its own dead letters; owns and follows
 #            DELIVERY, durable consumer delivery-rental on RENTAL
 #   guard    the quorum guard next to each NATS server (tools/quorum_guard):
@@ -52,11 +53,11 @@ NATS_SIDE=(guard)
 # Durable consumers (stream, name, owner): nobody but the owner may delete them.
 DURABLES=("RENTAL payment-reactions payment" "RETURNS payment-returns payment"
   "RENTAL delivery-rental delivery")
-# Notification's: one per channel and source (RENTAL, PAYMENT, and the due
-# reminders on its own NOTIFICATION stream), as "STREAM name".
+# Notification's: one per channel and source (RENTAL, PAYMENT, DELIVERY, and
+# the due reminders on its own NOTIFICATION stream), as "STREAM name".
 NOTIFICATION_DURABLES=()
 for channel in log webhook; do
-  for source in RENTAL:rental PAYMENT:payment NOTIFICATION:due; do
+  for source in RENTAL:rental PAYMENT:payment DELIVERY:delivery NOTIFICATION:due; do
     NOTIFICATION_DURABLES+=("${source%%:*} notification-$channel-${source#*:}")
     DURABLES+=("${source%%:*} notification-$channel-${source#*:} notification")
   done
@@ -116,9 +117,11 @@ publish_allow() {
       subjects 'notification.>'
       local entry s d
       for entry in "${NOTIFICATION_DURABLES[@]}"; do subjects "deadletter.${entry#* }"; done
-      owns NOTIFICATION; follows NOTIFICATION; reads RENTAL; reads PAYMENT; reads DEADLETTER
-      # Its due-date timer's own fold of RENTAL.
-      follows RENTAL
+      owns NOTIFICATION; follows NOTIFICATION; reads RENTAL; reads PAYMENT; reads DELIVERY
+      reads DEADLETTER
+      # Its own folds of RENTAL (due dates, book titles) and DELIVERY (who a
+      # delivery is for, couriers' names).
+      follows RENTAL; follows DELIVERY
       for entry in "${NOTIFICATION_DURABLES[@]}"; do
         read -r s d <<<"$entry"
         durable "$s" "$d"

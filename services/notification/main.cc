@@ -1,5 +1,6 @@
 // The notification server: composition root only. Flags -> NotificationConfig
 // -> adapters -> core -> consumers and gRPC, and shutdown in reverse.
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <fstream>
@@ -21,6 +22,7 @@
 #include "adapters/outbound/channels/webhook_channel.h"
 #include "adapters/outbound/nats/jetstream_notification_history.h"
 #include "adapters/outbound/nats/jetstream_reminder_log.h"
+#include "adapters/outbound/rocksdb/rocksdb_delivery_facts.h"
 #include "adapters/outbound/rocksdb/rocksdb_due_timers.h"
 #include "adapters/outbound/rocksdb/rocksdb_notification_store.h"
 #include "adapters/outbound/telemetry/prometheus_delivery_observer.h"
@@ -177,23 +179,49 @@ int Run(const NotificationConfig& config) {
     Fail("cannot flush the state store", s);
   }
 
-  // The due-date timer's fold of RENTAL (this replica's own position).
   for (const nats::StreamSpec& spec :
        NotificationConsumers::SourceStreams(config.stream_replicas)) {
     if (absl::Status s = (*js)->EnsureStream(spec); !s.ok()) Fail("cannot ensure a stream", s);
   }
-  std::unique_ptr<nats::StreamFollower> rental_follower;
+  // This replica's folds of RENTAL, the due-date timer's (when on) and the
+  // delivery facts' book titles, on one follower from the older of their
+  // positions (each skips what it applied); and of DELIVERY, the facts of
+  // every delivery (whose, which book) and courier (its name).
+  RocksDbDeliveryFacts delivery_facts(**state);
+  absl::StatusOr<uint64_t> facts_rental = delivery_facts.AppliedRentalPosition();
+  absl::StatusOr<uint64_t> facts_delivery = delivery_facts.AppliedDeliveryPosition();
+  if (!facts_rental.ok()) Fail("cannot read the stored position", facts_rental.status());
+  if (!facts_delivery.ok()) Fail("cannot read the stored position", facts_delivery.status());
+  uint64_t rental_from = *facts_rental;
   if (config.reminders) {
     absl::StatusOr<uint64_t> due_applied = due_timers.AppliedPosition();
     if (!due_applied.ok()) Fail("cannot read the stored position", due_applied.status());
-    nats::StreamFollower::Options o{events::kRentalStream, "rental.>", *due_applied, 1024};
-    o.all_headers = false;
-    absl::StatusOr<std::unique_ptr<nats::StreamFollower>> f = nats::StreamFollower::Start(
-        **js, o, [&due_timers](const std::vector<nats::StreamMessage>& batch) {
-          return due_timers.ApplyRental(batch);
-        });
-    if (!f.ok()) Fail("cannot follow the RENTAL stream", f.status());
-    rental_follower = *std::move(f);
+    rental_from = std::min(rental_from, *due_applied);
+  }
+  nats::StreamFollower::Options rental_options{events::kRentalStream, "rental.>", rental_from,
+                                               1024};
+  rental_options.all_headers = false;
+  absl::StatusOr<std::unique_ptr<nats::StreamFollower>> rental_follower =
+      nats::StreamFollower::Start(**js, rental_options,
+                                  [&due_timers, &delivery_facts, reminders = config.reminders](
+                                      const std::vector<nats::StreamMessage>& batch) {
+                                    if (reminders) {
+                                      if (absl::Status s = due_timers.ApplyRental(batch); !s.ok())
+                                        return s;
+                                    }
+                                    return delivery_facts.ApplyRental(batch);
+                                  });
+  if (!rental_follower.ok()) Fail("cannot follow the RENTAL stream", rental_follower.status());
+  nats::StreamFollower::Options delivery_options{events::kDeliveryStream, "delivery.>",
+                                                 *facts_delivery, 1024};
+  delivery_options.all_headers = false;
+  absl::StatusOr<std::unique_ptr<nats::StreamFollower>> delivery_follower =
+      nats::StreamFollower::Start(**js, delivery_options,
+                                  [&delivery_facts](const std::vector<nats::StreamMessage>& batch) {
+                                    return delivery_facts.ApplyDelivery(batch);
+                                  });
+  if (!delivery_follower.ok()) {
+    Fail("cannot follow the DELIVERY stream", delivery_follower.status());
   }
 
   JetStreamNotificationHistory history(**js, **follower, store, config.max_wait);
@@ -213,15 +241,27 @@ int Run(const NotificationConfig& config) {
   // consumers' own bound lies beyond it.
   consumer_options.max_deliver = config.max_attempts + 1;
   consumer_options.reminders = config.reminders;
+  nats::StreamFollower& rf = **rental_follower;
+  nats::StreamFollower& df = **delivery_follower;
+  const absl::Duration wait = config.max_wait;
   if (config.reminders) {
-    nats::StreamFollower& rf = *rental_follower;
-    const absl::Duration wait = config.max_wait;
     consumer_options.rental_open = [&rf, &due_timers,
                                     wait](const std::string& rental_id) -> absl::StatusOr<bool> {
       if (absl::Status s = rf.CatchUp(absl::Now() + wait); !s.ok()) return s;
       return due_timers.IsOpen(rental_id);
     };
   }
+  // A step's delivery was requested before it, on DELIVERY, and its rental's
+  // BookRented before that request, on RENTAL: caught up with both, the facts
+  // are there.
+  consumer_options.delivery_facts =
+      [&rf, &df, &delivery_facts,
+       wait](const Notice& step) -> absl::StatusOr<std::optional<DeliveryFacts>> {
+    const absl::Time deadline = absl::Now() + wait;
+    if (absl::Status s = df.CatchUp(deadline); !s.ok()) return s;
+    if (absl::Status s = rf.CatchUp(deadline); !s.ok()) return s;
+    return delivery_facts.Find(step.delivery_id, step.rental_id, step.courier_id);
+  };
   absl::StatusOr<std::unique_ptr<NotificationConsumers>> consumers =
       NotificationConsumers::Start(**js, service, channel_ptrs, consumer_options);
   if (!consumers.ok()) Fail("cannot start the event consumers", consumers.status());
@@ -231,8 +271,6 @@ int Run(const NotificationConfig& config) {
                                  {config.due_soon_window, /*batch=*/500});
   std::unique_ptr<DueReminderTimer> timer;
   if (config.reminders) {
-    nats::StreamFollower& rf = *rental_follower;
-    const absl::Duration wait = config.max_wait;
     timer = std::make_unique<DueReminderTimer>(
         scheduler, [&rf, wait] { return rf.CatchUp(absl::Now() + wait); },
         config.due_scan_interval);
@@ -260,17 +298,15 @@ int Run(const NotificationConfig& config) {
       &(*telemetry)->events());
   liveness->WatchWorkPool(pool, "grpc");
   liveness->WatchFollower(**js, **follower, JetStreamNotificationHistory::kStream);
-  if (rental_follower != nullptr) {
-    liveness->WatchFollower(**js, *rental_follower, events::kRentalStream);
-  }
+  liveness->WatchFollower(**js, rf, events::kRentalStream);
+  liveness->WatchFollower(**js, df, events::kDeliveryStream);
   liveness->WatchReadiness(
       [&ready] { return ready ? absl::OkStatus() : absl::UnavailableError("shutting down"); });
   liveness->Start(server->get());
   (*telemetry)->WatchStateStore(**state);
   (*telemetry)->WatchFollower(**js, **follower, JetStreamNotificationHistory::kStream);
-  if (rental_follower != nullptr) {
-    (*telemetry)->WatchFollower(**js, *rental_follower, events::kRentalStream);
-  }
+  (*telemetry)->WatchFollower(**js, rf, events::kRentalStream);
+  (*telemetry)->WatchFollower(**js, df, events::kDeliveryStream);
   for (const NotificationConsumers::Entry& e : (*consumers)->consumers()) {
     (*telemetry)->WatchConsumer(*e.consumer, e.durable);
   }

@@ -12,7 +12,9 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "rentmesh/nats/durable_consumer.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
 #include "rentmesh/testing/nats_server.h"
@@ -175,6 +177,77 @@ TEST_F(NatsAuthTest, TheViewFollowsEveryStreamItProjects) {
   followers.clear();
   EXPECT_FALSE(absl::StrContains(server_->PermissionViolations(), "\"view\""))
       << server_->PermissionViolations();
+}
+
+// The notification user follows DELIVERY (its own fold) and takes the
+// deliveries' subjects through its durables there, one per channel; it
+// publishes nothing on DELIVERY, and no other service may delete those durables.
+TEST_F(NatsAuthTest, NotificationFollowsDeliveryThroughItsOwnDurables) {
+  std::unique_ptr<JetStream> notification = As("notification");
+  ASSERT_NE(notification, nullptr);
+  ASSERT_TRUE(notification->EnsureStream({"DELIVERY", {"delivery.>"}, 1, absl::Minutes(2)}).ok());
+  std::unique_ptr<JetStream> delivery = As("delivery");
+  ASSERT_NE(delivery, nullptr);
+  ASSERT_TRUE(delivery->Publish(Forged("delivery.courier.kim")).ok());
+  ASSERT_TRUE(delivery->Publish(Forged("delivery.rental.r1.outbound")).ok());
+  EXPECT_FALSE(notification->Publish(Forged("delivery.rental.r2.outbound")).ok());
+
+  std::atomic<int> followed{0};
+  StreamFollower::Options fo;
+  fo.stream = "DELIVERY";
+  fo.subject = "delivery.>";
+  auto follower =
+      StreamFollower::Start(*notification, fo, [&followed](const std::vector<StreamMessage>& b) {
+        followed += static_cast<int>(b.size());
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(follower.ok()) << follower.status();
+  ASSERT_TRUE((*follower)->CatchUp(absl::Now() + absl::Seconds(5)).ok());
+  EXPECT_EQ(followed.load(), 2);
+
+  std::vector<std::unique_ptr<DurableConsumer>> durables;
+  std::atomic<int> handled{0};
+  for (const char* channel : {"log", "webhook"}) {
+    DurableConsumer::Options o;
+    o.stream = "DELIVERY";
+    o.durable = absl::StrCat("notification-", channel, "-delivery");
+    o.filter_subject = "delivery.rental.>";
+    o.fetch_wait = absl::Milliseconds(100);
+    auto c = DurableConsumer::Start(*notification, o, [&handled](const StreamMessage& m) {
+      EXPECT_EQ(m.subject, "delivery.rental.r1.outbound");
+      ++handled;
+      return absl::OkStatus();
+    });
+    ASSERT_TRUE(c.ok()) << channel << ": " << c.status();
+    durables.push_back(std::move(*c));
+  }
+  const absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (handled.load() < 2 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(20));
+  EXPECT_EQ(handled.load(), 2);
+  durables.clear();
+  follower->reset();
+
+  // The view may not delete notification's durable (nor may anyone but it).
+  std::unique_ptr<JetStream> view = As("view");
+  ASSERT_NE(view, nullptr);
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  EXPECT_NE(
+      js_DeleteConsumer(view->context(), "DELIVERY", "notification-log-delivery", nullptr, &jerr),
+      NATS_OK);
+  jsConsumerInfo* info = nullptr;
+  ASSERT_EQ(js_GetConsumerInfo(&info, admin_->context(), "DELIVERY", "notification-log-delivery",
+                               nullptr, &jerr),
+            NATS_OK);
+  jsConsumerInfo_Destroy(info);
+  const std::string violations = server_->PermissionViolations();
+  EXPECT_TRUE(absl::StrContains(violations, "\"view\"")) << violations;
+  // Everything notification asked besides its one refused publish was allowed.
+  EXPECT_TRUE(absl::StrContains(violations, "delivery.rental.r2.outbound")) << violations;
+  for (absl::string_view line : absl::StrSplit(violations, '\n')) {
+    if (absl::StrContains(line, "\"notification\"")) {
+      EXPECT_TRUE(absl::StrContains(line, "delivery.rental.r2.outbound")) << line;
+    }
+  }
 }
 
 TEST_F(NatsAuthTest, AServiceCannotListenToOthersTraffic) {

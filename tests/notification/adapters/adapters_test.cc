@@ -237,6 +237,12 @@ TEST_F(RocksDbNotificationStoreTest, DueTimersFollowRentalsAndTheirReminders) {
   ASSERT_TRUE(timers.ApplyRental({RentalEvent(6, Rented("d", t0))}).ok());
   EXPECT_TRUE(timers.DueBy(t0 - absl::Minutes(1), 10)->empty());
   EXPECT_EQ(timers.DueBy(t0, 10)->size(), 1u);
+  // The RENTAL follower it shares with the delivery facts may hand it what
+  // it applied already: b stays returned.
+  ASSERT_TRUE(
+      timers.ApplyRental({RentalEvent(2, Rented("b", t0)), RentalEvent(6, Rented("d", t0))}).ok());
+  EXPECT_FALSE(*timers.IsOpen("b"));
+  EXPECT_EQ(*timers.AppliedPosition(), 6u);
 }
 
 TEST(ReminderSubjectTest, OneSubjectPerKindAndRental) {

@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "core/fakes.h"
 #include "rentmesh/common/clock.h"
@@ -173,6 +177,75 @@ TEST(MessageForTest, SaysWhatHappenedToWhichBook) {
   EXPECT_EQ(MessageFor(n), "You returned Dune; a late fee of 500 KRW is charged.");
   n.kind = NotificationKind::kRefunded;
   EXPECT_EQ(MessageFor(n), "Your payment of 500 KRW for rental rental-1 was refunded.");
+}
+
+Notice Step(NotificationKind kind) {
+  Notice n;
+  n.event_id = "evt-step";
+  n.kind = kind;
+  n.customer_id = "alice";
+  n.rental_id = "rental-1";
+  n.book_id = "dune";
+  n.book_title = "Dune";
+  n.delivery_id = "dlv-1";
+  n.courier_id = "kim";
+  n.courier_name = "Kim Minsu";
+  return n;
+}
+
+TEST(MessageForTest, NamesTheCourierAndTheBookOfEveryDeliveryStep) {
+  using K = NotificationKind;
+  EXPECT_EQ(MessageFor(Step(K::kDeliveryAssigned)), "Courier Kim Minsu will deliver Dune to you.");
+  EXPECT_EQ(MessageFor(Step(K::kDeliveryPickedUp)),
+            "Courier Kim Minsu picked up Dune and is on the way to you.");
+  EXPECT_EQ(MessageFor(Step(K::kDelivered)),
+            "Dune was delivered to you by courier Kim Minsu. Enjoy reading!");
+  EXPECT_EQ(MessageFor(Step(K::kDeliveryCancelled)), "The delivery of Dune is cancelled.");
+  EXPECT_EQ(
+      MessageFor(Step(K::kReturnPickupRequested)),
+      "Your return pickup of Dune is requested; we will tell you which courier comes for it.");
+  EXPECT_EQ(MessageFor(Step(K::kReturnPickupAssigned)),
+            "Courier Kim Minsu will pick up Dune from you for its return.");
+  EXPECT_EQ(MessageFor(Step(K::kReturnPickedUp)),
+            "Courier Kim Minsu picked up Dune from you and is bringing it back to the library.");
+  EXPECT_EQ(MessageFor(Step(K::kReturnDelivered)),
+            "Dune is back at the library, brought by courier Kim Minsu. Thank you.");
+  Notice cancelled = Step(K::kReturnPickupCancelled);
+  cancelled.reason = "not at home";
+  EXPECT_EQ(MessageFor(cancelled), "The return pickup of Dune is cancelled (not at home).");
+}
+
+TEST(MessageForTest, FallsBackToTheCourierIdAndTheBookId) {
+  Notice n = Step(NotificationKind::kDeliveryPickedUp);
+  n.courier_name = "";
+  n.book_title = "";
+  EXPECT_EQ(MessageFor(n), "Courier kim picked up dune and is on the way to you.");
+  n.courier_id = "";
+  EXPECT_EQ(MessageFor(n), "Your courier picked up dune and is on the way to you.");
+  n.kind = NotificationKind::kDelivered;
+  EXPECT_EQ(MessageFor(n), "dune was delivered to you by your courier. Enjoy reading!");
+}
+
+TEST(KindNameTest, DeliveryStepsHaveTheirOwnKinds) {
+  using K = NotificationKind;
+  const std::vector<std::pair<K, std::string>> steps = {
+      {K::kDeliveryAssigned, "DELIVERY_ASSIGNED"},
+      {K::kDeliveryPickedUp, "DELIVERY_PICKED_UP"},
+      {K::kDelivered, "DELIVERED"},
+      {K::kDeliveryCancelled, "DELIVERY_CANCELLED"},
+      {K::kReturnPickupRequested, "RETURN_PICKUP_REQUESTED"},
+      {K::kReturnPickupAssigned, "RETURN_PICKUP_ASSIGNED"},
+      {K::kReturnPickedUp, "RETURN_PICKED_UP"},
+      {K::kReturnDelivered, "RETURN_DELIVERED"},
+      {K::kReturnPickupCancelled, "RETURN_PICKUP_CANCELLED"}};
+  for (const auto& [kind, name] : steps) {
+    EXPECT_EQ(KindName(kind), name);
+    EXPECT_TRUE(IsDeliveryStep(kind)) << name;
+    EXPECT_FALSE(MessageFor(Step(kind)).empty()) << name;
+  }
+  for (K kind : {K::kRented, K::kReturned, K::kCancelled, K::kRefunded, K::kDueSoon, K::kOverdue}) {
+    EXPECT_FALSE(IsDeliveryStep(kind)) << KindName(kind);
+  }
 }
 
 }  // namespace

@@ -172,7 +172,7 @@ class NotificationServerTest : public ::testing::Test {
     auto js = nats::JetStream::Connect(nats_->url(), "notification-test", absl::Seconds(5));
     ASSERT_TRUE(js.ok()) << js.status();
     js_ = std::move(*js);
-    for (const char* stream : {"RENTAL", "PAYMENT"}) {
+    for (const char* stream : {"RENTAL", "PAYMENT", "DELIVERY"}) {
       nats::StreamSpec spec;
       spec.name = stream;
       spec.subjects = {absl::StrCat(absl::AsciiStrToLower(stream), ".>")};
@@ -201,6 +201,82 @@ class NotificationServerTest : public ::testing::Test {
   std::vector<std::string> WebhookFlags(const WebhookReceiver& receiver) {
     return {"--webhook_url=" + receiver.url(), "--webhook_secret_file=" + dir_.Sub("secret"),
             "--webhook_timeout=2s", "--max_attempts=1000"};
+  }
+
+  // A delivery step of rental `rental_id` ("OUTBOUND" or "RETURN"), as the
+  // delivery service writes it: on delivery.rental.<rental>.<kind> (or
+  // `subject`), correlation id = rental id, an event id derived from the
+  // delivery and the step (or `event_id`). Returns the event id.
+  std::string PublishStep(const std::string& type, const std::string& rental_id,
+                          const std::string& kind = "OUTBOUND", const std::string& subject = "",
+                          const std::string& event_id = "") {
+    const std::string lower = absl::AsciiStrToLower(kind);
+    const std::string delivery_id = absl::StrCat("dlv-", lower, "-", rental_id);
+    events::v1::Envelope e;
+    e.set_event_id(event_id.empty() ? absl::StrCat("evt-", type, "-", delivery_id) : event_id);
+    e.set_event_type(type);
+    e.set_aggregate_type("delivery");
+    e.set_aggregate_id(delivery_id);
+    e.set_correlation_id(rental_id);
+    e.set_producer("delivery");
+    *e.mutable_occurred_at() = events::ToProtoTime(absl::Now());
+    if (type == "DeliveryRequested") {
+      auto* p = e.mutable_delivery_requested();
+      p->set_delivery_id(delivery_id);
+      p->set_rental_id(rental_id);
+      p->set_kind(kind);
+      p->set_customer_id("alice");
+      p->set_book_id("dune");
+      p->set_region("seoul");
+    } else if (type == "DeliveryAssigned") {
+      auto* p = e.mutable_delivery_assigned();
+      p->set_delivery_id(delivery_id);
+      p->set_rental_id(rental_id);
+      p->set_kind(kind);
+      p->set_courier_id("kim");
+    } else if (type == "DeliveryPickedUp") {
+      auto* p = e.mutable_delivery_picked_up();
+      p->set_delivery_id(delivery_id);
+      p->set_rental_id(rental_id);
+      p->set_kind(kind);
+      p->set_courier_id("kim");
+    } else if (type == "DeliveryDelivered") {
+      auto* p = e.mutable_delivery_delivered();
+      p->set_delivery_id(delivery_id);
+      p->set_rental_id(rental_id);
+      p->set_kind(kind);
+      p->set_courier_id("kim");
+    } else if (type == "DeliveryCancelled") {
+      auto* p = e.mutable_delivery_cancelled();
+      p->set_delivery_id(delivery_id);
+      p->set_rental_id(rental_id);
+      p->set_kind(kind);
+      p->set_reason("changed my mind");
+    } else {
+      ADD_FAILURE() << "no delivery step " << type;
+    }
+    const std::string on =
+        subject.empty() ? absl::StrCat("delivery.rental.", rental_id, ".", lower) : subject;
+    EXPECT_TRUE(js_->Publish(events::ToPublishRequest(e, on, std::nullopt)).ok()) << type;
+    return e.event_id();
+  }
+
+  // Courier `courier_id` joins, as the delivery service records it.
+  void PublishCourier(const std::string& courier_id, const std::string& name) {
+    events::v1::Envelope e;
+    e.set_event_id(absl::StrCat("evt-courier-", courier_id));
+    e.set_event_type("CourierAdded");
+    e.set_aggregate_type("courier");
+    e.set_aggregate_id(courier_id);
+    e.set_producer("delivery");
+    *e.mutable_occurred_at() = events::ToProtoTime(absl::Now());
+    auto* p = e.mutable_courier_added();
+    p->set_courier_id(courier_id);
+    p->set_region("seoul");
+    p->set_name(name);
+    ASSERT_TRUE(js_->Publish(events::ToPublishRequest(
+                                 e, absl::StrCat("delivery.courier.", courier_id), std::nullopt))
+                    .ok());
   }
 
   // A BookRented of rental `rental_id` for `customer`, as rental writes it.
@@ -258,8 +334,8 @@ class NotificationServerTest : public ::testing::Test {
 
   // Every durable of `channels` has delivered and settled everything.
   bool Settled(const std::vector<std::string>& channels, bool reminders = false) {
-    std::vector<std::pair<std::string, std::string>> sources = {{"RENTAL", "rental"},
-                                                                {"PAYMENT", "payment"}};
+    std::vector<std::pair<std::string, std::string>> sources = {
+        {"RENTAL", "rental"}, {"PAYMENT", "payment"}, {"DELIVERY", "delivery"}};
     if (reminders) sources.push_back({"NOTIFICATION", "due"});
     for (const std::string& c : channels) {
       for (const auto& [stream, suffix] : sources) {
@@ -559,6 +635,216 @@ TEST_F(NotificationServerTest, ListNotificationsRejectsBadInputWithInvalidArgume
   EXPECT_EQ(code("alice", 1000, ""), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(code("alice", 10, "not-a-token"), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(code("alice", 10, ""), grpc::StatusCode::OK);
+}
+
+// "<kind>/<rental>/<channel>" of every delivery step's notification.
+std::multiset<std::string> DeliverySteps(const std::vector<v1::Notification>& all) {
+  std::multiset<std::string> out;
+  for (const v1::Notification& n : all) {
+    if (n.kind() >= v1::NOTIFICATION_KIND_DELIVERY_ASSIGNED) {
+      out.insert(absl::StrCat(v1::NotificationKind_Name(n.kind()).substr(18), "/", n.rental_id(),
+                              "/", n.channel()));
+    }
+  }
+  return out;
+}
+
+// The message of the notification of `event_id` on `channel` ("" when none).
+std::string MessageOf(const std::vector<v1::Notification>& all, const std::string& event_id,
+                      const std::string& channel = "log") {
+  for (const v1::Notification& n : all) {
+    if (n.event_id() == event_id && n.channel() == channel) return n.message();
+  }
+  return "";
+}
+
+TEST_F(NotificationServerTest, TwoReplicasTellEveryDeliveryStepExactlyOncePerChannel) {
+  WebhookReceiver receiver;
+  std::unique_ptr<Replica> a = StartReplica("a", WebhookFlags(receiver));
+  std::unique_ptr<Replica> b = StartReplica("b", WebhookFlags(receiver));
+  ASSERT_NE(a, nullptr);
+  ASSERT_NE(b, nullptr);
+  PublishCourier("kim", "Kim Minsu");
+  std::multiset<std::string> want;
+  auto expect = [&want](const std::string& kind, const std::string& rental) {
+    for (const char* channel : {"log", "webhook"}) {
+      want.insert(absl::StrCat(kind, "/", rental, "/", channel));
+    }
+  };
+  constexpr int kRentals = 6;
+  for (int i = 0; i < kRentals; ++i) {
+    const std::string r = absl::StrCat("r-", i);
+    PublishRented(r);
+    for (const char* step :
+         {"DeliveryRequested", "DeliveryAssigned", "DeliveryPickedUp", "DeliveryDelivered"}) {
+      PublishStep(step, r);
+    }
+    expect("DELIVERY_ASSIGNED", r);
+    expect("DELIVERY_PICKED_UP", r);
+    expect("DELIVERED", r);
+    if (i % 2 == 1) continue;
+    for (const char* step :
+         {"DeliveryRequested", "DeliveryAssigned", "DeliveryPickedUp", "DeliveryDelivered"}) {
+      PublishStep(step, r, "RETURN");
+    }
+    expect("RETURN_PICKUP_REQUESTED", r);
+    expect("RETURN_PICKUP_ASSIGNED", r);
+    expect("RETURN_PICKED_UP", r);
+    expect("RETURN_DELIVERED", r);
+  }
+  // Cancelled while assigned.
+  PublishRented("r-c");
+  PublishStep("DeliveryRequested", "r-c");
+  PublishStep("DeliveryAssigned", "r-c");
+  PublishStep("DeliveryCancelled", "r-c");
+  expect("DELIVERY_ASSIGNED", "r-c");
+  expect("DELIVERY_CANCELLED", "r-c");
+  // Cancelled before it was ever requested: nobody to tell.
+  PublishStep("DeliveryCancelled", "r-x");
+  const size_t kSteps = want.size() / 2;
+  const size_t kEvents = kSteps + kRentals + 1;  // and each BookRented
+
+  for (Replica* r : {a.get(), b.get()}) {
+    ASSERT_TRUE(testing::Eventually([&] { return DeliverySteps(r->ListAll("alice")) == want; },
+                                    absl::Seconds(60)))
+        << "replica " << r->address();
+  }
+  ASSERT_TRUE(testing::Eventually([&] { return Settled({"log", "webhook"}); }));
+  const std::vector<v1::Notification> all = a->ListAll("alice");
+  EXPECT_EQ(DeliverySteps(all), want);
+  EXPECT_EQ(all.size(), 2 * kEvents);
+  for (const v1::Notification& n : all) {
+    EXPECT_EQ(n.status(), v1::DELIVERY_STATUS_SENT) << n.notification_id();
+    EXPECT_NE(n.rental_id(), "r-x");
+  }
+  EXPECT_EQ(MessageOf(all, "evt-DeliveryDelivered-dlv-outbound-r-0"),
+            "Dune was delivered to you by courier Kim Minsu. Enjoy reading!");
+  EXPECT_EQ(MessageOf(all, "evt-DeliveryCancelled-dlv-outbound-r-c", "webhook"),
+            "The delivery of Dune is cancelled (changed my mind).");
+  // The webhook got one call per event, whichever replica made it.
+  std::vector<WebhookReceiver::Request> got = receiver.requests();
+  std::set<std::string> events;
+  for (WebhookReceiver::Request& req : got) {
+    events.insert(req.headers["Rentmesh-Event-Id"]);
+    EXPECT_EQ(req.headers["Rentmesh-Signature"], WebhookChannel::Signature(kSecret, req.body));
+  }
+  EXPECT_EQ(got.size(), kEvents) << "a notification was sent twice";
+  EXPECT_EQ(events.size(), kEvents);
+  for (const std::string channel : {"log", "webhook"}) {
+    const std::string labels = absl::StrCat("{channel=\"", channel, "\"}");
+    EXPECT_EQ(a->Metric("rentmesh_notifications_sent_total", labels) +
+                  b->Metric("rentmesh_notifications_sent_total", labels),
+              kEvents)
+        << channel;
+  }
+}
+
+TEST_F(NotificationServerTest, AReturnPickupIsToldStepByStepNamingTheCourierAndTheBook) {
+  std::unique_ptr<Replica> a = StartReplica("a");
+  ASSERT_NE(a, nullptr);
+  PublishCourier("kim", "Kim Minsu");
+  PublishRented("r-1");
+  for (const char* step :
+       {"DeliveryRequested", "DeliveryAssigned", "DeliveryPickedUp", "DeliveryDelivered"}) {
+    PublishStep(step, "r-1");
+  }
+  const std::string requested = PublishStep("DeliveryRequested", "r-1", "RETURN");
+  const std::string assigned = PublishStep("DeliveryAssigned", "r-1", "RETURN");
+  const std::string picked_up = PublishStep("DeliveryPickedUp", "r-1", "RETURN");
+  const std::string delivered = PublishStep("DeliveryDelivered", "r-1", "RETURN");
+  // 1 rented, 3 outbound steps, 4 return steps.
+  ASSERT_TRUE(testing::Eventually([&] { return a->ListAll("alice").size() == 8; }));
+  ASSERT_TRUE(testing::Eventually([&] { return Settled({"log"}); }));
+  const std::vector<v1::Notification> all = a->ListAll("alice");
+  ASSERT_EQ(all.size(), 8u);
+  EXPECT_EQ(
+      MessageOf(all, requested),
+      "Your return pickup of Dune is requested; we will tell you which courier comes for it.");
+  EXPECT_EQ(MessageOf(all, assigned),
+            "Courier Kim Minsu will pick up Dune from you for its return.");
+  EXPECT_EQ(MessageOf(all, picked_up),
+            "Courier Kim Minsu picked up Dune from you and is bringing it back to the library.");
+  EXPECT_EQ(MessageOf(all, delivered),
+            "Dune is back at the library, brought by courier Kim Minsu. Thank you.");
+  for (const v1::Notification& n : all) {
+    EXPECT_EQ(n.rental_id(), "r-1");
+    EXPECT_EQ(n.book_id(), "dune");
+  }
+  // Newest first: the return's arrival, then its pickup.
+  EXPECT_EQ(all[0].kind(), v1::NOTIFICATION_KIND_RETURN_DELIVERED);
+  EXPECT_EQ(all[1].kind(), v1::NOTIFICATION_KIND_RETURN_PICKED_UP);
+}
+
+TEST_F(NotificationServerTest, ACourierSubjectIsNoCustomersNews) {
+  std::unique_ptr<Replica> a = StartReplica("a");
+  ASSERT_NE(a, nullptr);
+  PublishCourier("kim", "Kim Minsu");
+  PublishRented("r-1");
+  PublishStep("DeliveryRequested", "r-1");
+  // A step on the courier's subject (its own news) comes first; the same
+  // step on the delivery's subject after it.
+  const std::string courier_side = PublishStep("DeliveryAssigned", "r-1", "OUTBOUND",
+                                               "delivery.courier.kim", "evt-courier-side");
+  const std::string rental_side = PublishStep("DeliveryAssigned", "r-1");
+  ASSERT_TRUE(testing::Eventually([&] { return a->ListAll("alice").size() == 2; }));
+  ASSERT_TRUE(testing::Eventually([&] { return Settled({"log"}); }));
+  const std::vector<v1::Notification> all = a->ListAll("alice");
+  ASSERT_EQ(all.size(), 2u);  // rented, assigned
+  EXPECT_EQ(all[0].event_id(), rental_side);
+  EXPECT_EQ(MessageOf(all, courier_side), "");
+  // The durable takes only the deliveries' subjects from DELIVERY.
+  jsConsumerInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  ASSERT_EQ(js_GetConsumerInfo(&info, js_->context(), "DELIVERY", "notification-log-delivery",
+                               nullptr, &jerr),
+            NATS_OK);
+  EXPECT_STREQ(info->Config->FilterSubject, "delivery.rental.>");
+  jsConsumerInfo_Destroy(info);
+}
+
+TEST_F(NotificationServerTest, AReplicaThatWasDownCatchesUpOnTheDeliveryStepsItMissed) {
+  std::unique_ptr<Replica> a = StartReplica("a");
+  ASSERT_NE(a, nullptr);
+  PublishRented("r-1");
+  PublishStep("DeliveryRequested", "r-1");
+  PublishStep("DeliveryAssigned", "r-1");
+  ASSERT_TRUE(testing::Eventually([&] { return a->ListAll("alice").size() == 2; }));
+  ASSERT_TRUE(testing::Eventually([&] { return Settled({"log"}); }));
+  a->Stop();
+  // While it is down: the courier's name, another rental, and the steps.
+  PublishCourier("kim", "Kim Minsu");
+  PublishRented("r-2");
+  PublishStep("DeliveryPickedUp", "r-1");
+  PublishStep("DeliveryDelivered", "r-1");
+  PublishStep("DeliveryRequested", "r-1", "RETURN");
+  PublishStep("DeliveryRequested", "r-2");
+  PublishStep("DeliveryAssigned", "r-2");
+
+  ASSERT_TRUE(a->Start().ok());
+  // rented x2, assigned x2, picked up, delivered, return pickup requested.
+  ASSERT_TRUE(testing::Eventually([&] { return a->ListAll("alice").size() == 7; }));
+  ASSERT_TRUE(testing::Eventually([&] { return Settled({"log"}); }));
+  const std::vector<v1::Notification> all = a->ListAll("alice");
+  std::set<std::string> events;
+  for (const v1::Notification& n : all) {
+    EXPECT_EQ(n.status(), v1::DELIVERY_STATUS_SENT);
+    events.insert(n.event_id());
+  }
+  EXPECT_EQ(events.size(), 7u);
+  EXPECT_EQ(DeliverySteps(all),
+            (std::multiset<std::string>{"DELIVERY_ASSIGNED/r-1/log", "DELIVERY_ASSIGNED/r-2/log",
+                                        "DELIVERY_PICKED_UP/r-1/log", "DELIVERED/r-1/log",
+                                        "RETURN_PICKUP_REQUESTED/r-1/log"}));
+  // The courier's name was unknown at the first step (its id stood in), and
+  // learnt while catching up.
+  EXPECT_EQ(MessageOf(all, "evt-DeliveryAssigned-dlv-outbound-r-1"),
+            "Courier kim will deliver Dune to you.");
+  EXPECT_EQ(MessageOf(all, "evt-DeliveryPickedUp-dlv-outbound-r-1"),
+            "Courier Kim Minsu picked up Dune and is on the way to you.");
+  EXPECT_EQ(MessageOf(all, "evt-DeliveryAssigned-dlv-outbound-r-2"),
+            "Courier Kim Minsu will deliver Dune to you.");
+  // Since the restart it sent only what it had missed.
+  EXPECT_EQ(a->Metric("rentmesh_notifications_sent_total", "{channel=\"log\"}"), 5);
 }
 
 // A replica's fold of the NOTIFICATION stream, as main wires it.

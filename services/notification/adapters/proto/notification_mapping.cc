@@ -18,6 +18,24 @@ v1::NotificationKind ToProto(NotificationKind k) {
       return v1::NOTIFICATION_KIND_DUE_SOON;
     case NotificationKind::kOverdue:
       return v1::NOTIFICATION_KIND_OVERDUE;
+    case NotificationKind::kDeliveryAssigned:
+      return v1::NOTIFICATION_KIND_DELIVERY_ASSIGNED;
+    case NotificationKind::kDeliveryPickedUp:
+      return v1::NOTIFICATION_KIND_DELIVERY_PICKED_UP;
+    case NotificationKind::kDelivered:
+      return v1::NOTIFICATION_KIND_DELIVERED;
+    case NotificationKind::kDeliveryCancelled:
+      return v1::NOTIFICATION_KIND_DELIVERY_CANCELLED;
+    case NotificationKind::kReturnPickupRequested:
+      return v1::NOTIFICATION_KIND_RETURN_PICKUP_REQUESTED;
+    case NotificationKind::kReturnPickupAssigned:
+      return v1::NOTIFICATION_KIND_RETURN_PICKUP_ASSIGNED;
+    case NotificationKind::kReturnPickedUp:
+      return v1::NOTIFICATION_KIND_RETURN_PICKED_UP;
+    case NotificationKind::kReturnDelivered:
+      return v1::NOTIFICATION_KIND_RETURN_DELIVERED;
+    case NotificationKind::kReturnPickupCancelled:
+      return v1::NOTIFICATION_KIND_RETURN_PICKUP_CANCELLED;
   }
   return v1::NOTIFICATION_KIND_UNSPECIFIED;
 }
@@ -34,6 +52,24 @@ NotificationKind FromProto(v1::NotificationKind k) {
       return NotificationKind::kDueSoon;
     case v1::NOTIFICATION_KIND_OVERDUE:
       return NotificationKind::kOverdue;
+    case v1::NOTIFICATION_KIND_DELIVERY_ASSIGNED:
+      return NotificationKind::kDeliveryAssigned;
+    case v1::NOTIFICATION_KIND_DELIVERY_PICKED_UP:
+      return NotificationKind::kDeliveryPickedUp;
+    case v1::NOTIFICATION_KIND_DELIVERED:
+      return NotificationKind::kDelivered;
+    case v1::NOTIFICATION_KIND_DELIVERY_CANCELLED:
+      return NotificationKind::kDeliveryCancelled;
+    case v1::NOTIFICATION_KIND_RETURN_PICKUP_REQUESTED:
+      return NotificationKind::kReturnPickupRequested;
+    case v1::NOTIFICATION_KIND_RETURN_PICKUP_ASSIGNED:
+      return NotificationKind::kReturnPickupAssigned;
+    case v1::NOTIFICATION_KIND_RETURN_PICKED_UP:
+      return NotificationKind::kReturnPickedUp;
+    case v1::NOTIFICATION_KIND_RETURN_DELIVERED:
+      return NotificationKind::kReturnDelivered;
+    case v1::NOTIFICATION_KIND_RETURN_PICKUP_CANCELLED:
+      return NotificationKind::kReturnPickupCancelled;
     default:
       return NotificationKind::kRented;
   }

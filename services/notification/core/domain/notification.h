@@ -8,13 +8,35 @@
 
 namespace rentmesh::notification {
 
-// What a customer is told about.
-enum class NotificationKind { kRented, kReturned, kCancelled, kRefunded, kDueSoon, kOverdue };
+// What a customer is told about: rentals and payments, due dates, and the
+// steps of the copy's delivery (outbound) and of its return pickup (return).
+enum class NotificationKind {
+  kRented,
+  kReturned,
+  kCancelled,
+  kRefunded,
+  kDueSoon,
+  kOverdue,
+  kDeliveryAssigned,
+  kDeliveryPickedUp,
+  kDelivered,
+  kDeliveryCancelled,
+  kReturnPickupRequested,
+  kReturnPickupAssigned,
+  kReturnPickedUp,
+  kReturnDelivered,
+  kReturnPickupCancelled,
+};
 
 absl::string_view KindName(NotificationKind kind);
 
-// What one event asks to tell its customer; built from a rental or payment
-// event by the inbound adapter.
+// Whether `kind` is a delivery's or a return pickup's step (its customer,
+// book title and courier name are looked up: the step's event does not
+// carry them).
+bool IsDeliveryStep(NotificationKind kind);
+
+// What one event asks to tell its customer; built from a rental, payment or
+// delivery event by the inbound adapter.
 struct Notice {
   std::string event_id;
   std::string event_type;
@@ -29,6 +51,12 @@ struct Notice {
   // Minor units of the fee, late fee or refund; 0 when none.
   int64_t amount_minor = 0;
   std::string currency;
+  // Delivery steps: the delivery, its courier (the name when known, else
+  // the id names them) and why it was cancelled ("" when not said).
+  std::string delivery_id;
+  std::string courier_id;
+  std::string courier_name;
+  std::string reason;
 };
 
 enum class DeliveryStatus { kSent, kFailed };

@@ -5,6 +5,9 @@
 namespace rentmesh::notification {
 namespace {
 
+constexpr char kOutbound[] = "OUTBOUND";
+constexpr char kReturn[] = "RETURN";
+
 Notice Base(const events::v1::Envelope& e, NotificationKind kind, const std::string& customer_id,
             const std::string& rental_id) {
   Notice n;
@@ -14,6 +17,20 @@ Notice Base(const events::v1::Envelope& e, NotificationKind kind, const std::str
   n.customer_id = customer_id;
   n.rental_id = e.correlation_id().empty() ? rental_id : e.correlation_id();
   n.occurred_at = events::FromProtoTime(e.occurred_at());
+  return n;
+}
+
+// A step of an OUTBOUND delivery (`outbound`) or of a RETURN pickup (`back`);
+// nullopt for a delivery of any other kind. The customer comes from the
+// delivery's facts.
+std::optional<Notice> Step(const events::v1::Envelope& e, const std::string& delivery_kind,
+                           NotificationKind outbound, NotificationKind back,
+                           const std::string& delivery_id, const std::string& rental_id,
+                           const std::string& courier_id) {
+  if (delivery_kind != kOutbound && delivery_kind != kReturn) return std::nullopt;
+  Notice n = Base(e, delivery_kind == kOutbound ? outbound : back, "", rental_id);
+  n.delivery_id = delivery_id;
+  n.courier_id = courier_id;
   return n;
 }
 
@@ -55,9 +72,50 @@ std::optional<Notice> NoticeOf(const events::v1::Envelope& e) {
       n.currency = p.amount().currency();
       return n;
     }
+    case P::kDeliveryRequested: {
+      const auto& p = e.delivery_requested();
+      // An outbound delivery comes with the rental, which BookRented told of.
+      if (p.kind() != kReturn) return std::nullopt;
+      Notice n = Base(e, NotificationKind::kReturnPickupRequested, p.customer_id(), p.rental_id());
+      n.delivery_id = p.delivery_id();
+      n.book_id = p.book_id();
+      return n;
+    }
+    case P::kDeliveryAssigned: {
+      const auto& p = e.delivery_assigned();
+      return Step(e, p.kind(), NotificationKind::kDeliveryAssigned,
+                  NotificationKind::kReturnPickupAssigned, p.delivery_id(), p.rental_id(),
+                  p.courier_id());
+    }
+    case P::kDeliveryPickedUp: {
+      const auto& p = e.delivery_picked_up();
+      return Step(e, p.kind(), NotificationKind::kDeliveryPickedUp,
+                  NotificationKind::kReturnPickedUp, p.delivery_id(), p.rental_id(),
+                  p.courier_id());
+    }
+    case P::kDeliveryDelivered: {
+      const auto& p = e.delivery_delivered();
+      return Step(e, p.kind(), NotificationKind::kDelivered, NotificationKind::kReturnDelivered,
+                  p.delivery_id(), p.rental_id(), p.courier_id());
+    }
+    case P::kDeliveryCancelled: {
+      const auto& p = e.delivery_cancelled();
+      std::optional<Notice> n =
+          Step(e, p.kind(), NotificationKind::kDeliveryCancelled,
+               NotificationKind::kReturnPickupCancelled, p.delivery_id(), p.rental_id(), "");
+      if (n.has_value()) n->reason = p.reason();
+      return n;
+    }
     default:
       return std::nullopt;
   }
+}
+
+void AddFacts(const DeliveryFacts& facts, Notice& notice) {
+  if (notice.customer_id.empty()) notice.customer_id = facts.customer_id;
+  if (notice.book_id.empty()) notice.book_id = facts.book_id;
+  if (notice.book_title.empty()) notice.book_title = facts.book_title;
+  if (notice.courier_name.empty()) notice.courier_name = facts.courier_name;
 }
 
 }  // namespace rentmesh::notification

@@ -27,12 +27,21 @@ std::vector<nats::StreamSpec> NotificationConsumers::SourceStreams(int replicas)
   payment.name = events::kPaymentStream;
   payment.subjects = {"payment.>"};
   payment.replicas = replicas;
-  return {rental, payment};
+  nats::StreamSpec delivery;
+  delivery.name = events::kDeliveryStream;
+  delivery.subjects = {"delivery.>"};
+  delivery.replicas = replicas;
+  return {rental, payment, delivery};
+}
+
+std::string NotificationConsumers::DurableFilter(absl::string_view stream) {
+  if (stream == events::kDeliveryStream) return "delivery.rental.>";
+  return absl::StrCat(absl::AsciiStrToLower(stream), ".>");
 }
 
 absl::Status HandleEvent(NotificationService& service, NotificationChannel& channel,
-                         nats::FlowObserver* observer, absl::string_view durable,
-                         const nats::StreamMessage& msg) {
+                         const DeliveryFactsOf& delivery_facts, nats::FlowObserver* observer,
+                         absl::string_view durable, const nats::StreamMessage& msg) {
   absl::StatusOr<events::v1::Envelope> e = events::ParseTrustedEnvelope(msg);
   if (!e.ok()) {
     if (observer != nullptr) observer->Untrusted(durable);
@@ -44,6 +53,18 @@ absl::Status HandleEvent(NotificationService& service, NotificationChannel& chan
   }
   std::optional<Notice> notice = NoticeOf(*e);
   if (!notice.has_value()) return absl::OkStatus();
+  if (IsDeliveryStep(notice->kind)) {
+    absl::StatusOr<std::optional<DeliveryFacts>> facts = delivery_facts(*notice);
+    if (!facts.ok()) return absl::UnavailableError(facts.status().message());
+    if (!facts->has_value()) {
+      LogInfo("delivery step skipped: its delivery was never requested",
+              {{"event_id", notice->event_id},
+               {"delivery_id", notice->delivery_id},
+               {"channel", channel.name()}});
+      return absl::OkStatus();
+    }
+    AddFacts(**facts, *notice);
+  }
   return service.Deliver(*notice, channel, static_cast<int>(msg.num_delivered));
 }
 
@@ -77,6 +98,7 @@ absl::Status HandleReminder(NotificationService& service, NotificationChannel& c
 absl::StatusOr<std::unique_ptr<NotificationConsumers>> NotificationConsumers::Start(
     nats::JetStream& js, NotificationService& service,
     const std::vector<NotificationChannel*>& channels, const Options& options) {
+  if (!options.delivery_facts) return absl::InvalidArgumentError("consumers need delivery_facts");
   std::unique_ptr<NotificationConsumers> out(new NotificationConsumers());
   for (const nats::StreamSpec& spec : SourceStreams(options.stream_replicas)) {
     if (absl::Status s = js.EnsureStream(spec); !s.ok()) return s;
@@ -97,11 +119,13 @@ absl::StatusOr<std::unique_ptr<NotificationConsumers>> NotificationConsumers::St
   for (NotificationChannel* channel : channels) {
     for (const nats::StreamSpec& spec : SourceStreams(options.stream_replicas)) {
       nats::DurableConsumer::Options o = consumer_options(
-          spec.name, DurableName(channel->name(), spec.name), spec.subjects.front());
+          spec.name, DurableName(channel->name(), spec.name), DurableFilter(spec.name));
       nats::FlowObserver* observer = js.observer();
       absl::StatusOr<std::unique_ptr<nats::DurableConsumer>> c = nats::DurableConsumer::Start(
-          js, o, [&service, channel, observer, durable = o.durable](const nats::StreamMessage& m) {
-            return HandleEvent(service, *channel, observer, durable, m);
+          js, o,
+          [&service, channel, facts = options.delivery_facts, observer,
+           durable = o.durable](const nats::StreamMessage& m) {
+            return HandleEvent(service, *channel, facts, observer, durable, m);
           });
       if (!c.ok()) return c.status();
       out->consumers_.push_back({o.durable, std::move(*c)});

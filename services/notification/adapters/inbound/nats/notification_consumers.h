@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "core/notification_service.h"
+#include "core/ports/delivery_facts.h"
 #include "core/ports/notification_channel.h"
 #include "rentmesh/nats/durable_consumer.h"
 #include "rentmesh/nats/jetstream.h"
@@ -19,16 +21,26 @@ namespace rentmesh::notification {
 // try again later).
 using RentalOpen = std::function<absl::StatusOr<bool>(const std::string& rental_id)>;
 
+// The facts of a delivery step's notice (its delivery_id, rental_id and
+// courier_id), after catching up with what they come from (DELIVERY and
+// RENTAL), so every step published before the call finds its delivery's
+// request: nullopt means it was never requested. An error: try again later.
+using DeliveryFactsOf =
+    std::function<absl::StatusOr<std::optional<DeliveryFacts>>(const Notice& step)>;
+
 // One durable pull consumer per channel and source stream:
 // "notification-<channel>-rental" on RENTAL, "notification-<channel>-payment"
-// on PAYMENT, and "notification-<channel>-due" on NOTIFICATION's reminders. Replicas open the same
+// on PAYMENT, "notification-<channel>-delivery" on DELIVERY (delivery.rental.>
+// only: a courier's events are no customer's news), and
+// "notification-<channel>-due" on NOTIFICATION's reminders. Replicas open the same
 // durables, so each event reaches one replica per channel; a replica that was down resumes where
 // its durables stand. Channels never wait for each other: a webhook that is down backs off on its
 // own durables while the log channel's go on.
 //
 // Per message: not one of our events (events::ParseTrustedEnvelope) ->
 // dead-lettered at once (permanent); an event we do not notify about ->
-// acked; otherwise NotificationService::Deliver with the delivery count as
+// acked; a delivery step of a delivery never requested -> acked (nobody to
+// tell); otherwise NotificationService::Deliver with the delivery count as
 // the attempt number, whose transient errors are redelivered with backoff.
 class NotificationConsumers final {
  public:
@@ -44,6 +56,8 @@ class NotificationConsumers final {
     bool reminders = true;
     // Required with `reminders`.
     RentalOpen rental_open;
+    // Required.
+    DeliveryFactsOf delivery_facts;
   };
 
   // The durable of `channel` on `stream` ("RENTAL" -> "notification-log-rental").
@@ -51,6 +65,9 @@ class NotificationConsumers final {
   // The streams followed, with their owners' specs (they are created when
   // missing, as notification may start first).
   static std::vector<nats::StreamSpec> SourceStreams(int replicas);
+  // What the durables on `stream` take from it ("delivery.rental.>" on
+  // DELIVERY, the whole stream on the others).
+  static std::string DurableFilter(absl::string_view stream);
 
   // `channels` and `service` must outlive the consumers.
   static absl::StatusOr<std::unique_ptr<NotificationConsumers>> Start(
@@ -77,7 +94,7 @@ absl::Status HandleReminder(NotificationService& service, NotificationChannel& c
 
 // The handler of one channel's durables (public for tests).
 absl::Status HandleEvent(NotificationService& service, NotificationChannel& channel,
-                         nats::FlowObserver* observer, absl::string_view durable,
-                         const nats::StreamMessage& msg);
+                         const DeliveryFactsOf& delivery_facts, nats::FlowObserver* observer,
+                         absl::string_view durable, const nats::StreamMessage& msg);
 
 }  // namespace rentmesh::notification

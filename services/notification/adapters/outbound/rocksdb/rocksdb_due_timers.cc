@@ -53,8 +53,12 @@ absl::StatusOr<std::optional<DueTimer>> RocksDbDueTimers::Load(const std::string
 absl::Status RocksDbDueTimers::ApplyRental(const std::vector<nats::StreamMessage>& batch) {
   if (batch.empty()) return absl::OkStatus();
   absl::MutexLock lock(&mu_);
+  absl::StatusOr<uint64_t> applied = AppliedPosition();
+  if (!applied.ok()) return applied.status();
+  if (batch.back().sequence <= *applied) return absl::OkStatus();
   rocksdb::WriteBatch wb;
   for (const nats::StreamMessage& m : batch) {
+    if (m.sequence <= *applied) continue;
     absl::StatusOr<events::v1::Envelope> e = events::ParseTrustedEnvelope(m);
     if (!e.ok()) continue;
     std::string rental_id;

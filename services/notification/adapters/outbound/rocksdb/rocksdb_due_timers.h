@@ -32,7 +32,8 @@ class RocksDbDueTimers final : public DueTimers {
 
   absl::StatusOr<uint64_t> AppliedPosition() const { return store_.GetPosition(kPosition); }
   // The RENTAL follower's batch handler. Messages that are not our events
-  // are skipped.
+  // are skipped, as are those at or before the stored position (the follower
+  // is shared with the delivery facts and may start further back).
   absl::Status ApplyRental(const std::vector<nats::StreamMessage>& batch);
 
   // DueTimers
