@@ -372,3 +372,20 @@ awk -v hz="$hz" '
     }
     print "(mean of the runs; errors = wrk connect+read+write+timeout; CPU over all the runs)"
   }' "$tmp/runs"
+
+# gateway_server's HTTP server holds a worker thread per open keep-alive
+# connection: past --http_threads connections the rest wait unanswered, and
+# wrk's latency is that of the connections that were served.
+http_threads=$(sed -n 's/.*--http_threads=\([0-9]*\).*/\1/p' <<<"$GATEWAY_FLAGS")
+if [[ -z "$http_threads" ]]; then
+  http_threads=$(timeout 10 "$GATEWAY_BIN" --helpfull 2>&1 | grep -A2 -- '--http_threads' |
+    sed -n 's/.*default: \([0-9]*\);.*/\1/p' | head -1 || true)
+fi
+if [[ -n "$http_threads" ]]; then
+  for c in "${conns[@]}"; do
+    if ((c > http_threads)); then
+      echo "note: $c connections > the gateway's $http_threads HTTP threads (--http_threads):" \
+        "$((c - http_threads)) of them wait unanswered; its latency is that of the $http_threads served"
+    fi
+  done
+fi
