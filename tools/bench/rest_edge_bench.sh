@@ -106,11 +106,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 mkdir -p "$tmp/log" "$tmp/data" "$tmp/nats"
-(
-  sleep "$BENCH_TIMEOUT"
-  echo "$NAME: over its ${BENCH_TIMEOUT} s bound, stopping" >&2
-  kill -TERM $$
-) &
+# The watchdog closes every inherited descriptor above stderr (a caller's
+# flock among them) and is one process, so that cleanup's kill ends it: a
+# sleeping child left behind would hold the caller's lock for the whole bound.
+timeout_pid=$$
+bash -c 'for fd in /proc/self/fd/*; do fd=${fd##*/}; ((fd > 2)) && eval "exec $fd>&-"; done
+  sleep "$1" & s=$!; trap "kill $s 2>/dev/null; exit 0" TERM; wait $s
+  echo "$2: over its $1 s bound, stopping" >&2; kill -TERM "$3"' \
+  watchdog "$BENCH_TIMEOUT" "$NAME" "$timeout_pid" &
 watchdog=$!
 
 # --- prerequisites ---------------------------------------------------------------
