@@ -376,13 +376,17 @@ awk -v hz="$hz" '
     print "(mean of the runs; errors = wrk connect+read+write+timeout; CPU over all the runs)"
   }' "$tmp/runs"
 
-# gateway_server's HTTP server holds a worker thread per open keep-alive
-# connection: past --http_threads connections the rest wait unanswered, and
-# wrk's latency is that of the connections that were served.
+# With --http_engine=threaded, gateway_server holds a worker thread per open
+# keep-alive connection: past --http_threads connections the rest wait
+# unanswered, and wrk's latency is that of the connections that were served.
+# The event engine (the default) has no such ceiling.
 http_threads=$(sed -n 's/.*--http_threads=\([0-9]*\).*/\1/p' <<<"$GATEWAY_FLAGS")
 if [[ -z "$http_threads" ]]; then
   http_threads=$(timeout 10 "$GATEWAY_BIN" --helpfull 2>&1 | grep -A2 -- '--http_threads' |
     sed -n 's/.*default: \([0-9]*\);.*/\1/p' | head -1 || true)
+fi
+if [[ "$GATEWAY_FLAGS" != *--http_engine=threaded* ]]; then
+  http_threads=""
 fi
 if [[ -n "$http_threads" ]]; then
   for c in "${conns[@]}"; do
