@@ -57,7 +57,7 @@ void SnapshotMetrics::Restored(const snapshot::RestoreOutcome& outcome) {
     restore_source_.WithLabels({std::string(snapshot::RestoreSourceName(s))})
         .Set(s == outcome.source ? 1 : 0);
   }
-  if (outcome.source == snapshot::RestoreSource::kReplay &&
+  if (outcome.source == snapshot::RestoreSource::kReplay && !outcome.reason.empty() &&
       outcome.reason != snapshot::kNoSnapshot) {
     rejected_.WithLabels({outcome.reason}).Increment();
   }
