@@ -27,7 +27,8 @@
 #       the same; tests/helm checks they agree).
 #
 # What each service may do (docs/operations.md "NATS credentials"):
-#   rental   publishes rental.>; owns and follows RENTAL
+#   rental   publishes rental.>; owns and follows RENTAL; owns its state
+#            snapshots (SNAPSHOT_RENTAL on snapshot.rental.>, purges old ones)
 #   payment  publishes payment.>, deadletter.>; owns PAYMENT and DEADLETTER,
 #            follows PAYMENT and RENTAL, durable consumers on RENTAL and
 #            RETURNS, deletes replayed dead letters
@@ -90,6 +91,15 @@ follows() {
   subjects "\$JS.API.CONSUMER.CREATE.$1" "\$JS.API.CONSUMER.INFO.$1.*" \
     "\$JS.API.CONSUMER.DELETE.$1.*" "\$JS.FC.$1.>"
 }
+# The service $1's own state snapshots (libs/snapshot): publishes chunks and
+# manifests on snapshot.$1.>, owns the stream SNAPSHOT_<$1> (reads by
+# sequence and the last manifest) and purges the older snapshots from it.
+snapshots() {
+  local stream="SNAPSHOT_${1^^}"
+  subjects "snapshot.$1.>"
+  owns "$stream"
+  subjects "\$JS.API.STREAM.PURGE.$stream"
+}
 # The durable pull consumer $2 on stream $1: create or join, info, fetch, acks.
 durable() {
   subjects "\$JS.API.CONSUMER.DURABLE.CREATE.$1.$2" "\$JS.API.CONSUMER.INFO.$1.$2" \
@@ -98,7 +108,7 @@ durable() {
 
 publish_allow() {
   case $1 in
-    rental) subjects 'rental.>'; owns RENTAL; follows RENTAL ;;
+    rental) subjects 'rental.>'; owns RENTAL; follows RENTAL; snapshots rental ;;
     payment)
       subjects 'payment.>' 'deadletter.>'
       owns PAYMENT; owns DEADLETTER; follows PAYMENT; reads RENTAL; reads RETURNS

@@ -21,10 +21,13 @@
 #include "rentmesh/common/security_flags.h"
 #include "rentmesh/nats/nats_flags.h"
 #include "rentmesh/nats/stream_follower.h"
+#include "rentmesh/snapshot/snapshot_scheduler.h"
+#include "rentmesh/snapshot/state_snapshots.h"
 #include "rentmesh/telemetry/durable_catch_up.h"
 #include "rentmesh/telemetry/ignored_events.h"
 #include "rentmesh/telemetry/liveness_watch.h"
 #include "rentmesh/telemetry/service_telemetry.h"
+#include "rentmesh/telemetry/snapshot_metrics.h"
 
 ABSL_FLAG(std::string, grpc_address, "127.0.0.1:50051", "gRPC listen address");
 ABSL_FLAG(std::string, admin_address, "127.0.0.1:9451", "admin HTTP address (metrics)");
@@ -71,6 +74,15 @@ ABSL_FLAG(int64_t, stream_max_bytes, 0,
 ABSL_FLAG(int64_t, stream_max_msgs, 0, "message limit of the RENTAL stream (0: not set here)");
 ABSL_FLAG(absl::Duration, stream_max_age, absl::ZeroDuration(),
           "age limit of the RENTAL stream (0: not set here)");
+ABSL_FLAG(int64_t, snapshot_every_events, 100000,
+          "take a snapshot of the state (to the SNAPSHOT_RENTAL stream) once this many events "
+          "were applied since the newest one, whichever replica took it (0: not by count)");
+ABSL_FLAG(absl::Duration, snapshot_interval, absl::Minutes(30),
+          "take a snapshot once the newest one is this old and events were applied since "
+          "(0: not by time); with --snapshot_every_events=0 too, no snapshots are taken");
+ABSL_FLAG(bool, snapshot_restore, true,
+          "at start, load an empty state store from the newest usable snapshot and replay only "
+          "the stream after it (false: replay the whole stream)");
 
 namespace rentmesh::rental {
 namespace {
@@ -86,6 +98,9 @@ struct Config {
   int workers, max_queued, drain_ms, hold_minutes;
   std::string delivery_address;
   int delivery_deadline_ms;
+  int64_t snapshot_every_events;
+  absl::Duration snapshot_interval;
+  bool snapshot_restore;
 
   static Config FromFlags() {
     return Config{absl::GetFlag(FLAGS_grpc_address),
@@ -109,7 +124,10 @@ struct Config {
                   absl::GetFlag(FLAGS_drain_ms),
                   absl::GetFlag(FLAGS_hold_minutes),
                   absl::GetFlag(FLAGS_delivery_address),
-                  absl::GetFlag(FLAGS_delivery_deadline_ms)};
+                  absl::GetFlag(FLAGS_delivery_deadline_ms),
+                  absl::GetFlag(FLAGS_snapshot_every_events),
+                  absl::GetFlag(FLAGS_snapshot_interval),
+                  absl::GetFlag(FLAGS_snapshot_restore)};
   }
 
   absl::Status Validate() const {
@@ -128,6 +146,10 @@ struct Config {
     if (hold_minutes < 1 || hold_minutes > kMaxHoldMinutes) {
       return absl::InvalidArgumentError(absl::StrCat("--hold_minutes must be between 1 and ",
                                                      kMaxHoldMinutes, ", got ", hold_minutes));
+    }
+    if (snapshot_every_events < 0 || snapshot_interval < absl::ZeroDuration()) {
+      return absl::InvalidArgumentError(
+          "--snapshot_every_events and --snapshot_interval must not be negative (0: off)");
     }
     if (reconcile_after_ms <= payment_deadline_ms) {
       return absl::InvalidArgumentError(
@@ -222,10 +244,48 @@ int Run() {
     LogError("cannot create the RENTAL stream", {{"error", s.ToString()}});
     return 1;
   }
+  const absl::Time restore_started = absl::Now();
   auto store = rocksdb_store::StateStore::Open(config.data_dir);
   if (!store.ok()) {
     LogError("cannot open the state store", {{"error", store.status().ToString()}});
     return 1;
+  }
+  // Snapshots of the store (a pure fold of RENTAL): an empty store starts
+  // from the newest one and replays only the tail after it.
+  telemetry::SnapshotMetrics snapshot_metrics((*telemetry)->registry());
+  snapshot::SnapshotOptions snapshot_options;
+  snapshot_options.service = "rental";
+  snapshot_options.stream = JetStreamBookLog::kStream;
+  snapshot_options.position_name = RocksDbRentalState::kPositionName;
+  snapshot_options.replicas = config.stream_replicas;
+  snapshot::StateSnapshots snapshots(**js, snapshot_options);
+  snapshot::SnapshotScheduler::Options schedule;
+  schedule.every_events = static_cast<uint64_t>(config.snapshot_every_events);
+  schedule.interval = config.snapshot_interval;
+  bool use_snapshots = config.snapshot_restore || schedule.every_events > 0 ||
+                       schedule.interval > absl::ZeroDuration();
+  if (use_snapshots) {
+    if (absl::Status s = snapshots.EnsureStream(); !s.ok()) {
+      // An optimisation only: without it, a replica replays the whole stream.
+      LogWarn("cannot create the snapshot stream: no snapshots",
+              {{"stream", snapshots.stream_name()}, {"error", s.ToString()}});
+      use_snapshots = false;
+    }
+  }
+  if (use_snapshots && config.snapshot_restore) {
+    absl::StatusOr<snapshot::RestoreOutcome> restored = snapshots.Restore(**store);
+    if (!restored.ok()) {
+      LogError("cannot restore the state store", {{"error", restored.status().ToString()}});
+      return 1;
+    }
+    snapshot_metrics.Restored(*restored);
+  } else {
+    absl::StatusOr<uint64_t> at = (*store)->GetPosition(RocksDbRentalState::kPositionName);
+    snapshot::RestoreOutcome outcome;
+    outcome.source =
+        at.ok() && *at > 0 ? snapshot::RestoreSource::kLocal : snapshot::RestoreSource::kReplay;
+    outcome.position = at.value_or(0);
+    snapshot_metrics.Restored(outcome);
   }
   telemetry::IgnoredEventFn ignored = telemetry::IgnoredEventsCounter((*telemetry)->registry());
   RocksDbRentalState state(**store, [&ignored](absl::string_view type, absl::string_view reason) {
@@ -305,6 +365,15 @@ int Run() {
     LogError("cannot flush the state store", {{"error", s.ToString()}});
     return 1;
   }
+  snapshot_metrics.SetRestoreSeconds(absl::Now() - restore_started);
+  // Off the request path, on its own thread.
+  std::unique_ptr<snapshot::SnapshotScheduler> snapshotter;
+  if (use_snapshots) {
+    snapshotter = std::make_unique<snapshot::SnapshotScheduler>(
+        snapshots, **store, [&follower] { return (*follower)->applied(); }, schedule,
+        &snapshot_metrics);
+    snapshotter->Start();
+  }
 
   auto pool = std::make_unique<WorkPool>(config.workers, config.max_queued);
   (*telemetry)->WatchWorkPool(*pool);
@@ -375,6 +444,7 @@ int Run() {
   ready = false;
   upkeep.join();
   liveness.reset();
+  snapshotter.reset();
   (*server)->Shutdown(absl::Milliseconds(config.drain_ms));
   pool.reset();  // finishes queued work
   return 0;

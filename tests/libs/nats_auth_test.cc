@@ -17,6 +17,8 @@
 #include "rentmesh/nats/durable_consumer.h"
 #include "rentmesh/nats/jetstream.h"
 #include "rentmesh/nats/stream_follower.h"
+#include "rentmesh/rocksdb/state_store.h"
+#include "rentmesh/snapshot/state_snapshots.h"
 #include "rentmesh/testing/nats_server.h"
 
 namespace rentmesh::nats {
@@ -248,6 +250,49 @@ TEST_F(NatsAuthTest, NotificationFollowsDeliveryThroughItsOwnDurables) {
       EXPECT_TRUE(absl::StrContains(line, "delivery.rental.r2.outbound")) << line;
     }
   }
+}
+
+TEST_F(NatsAuthTest, RentalTakesAndRestoresItsOwnSnapshotsOnly) {
+  std::unique_ptr<JetStream> rental = As("rental");
+  ASSERT_NE(rental, nullptr);
+  ASSERT_TRUE(rental->EnsureStream({"RENTAL", {"rental.>"}, 1, absl::Minutes(2)}).ok());
+  PublishRequest event;
+  event.subject = "rental.book.b1";
+  event.data = "e";
+  ASSERT_TRUE(rental->Publish(event).ok());
+  testing::TempDir dir;
+  auto store = rocksdb_store::StateStore::Open(dir.Sub("a"));
+  ASSERT_TRUE(store.ok()) << store.status();
+  rocksdb::WriteBatch batch;
+  batch.Put("book/b1", "x");
+  rocksdb_store::StateStore::PutPosition(batch, "RENTAL", 1);
+  ASSERT_TRUE((*store)->Write(batch).ok());
+
+  snapshot::StateSnapshots snapshots(*rental, {"rental", "RENTAL", "RENTAL"});
+  ASSERT_TRUE(snapshots.EnsureStream().ok());
+  for (int i = 0; i < 2; ++i) {  // the second one purges the first
+    auto taken = snapshots.Take(**store);
+    ASSERT_TRUE(taken.ok()) << taken.status();
+  }
+  auto empty = rocksdb_store::StateStore::Open(dir.Sub("b"));
+  ASSERT_TRUE(empty.ok()) << empty.status();
+  auto restored = snapshots.Restore(**empty);
+  ASSERT_TRUE(restored.ok()) << restored.status();
+  EXPECT_EQ(restored->source, snapshot::RestoreSource::kSnapshot)
+      << restored->reason << ": " << restored->detail;
+  EXPECT_EQ((*empty)->Get("book/b1")->value_or(""), "x");
+  EXPECT_FALSE(absl::StrContains(server_->PermissionViolations(), "\"rental\""))
+      << server_->PermissionViolations();
+
+  // Not another service's snapshots, nor a purge of its own history.
+  std::unique_ptr<JetStream> payment = As("payment");
+  ASSERT_NE(payment, nullptr);
+  snapshot::StateSnapshots foreign(*payment, {"rental", "RENTAL", "RENTAL"});
+  EXPECT_FALSE(foreign.Take(**store).ok());
+  EXPECT_FALSE(rental->Purge("RENTAL", "rental.>", 0).ok());
+  EXPECT_EQ(Last("RENTAL"), 1u);
+  EXPECT_TRUE(absl::StrContains(server_->PermissionViolations(), "\"payment\""))
+      << server_->PermissionViolations();
 }
 
 TEST_F(NatsAuthTest, AServiceCannotListenToOthersTraffic) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -26,16 +27,18 @@ struct Replica {
   // Events the state set aside.
   std::atomic<int> ignored{0};
 
-  // nullptr when the store or the follower cannot start.
-  static std::unique_ptr<Replica> Open(nats::JetStream& js, const std::string& dir,
-                                       const RentalServiceConfig& config,
-                                       FakePaymentGateway& payment, FakeReturnsGateway& returns,
-                                       IdGenerator& ids, const Clock& clock,
-                                       const Failpoints& failpoints) {
+  // nullptr when the store or the follower cannot start, or `prepare`
+  // (run on the store before the follower starts, e.g. a restore) fails.
+  static std::unique_ptr<Replica> Open(
+      nats::JetStream& js, const std::string& dir, const RentalServiceConfig& config,
+      FakePaymentGateway& payment, FakeReturnsGateway& returns, IdGenerator& ids,
+      const Clock& clock, const Failpoints& failpoints,
+      const std::function<absl::Status(rocksdb_store::StateStore&)>& prepare = nullptr) {
     auto r = std::make_unique<Replica>();
     auto store = rocksdb_store::StateStore::Open(dir);
     if (!store.ok()) return nullptr;
     r->store = std::move(*store);
+    if (prepare && !prepare(*r->store).ok()) return nullptr;
     Replica* self = r.get();
     r->state = std::make_unique<RocksDbRentalState>(
         *r->store, [self](absl::string_view, absl::string_view) { ++self->ignored; });
@@ -66,9 +69,11 @@ class RentalReplicasTest : public ::testing::Test {
     js_ = std::move(*js);
     ASSERT_TRUE(js_->EnsureStream({"RENTAL", {"rental.>"}, 1, absl::Minutes(2)}).ok());
   }
-  std::unique_ptr<Replica> OpenReplica(const std::string& name, const RentalServiceConfig& config) {
+  std::unique_ptr<Replica> OpenReplica(
+      const std::string& name, const RentalServiceConfig& config,
+      const std::function<absl::Status(rocksdb_store::StateStore&)>& prepare = nullptr) {
     return Replica::Open(*js_, dir_.Sub(name), config, payment_, returns_, ids_, clock_,
-                         failpoints_);
+                         failpoints_, prepare);
   }
   CallContext Ctx(Actor actor = Actor::Internal()) {
     CallContext c;

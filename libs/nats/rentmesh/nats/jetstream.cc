@@ -504,6 +504,39 @@ absl::StatusOr<StreamMessage> JetStream::GetMessage(absl::string_view stream, ui
   return out;
 }
 
+absl::StatusOr<StreamMessage> JetStream::LastMessage(absl::string_view stream,
+                                                     absl::string_view subject) {
+  std::string name(stream);
+  std::string subj(subject);
+  natsMsg* raw = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetLastMsg(&raw, context(), name.c_str(), subj.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) {
+    if (s == NATS_NOT_FOUND || jerr == JSNoMessageFoundErr || jerr == JSStreamNotFoundErr) {
+      return absl::NotFoundError(absl::StrCat("stream ", name, " has no message on ", subj));
+    }
+    return FromNatsStatus(s, jerr, absl::StrCat("get last message on ", subj, " of ", name));
+  }
+  std::unique_ptr<natsMsg, MsgDeleter> msg(raw);
+  return ToStreamMessage(msg.get());
+}
+
+absl::Status JetStream::Purge(absl::string_view stream, absl::string_view subject,
+                              uint64_t before_sequence) {
+  // Nothing is stored before sequence 1; and nats-server 2.9.10 takes a
+  // filtered purge "before 1" as "all of them".
+  if (before_sequence == 1) return absl::OkStatus();
+  std::string name(stream);
+  std::string subj(subject);
+  jsOptions o;
+  jsOptions_Init(&o);
+  o.Stream.Purge.Subject = subj.c_str();
+  o.Stream.Purge.Sequence = before_sequence;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_PurgeStream(context(), name.c_str(), &o, &jerr);
+  return FromNatsStatus(s, jerr, absl::StrCat("purge ", subj, " of ", name));
+}
+
 absl::Status JetStream::DeleteMessage(absl::string_view stream, uint64_t sequence) {
   std::string name(stream);
   jsErrCode jerr = static_cast<jsErrCode>(0);

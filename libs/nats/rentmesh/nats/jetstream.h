@@ -215,6 +215,12 @@ class JetStream {
   // A stored message by stream sequence (direct get when allowed). NOT_FOUND
   // when the stream has no message at `sequence`.
   absl::StatusOr<StreamMessage> GetMessage(absl::string_view stream, uint64_t sequence);
+  // The last message stored on `subject` (no wildcards). NOT_FOUND when the
+  // subject has none or the stream does not exist.
+  absl::StatusOr<StreamMessage> LastMessage(absl::string_view stream, absl::string_view subject);
+  // Purges the messages on `subject` (wildcards allowed) stored before
+  // `before_sequence` (0: all of them).
+  absl::Status Purge(absl::string_view stream, absl::string_view subject, uint64_t before_sequence);
   // Deletes a stored message; NOT_FOUND when already gone.
   absl::Status DeleteMessage(absl::string_view stream, uint64_t sequence);
   // The stream's first and last sequence.

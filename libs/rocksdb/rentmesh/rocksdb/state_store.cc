@@ -1,6 +1,7 @@
 #include "rentmesh/rocksdb/state_store.h"
 
 #include <rocksdb/options.h>
+#include <rocksdb/snapshot.h>
 #include <rocksdb/table.h>
 
 #include "absl/strings/match.h"
@@ -72,6 +73,50 @@ absl::Status StateStore::Scan(
     if (!fn(key, absl::string_view(it->value().data(), it->value().size()))) break;
   }
   return FromRocksStatus(it->status(), "scan");
+}
+
+absl::Status StateStore::ScanConsistent(
+    const std::function<bool(absl::string_view, absl::string_view)>& fn) const {
+  rocksdb::ManagedSnapshot snapshot(db_.get());
+  rocksdb::ReadOptions ro;
+  ro.snapshot = snapshot.snapshot();
+  ro.fill_cache = false;
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(ro));
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    if (!fn(absl::string_view(it->key().data(), it->key().size()),
+            absl::string_view(it->value().data(), it->value().size()))) {
+      break;
+    }
+  }
+  return FromRocksStatus(it->status(), "consistent scan");
+}
+
+absl::StatusOr<bool> StateStore::Empty() const {
+  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+  it->SeekToFirst();
+  if (absl::Status s = FromRocksStatus(it->status(), "empty"); !s.ok()) return s;
+  return !it->Valid();
+}
+
+absl::Status StateStore::Clear() {
+  std::string first, last;
+  {
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
+    it->SeekToFirst();
+    if (it->Valid()) first = it->key().ToString();
+    it->SeekToLast();
+    if (it->Valid()) last = it->key().ToString();
+    if (absl::Status s = FromRocksStatus(it->status(), "clear"); !s.ok()) return s;
+    if (!it->Valid()) return absl::OkStatus();
+  }
+  rocksdb::WriteBatch batch;
+  batch.DeleteRange(first, last);  // [first, last)
+  batch.Delete(last);
+  if (absl::Status s = Write(batch); !s.ok()) return s;
+  if (absl::Status s = Flush(); !s.ok()) return s;
+  // Drops the deleted keys' files, so a rebuild does not read past them.
+  return FromRocksStatus(db_->CompactRange(rocksdb::CompactRangeOptions(), nullptr, nullptr),
+                         "compact after clear");
 }
 
 absl::StatusOr<uint64_t> StateStore::GetPosition(absl::string_view name) const {

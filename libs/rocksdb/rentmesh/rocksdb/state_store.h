@@ -40,6 +40,19 @@ class StateStore {
       absl::string_view prefix, absl::string_view start_after,
       const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
 
+  // Calls `fn` for every key of the store in key order as of one moment (a
+  // RocksDB snapshot taken when it starts): writes made meanwhile are not
+  // seen, so the keys and the stored positions agree. Does not fill the
+  // block cache (a full pass would evict what the requests read). Stops when
+  // `fn` returns false.
+  absl::Status ScanConsistent(
+      const std::function<bool(absl::string_view key, absl::string_view value)>& fn) const;
+  // True when the store holds no key at all.
+  absl::StatusOr<bool> Empty() const;
+  // Deletes every key and flushes: for a restore that stopped half-way, so
+  // that a rebuild starts from an empty store.
+  absl::Status Clear();
+
   // A stream position stored under "pos/<name>" (0 when absent).
   absl::StatusOr<uint64_t> GetPosition(absl::string_view name) const;
   static void PutPosition(rocksdb::WriteBatch& batch, absl::string_view name, uint64_t position);

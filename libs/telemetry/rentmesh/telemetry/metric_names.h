@@ -58,6 +58,30 @@ inline constexpr std::string_view kRocksDbPendingCompactionBytes =
     "rentmesh_rocksdb_pending_compaction_bytes";
 inline constexpr std::string_view kRocksDbBlockCacheBytes = "rentmesh_rocksdb_block_cache_bytes";
 
+// Start-up restore and state snapshots (libs/snapshot; SnapshotMetrics).
+// Seconds from opening the state store to caught up with the stream at the
+// last start (loading a snapshot, if any, plus replaying what follows it).
+inline constexpr std::string_view kRestoreSeconds = "rentmesh_restore_seconds";
+// {source}: 1 for how the last start got its state: "local" (the store kept
+// it), "snapshot" (loaded, then the tail replayed), "replay" (whole stream).
+inline constexpr std::string_view kRestoreSource = "rentmesh_restore_source";
+// {reason}: snapshots found at start but not used (unknown_format, corrupt,
+// missing_chunk, stale, ...): the replica replayed the whole stream.
+inline constexpr std::string_view kRestoreSnapshotRejectedTotal =
+    "rentmesh_restore_snapshot_rejected_total";
+// The stream position the state was restored at (0 for a full replay).
+inline constexpr std::string_view kRestorePosition = "rentmesh_restore_position";
+inline constexpr std::string_view kSnapshotsTakenTotal = "rentmesh_snapshots_taken_total";
+inline constexpr std::string_view kSnapshotsFailedTotal = "rentmesh_snapshots_failed_total";
+// {reason}: "recent" (the newest snapshot is recent enough), "lost_race".
+inline constexpr std::string_view kSnapshotsSkippedTotal = "rentmesh_snapshots_skipped_total";
+// Of the last snapshot this replica took: position, size, duration, time.
+inline constexpr std::string_view kSnapshotLastPosition = "rentmesh_snapshot_last_position";
+inline constexpr std::string_view kSnapshotLastBytes = "rentmesh_snapshot_last_bytes";
+inline constexpr std::string_view kSnapshotLastSeconds = "rentmesh_snapshot_last_seconds";
+inline constexpr std::string_view kSnapshotLastTimestampSeconds =
+    "rentmesh_snapshot_last_timestamp_seconds";
+
 // The event-flow families of one service, registered in one place so that the
 // label names match the dashboards. Hold it by value next to the registry; its
 // references point into the registry.
