@@ -280,22 +280,17 @@ void EventHttpServer::OnEvent(Loop& loop, Conn* c, uint32_t events) {
         Close(loop, c);
         return;
       }
-      while (c->out_sent < c->out.size()) {
-        const ssize_t n = send(c->fd, c->out.data() + c->out_sent, c->out.size() - c->out_sent,
-                               MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-          c->out_sent += static_cast<size_t>(n);
-          continue;
-        }
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      switch (SendPending(*c)) {
+        case Sent::kAll:
+          AfterWrite(c);
+          return;
+        case Sent::kBlocked:
           Arm(c, EPOLLOUT);
           return;
-        }
-        if (n < 0 && errno == EINTR) continue;
-        Close(loop, c);
-        return;
+        case Sent::kFailed:
+          Close(loop, c);
+          return;
       }
-      AfterWrite(c);
       return;
     }
     case kClosing: {
@@ -317,6 +312,21 @@ void EventHttpServer::OnEvent(Loop& loop, Conn* c, uint32_t events) {
     default:
       return;  // busy: not armed, no event can come
   }
+}
+
+EventHttpServer::Sent EventHttpServer::SendPending(Conn& c) {
+  while (c.out_sent < c.out.size()) {
+    const ssize_t n = send(c.fd, c.out.data() + c.out_sent, c.out.size() - c.out_sent,
+                           MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      c.out_sent += static_cast<size_t>(n);
+      continue;
+    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return Sent::kBlocked;
+    return Sent::kFailed;
+  }
+  return Sent::kAll;
 }
 
 void EventHttpServer::ReadAndProcess(Loop& loop, Conn* c) {
@@ -417,25 +427,16 @@ void EventHttpServer::Complete(Conn* c, const HttpResponse& response, bool keep_
   c->out = SerializeResponse(response, keep_alive, c->head_request, /*chunked=*/false);
   c->out_sent = 0;
   c->close_after_write = !keep_alive;
-  while (c->out_sent < c->out.size()) {
-    const ssize_t n = send(c->fd, c->out.data() + c->out_sent, c->out.size() - c->out_sent,
-                           MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n > 0) {
-      c->out_sent += static_cast<size_t>(n);
-      continue;
-    }
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      c->deadline_ms = NowMs() + Ms(options_.write_timeout);
-      c->state.store(kWriting, std::memory_order_release);
-      Arm(c, EPOLLOUT);  // the last touch of `c` here
-      in_flight_.fetch_sub(1);
-      return;
-    }
-    // The client is gone: let the loop close it.
-    c->close_after_write = true;
-    break;
+  const Sent sent = SendPending(*c);
+  if (sent == Sent::kBlocked) {
+    c->deadline_ms = NowMs() + Ms(options_.write_timeout);
+    c->state.store(kWriting, std::memory_order_release);
+    Arm(c, EPOLLOUT);  // the last touch of `c` here
+    in_flight_.fetch_sub(1);
+    return;
   }
+  // kFailed: the client is gone; the loop closes the connection.
+  if (sent == Sent::kFailed) c->close_after_write = true;
   AfterWrite(c);  // the last touch of `c` here
   in_flight_.fetch_sub(1);
 }

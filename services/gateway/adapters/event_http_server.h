@@ -80,6 +80,9 @@ class EventHttpServer final {
   void Complete(Conn* c, const HttpResponse& response, bool keep_alive);
   void StreamResponse(Conn* c, HttpResponse response);
   void AfterWrite(Conn* c);
+  // Sends what is left of the connection's response, without blocking.
+  enum class Sent { kAll, kBlocked, kFailed };
+  static Sent SendPending(Conn& c);
   void Arm(Conn* c, uint32_t events);
   void Close(Loop& loop, Conn* c);
   void Sweep(Loop& loop);

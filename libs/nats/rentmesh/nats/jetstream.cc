@@ -388,9 +388,13 @@ absl::StatusOr<PubAck> JetStream::Publish(const PublishRequest& req) {
   PubAck out{ack->Stream, ack->Sequence, ack->Duplicate};
   jsPubAck_Destroy(ack);
   if (full_count_.load(std::memory_order_relaxed) > 0) NoteStoreFull(req.subject, false, "");
+  // Events only: a message without an event type (a state snapshot's chunk
+  // or manifest, a non-event set aside) is no event published.
   if (observer_ != nullptr && !out.duplicate) {
     auto type = req.headers.find(kEventTypeHeader);
-    observer_->Published(out.stream, type == req.headers.end() ? "" : type->second);
+    if (type != req.headers.end() && !type->second.empty()) {
+      observer_->Published(out.stream, type->second);
+    }
   }
   return out;
 }
